@@ -1,0 +1,1 @@
+// placeholder for a module that has no sources yet

@@ -1,0 +1,106 @@
+// io/gguf.h — GGUF v3 container: reader (mmap, every offset/size/count/type validated with
+// overflow-safe arithmetic before use) and writer. No model knowledge: the schema lives in model/.
+//
+// Layout (little-endian): magic "GGUF", u32 version (2 or 3 read, 3 written), u64 n_tensors,
+// u64 n_kv; n_kv × (string key, u32 value type, value); n_tensors × (string name, u32 n_dims,
+// u64 ne[n_dims] (ne[0] = innermost, contiguous), u32 ggml type, u64 offset relative to the data
+// section); data section starts at the next multiple of general.alignment (default 32).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace bitlm {
+
+enum class GgufValueType : uint32_t {
+  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
+  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+};
+
+// One metadata value. Arrays hold their elements in `array` (element type in array_type);
+// scalars are widened into the matching variant alternative.
+struct GgufValue {
+  GgufValueType type = GgufValueType::kU32;
+  std::variant<uint64_t, int64_t, double, bool, std::string> scalar;
+  GgufValueType array_type = GgufValueType::kU32;
+  std::vector<GgufValue> array;  // only for kArray (strings of a vocab included)
+
+  static GgufValue u32(uint32_t v);
+  static GgufValue i32(int32_t v);
+  static GgufValue u64(uint64_t v);
+  static GgufValue f32(float v);
+  static GgufValue boolean(bool v);
+  static GgufValue string(std::string v);
+  static GgufValue string_array(std::vector<std::string> v);
+  static GgufValue f32_array(std::span<const float> v);
+  static GgufValue i32_array(std::span<const int32_t> v);
+};
+
+struct GgufTensorInfo {
+  std::string name;
+  std::vector<uint64_t> ne;  // ne[0] innermost (columns of a weight matrix), as ggml
+  uint32_t type = 0;         // ggml type id, raw (ids 36-39 are ambiguous: see ggml_types.h)
+  uint64_t offset = 0;       // absolute offset in the file
+  uint64_t n_bytes = 0;      // validated: [offset, offset+n_bytes) lies inside the file
+  uint64_t n_elements() const;
+};
+
+class GgufFile {
+ public:
+  // Opens and validates `path`; throws FormatError naming the path and the bad field.
+  static std::unique_ptr<GgufFile> open(const std::string& path);
+  ~GgufFile();
+
+  const std::string& path() const { return path_; }
+  uint32_t version() const { return version_; }
+  uint64_t file_size() const { return size_; }
+  uint64_t alignment() const { return alignment_; }
+
+  const std::map<std::string, GgufValue>& metadata() const { return kv_; }
+  const GgufValue* find(std::string_view key) const;
+  // Typed getters; throw FormatError naming path and key when absent (get_*) or of the wrong type.
+  std::optional<uint64_t> get_uint(std::string_view key) const;  // any integer type >= 0
+  std::optional<double> get_float(std::string_view key) const;    // any numeric type
+  std::optional<std::string> get_string(std::string_view key) const;
+  std::optional<bool> get_bool(std::string_view key) const;
+  std::vector<std::string> get_string_array(std::string_view key) const;  // empty if absent
+  std::vector<float> get_f32_array(std::string_view key) const;
+  std::vector<int32_t> get_i32_array(std::string_view key) const;
+
+  const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
+  const GgufTensorInfo* find_tensor(std::string_view name) const;
+  std::span<const uint8_t> tensor_data(const GgufTensorInfo& t) const;
+
+ private:
+  GgufFile() = default;
+  std::string path_;
+  uint32_t version_ = 0;
+  uint64_t size_ = 0, alignment_ = 32;
+  const uint8_t* base_ = nullptr;
+  std::map<std::string, GgufValue> kv_;
+  std::vector<GgufTensorInfo> tensors_;
+  std::map<std::string, size_t, std::less<>> tensor_index_;
+};
+
+// Writes a GGUF v3 file atomically (temp file, fsync, rename).
+class GgufWriter {
+ public:
+  void set(std::string key, GgufValue value);
+  // ne[0] innermost. `data` is copied; its size must match the type's size for ne.
+  void add_tensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type,
+                  std::vector<uint8_t> data);
+  void write(const std::string& path, uint64_t alignment = 32) const;
+
+ private:
+  std::vector<std::pair<std::string, GgufValue>> kv_;
+  struct Tensor { std::string name; std::vector<uint64_t> ne; uint32_t type; std::vector<uint8_t> data; };
+  std::vector<Tensor> tensors_;
+};
+
+}  // namespace bitlm
