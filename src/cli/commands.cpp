@@ -1,15 +1,25 @@
 #include "cli/commands.h"
 
-#include <fmt/format.h>
-
-#include "core/cpu.h"
+#include <vector>
 
 namespace bitlm::cli {
+namespace {
+std::vector<CommandSetup>& registry() {
+  static std::vector<CommandSetup> commands;
+  return commands;
+}
+}  // namespace
+
+int register_command(CommandSetup setup) {
+  registry().push_back(std::move(setup));
+  return 0;
+}
 
 int run(int argc, char** argv) {
   CLI::App app{"bitlm: train and run BitNet b1.58 / b1 language models on the CPU"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "bitlm 0.1");
+  for (const auto& setup : registry()) setup(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

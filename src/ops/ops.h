@@ -1,0 +1,33 @@
+// ops/ops.h — float math shared by inference (model/) and training (train/): one definition.
+// Shapes in comments: T tokens, D model dim, H/Hkv heads, Dh head dim. Row-major Mat views.
+// Backward passes (train issue) live beside each forward in ops/<op>_backward.cpp and ADD into
+// the gradients (the trainer zeroes them once per step), llm.c style.
+#pragma once
+#include <cstdint>
+#include <span>
+
+#include "core/mat.h"
+
+namespace bitlm {
+
+// RMSNorm: y = x / sqrt(mean(x^2) + eps) * g over each row. x, y: (T, D); g: (D); rstd: (T) or
+// empty (saved for the backward pass). y may alias x.
+void rms_norm_forward(Mat<const float> x, std::span<const float> g, float eps, Mat<float> y,
+                      std::span<float> rstd = {});
+
+// Rotary position embedding, in place on x: (T, n_heads*Dh), token t at position pos[t].
+// neox = true rotates pairs (i, i+Dh/2) (HF rotate_half / llama.cpp NEOX, used by every BitNet
+// arch); false rotates adjacent pairs (2i, 2i+1) (original Llama / GGUF-permuted q,k).
+void rope_forward(Mat<float> x, int n_heads, int head_dim, std::span<const int32_t> pos,
+                  float theta, bool neox);
+
+// Softmax over each row in place (numerically stable, max-subtracted).
+void softmax_forward(Mat<float> x);
+
+// FFN gates, elementwise over (T, F): out = act(gate) * up.
+void swiglu_forward(Mat<const float> gate, Mat<const float> up, Mat<float> out);  // silu(g)*u
+void relu2_glu_forward(Mat<const float> gate, Mat<const float> up, Mat<float> out);  // relu(g)^2*u
+
+inline float silu(float v) { return v / (1.0f + __builtin_expf(-v)); }
+
+}  // namespace bitlm
