@@ -1,0 +1,48 @@
+// cli/cmd_info.cpp — `bitlm info`: architecture, shapes, parameter count, bits per weight, file
+// size and resident memory after load.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/commands.h"
+#include "core/sys.h"
+#include "model/model.h"
+
+namespace bitlm::cli {
+namespace {
+
+void run_info(const std::string& path) {
+  const auto m = Model::load(path);
+  const ModelConfig& c = m->config;
+  const ModelWeights& w = m->weights;
+  const uint64_t n_ternary = w.n_ternary_params();
+  const uint64_t n_embd = uint64_t(w.token_embd.rows() * w.token_embd.cols());
+  const uint64_t n_head = w.tied_output ? 0 : uint64_t(w.output.rows() * w.output.cols());
+  const uint64_t n_norm = w.n_norm_params();
+  const uint64_t n_params = n_ternary + n_embd + n_head + n_norm;
+  fmt::print("file            {}\n", path);
+  fmt::print("architecture    {} (FFN {}, RoPE {}, sub-norms {})\n", c.arch, activation_name(c.activation),
+             c.rope_neox ? "neox" : "adjacent", c.sub_norms ? "yes" : "no");
+  fmt::print("shape           D {} | F {} | layers {} | heads {} / kv {} | head dim {} | vocab {} | ctx {}\n",
+             c.n_embd, c.n_ff, c.n_layer, c.n_head, c.n_head_kv, c.head_dim, c.n_vocab, c.n_ctx_train);
+  fmt::print("rope theta      {} | rms eps {}\n", c.rope_theta, c.rms_eps);
+  fmt::print("parameters      {:.3f} M ({:.3f} M ternary, {:.3f} M embedding{})\n", n_params / 1e6,
+             n_ternary / 1e6, n_embd / 1e6, w.tied_output ? ", tied head" : fmt::format(", {:.3f} M head", n_head / 1e6));
+  fmt::print("bits per weight {:.4f} file / all parameters, {:.4f} packed ternary in memory\n",
+             8.0 * double(m->file->file_size()) / double(n_params),
+             n_ternary ? 8.0 * double(w.n_ternary_bytes()) / double(n_ternary) : 0.0);
+  fmt::print("file size       {:.2f} MiB\n", double(m->file->file_size()) / (1 << 20));
+  fmt::print("resident memory {:.2f} MiB after load\n", double(current_rss_bytes()) / (1 << 20));
+}
+
+void setup(CLI::App& root) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* c = root.add_subcommand("info", "show a model's architecture, shapes and size");
+  c->add_option("-m,--model", *path, "model GGUF file")->required();
+  c->callback([path] { run_info(*path); });
+}
+
+BITLM_COMMAND(setup);
+
+}  // namespace
+}  // namespace bitlm::cli

@@ -1,0 +1,75 @@
+// cli/cmd_ppl.cpp — `bitlm ppl`: perplexity of a text file, llama-perplexity's chunked method
+// (--llama-chunks, the default without --stride) or a sliding window (--stride S).
+#include <fmt/format.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/sys.h"
+#include "core/thread_pool.h"
+#include "model/model.h"
+#include "model/perplexity.h"
+#include "tokenizer/tokenizer.h"
+
+namespace bitlm::cli {
+namespace {
+
+struct PplArgs {
+  std::string model, text_file, act = "int8";
+  int64_t n_ctx = 512, stride = 0;
+  int threads = 0;
+  bool llama_chunks = false;
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(fmt::format("{}: cannot open the text file", path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void run_ppl(const PplArgs& a) {
+  BITLM_CHECK(!(a.llama_chunks && a.stride > 0), "--llama-chunks and --stride exclude each other");
+  const std::string text = read_text(a.text_file);
+  const auto model = Model::load(a.model);
+  const auto tok = Tokenizer::from_gguf(*model->file);
+  const std::vector<int32_t> ids = tok->encode(text, /*add_bos=*/true);
+  ThreadPool pool(a.threads > 0 ? a.threads : default_thread_count());
+  Forward fwd(*model, a.n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, /*max_batch=*/64);
+  const double t0 = now_seconds();
+  std::unique_ptr<ProgressBar> bar;
+  const auto progress = [&](int64_t done, int64_t total) {
+    if (!bar) bar = std::make_unique<ProgressBar>("ppl", total);
+    bar->update(done);
+  };
+  const PerplexityResult r = a.stride > 0 ? perplexity_sliding(fwd, ids, a.n_ctx, a.stride, progress)
+                                          : perplexity_llama_chunks(fwd, ids, a.n_ctx, tok->bos(), progress);
+  bar.reset();
+  fmt::print("perplexity {:.6g} over {} scored tokens ({} tokens in the text, ctx {}, {}), {:.1f} s\n", r.ppl(),
+             r.n_scored, ids.size(), a.n_ctx, a.stride > 0 ? fmt::format("stride {}", a.stride) : "llama chunks",
+             now_seconds() - t0);
+}
+
+void setup(CLI::App& root) {
+  auto a = std::make_shared<PplArgs>();
+  CLI::App* c = root.add_subcommand("ppl", "perplexity of a text file");
+  c->add_option("-m,--model", a->model, "model GGUF file")->required();
+  c->add_option("-f,--file", a->text_file, "text file")->required();
+  c->add_option("-c,--ctx-size", a->n_ctx, "context (chunk or window) size")->check(CLI::PositiveNumber);
+  c->add_option("--stride", a->stride, "sliding-window stride (0: llama-perplexity chunks)")
+      ->check(CLI::NonNegativeNumber);
+  c->add_flag("--llama-chunks", a->llama_chunks, "llama-perplexity's method (the default)");
+  c->add_option("-t,--threads", a->threads, "threads")->check(CLI::NonNegativeNumber);
+  c->add_option("--act", a->act, "activations: int8 or none")->check(CLI::IsMember({"int8", "none"}));
+  c->callback([a] { run_ppl(*a); });
+}
+
+BITLM_COMMAND(setup);
+
+}  // namespace
+}  // namespace bitlm::cli

@@ -1,0 +1,36 @@
+// cli/cmd_synth.cpp — `bitlm synth`: writes a random-weight model of a known shape.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/commands.h"
+#include "core/sys.h"
+#include "io/ggml_types.h"
+#include "model/synth.h"
+
+namespace bitlm::cli {
+namespace {
+
+void setup(CLI::App& root) {
+  auto o = std::make_shared<SynthOptions>();
+  auto out = std::make_shared<std::string>();
+  auto embd = std::make_shared<std::string>("f16");
+  CLI::App* c = root.add_subcommand("synth", "write a random-weight model of a known shape");
+  c->add_option("--shape", o->shape, "bitnet-2b4t | bitnet-700m | bitnet-3b | tiny | micro")->required();
+  c->add_option("-o,--output", *out, "output GGUF file")->required();
+  c->add_option("--seed", o->seed, "weights seed");
+  c->add_option("--embd-type", *embd, "token embedding type")->check(CLI::IsMember({"f16", "q8_0"}));
+  c->add_option("--tokenizer", o->tokenizer_from, "copy the tokenizer from this GGUF");
+  c->callback([o, out, embd] {
+    o->embd_type = *embd == "q8_0" ? kGgmlQ8_0 : kGgmlF16;
+    const double t0 = now_seconds();
+    const ModelConfig cfg = write_synth_model(*o, *out);
+    fmt::print(stderr, "wrote {} ({} {}: D {}, {} layers, vocab {}) in {:.1f} s\n", *out, o->shape, cfg.arch,
+               cfg.n_embd, cfg.n_layer, cfg.n_vocab, now_seconds() - t0);
+  });
+}
+
+BITLM_COMMAND(setup);
+
+}  // namespace
+}  // namespace bitlm::cli

@@ -1,0 +1,61 @@
+// model/config.h — ModelConfig and THE arch table: the one GGUF schema of a model file
+// (metadata keys and tensor names <-> fields). Everything else in model/ reads the config, never
+// the raw keys.
+//
+// Keys (prefix = general.architecture): <arch>.embedding_length (D), .feed_forward_length (F),
+// .block_count, .attention.head_count (H), .attention.head_count_kv (Hkv),
+// .attention.layer_norm_rms_epsilon, .rope.freq_base, .context_length, .rope.dimension_count (Dh),
+// .vocab_size (V; else the rows of token_embd), and bitlm's .feed_forward_activation
+// ("silu" | "relu2"; else the arch default).
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace bitlm {
+
+class GgufFile;
+class GgufWriter;
+
+enum class FfnActivation { kSilu, kRelu2 };
+
+std::string_view activation_name(FfnActivation act);
+
+// One row of the arch table: what a file of this architecture runs.
+struct ArchTraits {
+  std::string_view name;
+  FfnActivation default_activation;
+  bool sub_norms;      // attn_sub_norm before W_o, ffn_sub_norm before W_down (003 sec. 2, SubLN)
+  bool rope_neox;      // pairs (i, i+Dh/2); false = adjacent pairs (GGUF-permuted llama q/k)
+  float default_rope_theta;
+};
+
+std::span<const ArchTraits> supported_archs();
+
+struct ModelConfig {
+  std::string arch;
+  int64_t n_embd = 0, n_ff = 0, n_layer = 0, n_head = 0, n_head_kv = 0, head_dim = 0;
+  int64_t n_ctx_train = 0, n_vocab = 0;
+  float rms_eps = 1e-5f, rope_theta = 10000.0f;
+  bool rope_neox = true, sub_norms = true;
+  FfnActivation activation = FfnActivation::kSilu;
+
+  // Reads and validates the keys above; FormatError naming the file and key otherwise.
+  // n_vocab falls back to `embd_rows` (token_embd's row count) when the key is absent.
+  static ModelConfig from_gguf(const GgufFile& file);
+  void write_gguf(GgufWriter& writer) const;  // the same keys, for synth and export
+
+  int64_t q_dim() const { return n_head * head_dim; }
+  int64_t kv_dim() const { return n_head_kv * head_dim; }
+};
+
+// The tensor names, as llama.cpp writes them.
+namespace tensor_names {
+inline constexpr std::string_view kTokenEmbd = "token_embd.weight";
+inline constexpr std::string_view kOutputNorm = "output_norm.weight";
+inline constexpr std::string_view kOutput = "output.weight";
+std::string block(int64_t layer, std::string_view what);  // "blk.<l>.<what>.weight"
+}  // namespace tensor_names
+
+}  // namespace bitlm

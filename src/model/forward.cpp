@@ -1,0 +1,158 @@
+// model/forward.cpp — one decoder layer in 003 Fig. 12 order (see forward.h). Residual stream
+// x: (T, D); every BitLinear input is normed first (pre-norm, or SubLN before W_o / W_down).
+#include "model/forward.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "ops/attention.h"
+#include "ops/ops.h"
+#include "quant/quantize.h"
+
+namespace bitlm {
+namespace {
+
+Mat<float> mat(AlignedBuffer<float>& b, int64_t T, int64_t cols) { return {b.data(), T, cols}; }
+
+// Per-token absmax int8 (003 eq. 6-7) into preallocated rows; padding columns stay zero.
+void quantize_rows(Mat<const float> x, QuantizedActivations& xq) {
+  BITLM_DASSERT(x.cols == xq.cols && x.rows <= int64_t(xq.scale.size()));
+  xq.T = x.rows;
+  for (int64_t t = 0; t < x.rows; ++t) {
+    int8_t* q = xq.q.data() + t * xq.stride;
+    xq.scale[size_t(t)] = quantize_absmax_int8(x.row(t), {q, size_t(x.cols)});
+    int32_t sum = 0;
+    for (int64_t i = 0; i < x.cols; ++i) sum += q[i];
+    xq.sum[size_t(t)] = sum;
+  }
+}
+
+void add_inplace(Mat<float> x, Mat<const float> y) {  // the residual connection
+  for (int64_t i = 0; i < x.rows * x.cols; ++i) x.data[i] += y.data[i];
+}
+
+}  // namespace
+
+Forward::Forward(const Model& model, int64_t n_ctx, ThreadPool& pool, ActMode act, int64_t max_batch)
+    : model_(model), cfg_(model.config), pool_(pool), act_(act), max_batch_(max_batch),
+      kv_(model.config.n_layer, n_ctx, model.config.kv_dim()) {
+  BITLM_ASSERT(max_batch > 0);
+  const int64_t B = max_batch, D = cfg_.n_embd, F = cfg_.n_ff;
+  for (auto* b : {&x_, &h_, &o_}) b->resize(size_t(B * D));
+  for (auto* b : {&q_, &attn_}) b->resize(size_t(B * cfg_.q_dim()));
+  for (auto* b : {&k_, &v_}) b->resize(size_t(B * cfg_.kv_dim()));
+  for (auto* b : {&gate_, &up_}) b->resize(size_t(B * F));
+  scores_.resize(size_t(pool.n_threads() * n_ctx));
+  xq_d_.resize(B, D);
+  xq_attn_.resize(B, cfg_.q_dim());
+  xq_ff_.resize(B, F);
+  pos_.resize(size_t(B));
+  logits_.resize(size_t(cfg_.n_vocab));
+}
+
+void Forward::eval(std::span<const int32_t> tokens, bool all_logits) {
+  const int64_t n = int64_t(tokens.size()), pos0 = kv_.n_pos();
+  BITLM_ASSERT(n > 0);
+  if (pos0 + n > kv_.n_ctx())
+    throw UserError(fmt::format("{} tokens at position {} do not fit in the context of {}", n, pos0, kv_.n_ctx()));
+  for (int32_t id : tokens)
+    if (id < 0 || id >= cfg_.n_vocab)
+      throw UserError(fmt::format("token id {} is outside the vocabulary [0, {})", id, cfg_.n_vocab));
+  if (all_logits && logits_.size() < size_t(n * cfg_.n_vocab)) logits_.resize(size_t(n * cfg_.n_vocab));
+  logits_stride_rows_ = all_logits ? 1 : 0;
+  for (int64_t b = 0; b < n; b += max_batch_) {
+    const int64_t T = std::min(max_batch_, n - b);
+    eval_batch(tokens.data() + b, T, all_logits || b + T == n, all_logits ? b : -1);
+  }
+  last_count_ = n;
+}
+
+std::span<const float> Forward::logits(int64_t i) const {
+  BITLM_ASSERT(i >= 0 && i < last_count_ && (logits_stride_rows_ || i == last_count_ - 1));
+  return {logits_.data() + size_t(i * logits_stride_rows_ * cfg_.n_vocab), size_t(cfg_.n_vocab)};
+}
+
+void Forward::eval_batch(const int32_t* tokens, int64_t T, bool want_logits, int64_t logits_row0) {
+  const int64_t pos0 = kv_.n_pos(), D = cfg_.n_embd;
+  const ModelWeights& w = model_.weights;
+  Mat<float> x = mat(x_, T, D);
+  for (int64_t t = 0; t < T; ++t) {
+    w.token_embd.row_f32(tokens[t], x.row_ptr(t));
+    pos_[size_t(t)] = int32_t(pos0 + t);
+  }
+  tap("embd", -1, x);
+  for (int64_t l = 0; l < cfg_.n_layer; ++l) layer_forward(l, T, pos0);
+  kv_.set_n_pos(pos0 + T);
+  if (!want_logits) return;
+
+  // Final norm, then the head: every row for all-logits evals, else only the last token's.
+  const int64_t first = logits_row0 >= 0 ? 0 : T - 1, rows = T - first;
+  Mat<float> h = mat(h_, T, D).rows_range(first, rows);
+  rms_norm_forward(x.rows_range(first, rows), w.output_norm, cfg_.rms_eps, h);
+  tap("result_norm", -1, h);
+  float* out = logits_.data() + size_t(std::max<int64_t>(logits_row0, 0) * cfg_.n_vocab);
+  dense_matmul(w.output, h.data, rows, out, pool_);
+}
+
+void Forward::bitlinear(const TernaryMatrix& w, Mat<const float> x, QuantizedActivations& xq,
+                        bool quantize, Mat<float> y) {
+  BITLM_DASSERT(x.stride == x.cols && y.stride == y.cols && w.cols() == x.cols && w.rows() == y.cols);
+  if (act_ == ActMode::kNone) return ternary_matmul_f32(w, x.data, x.rows, y.data, pool_);
+  if (quantize) quantize_rows(x, xq);
+  ternary_matmul(w, xq, y.data, pool_);
+}
+
+void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
+  const LayerWeights& L = model_.weights.layers[size_t(l)];
+  const int64_t D = cfg_.n_embd, F = cfg_.n_ff;
+  const float eps = cfg_.rms_eps;
+  Mat<float> x = mat(x_, T, D), h = mat(h_, T, D), o = mat(o_, T, D);
+  Mat<float> q = mat(q_, T, cfg_.q_dim()), k = mat(k_, T, cfg_.kv_dim()), v = mat(v_, T, cfg_.kv_dim());
+  Mat<float> a = mat(attn_, T, cfg_.q_dim()), gate = mat(gate_, T, F), up = mat(up_, T, F);
+
+  // Attention block. x_n is quantized once and shared by W_q, W_k, W_v.
+  rms_norm_forward(x, L.attn_norm, eps, h);                          tap("attn_norm", l, h);
+  bitlinear(L.wq, h, xq_d_, true, q);
+  bitlinear(L.wk, h, xq_d_, false, k);
+  bitlinear(L.wv, h, xq_d_, false, v);                                tap("Vcur", l, v);
+  rope_forward(q, int(cfg_.n_head), int(cfg_.head_dim), {pos_.data(), size_t(T)}, cfg_.rope_theta, cfg_.rope_neox);
+  rope_forward(k, int(cfg_.n_head_kv), int(cfg_.head_dim), {pos_.data(), size_t(T)}, cfg_.rope_theta, cfg_.rope_neox);
+  tap("Qcur", l, q);                                                  tap("Kcur", l, k);
+  for (int64_t t = 0; t < T; ++t) kv_.store(l, pos0 + t, k.row_ptr(t), v.row_ptr(t));
+  attention(l, T, pos0);                                              tap("kqv_out", l, a);
+  if (cfg_.sub_norms) rms_norm_forward(a, L.attn_sub_norm, eps, a);   // SubLN before W_o
+  tap("attn_sub_norm", l, a);
+  bitlinear(L.wo, a, xq_attn_, true, o);                              tap("attn_out", l, o);
+  add_inplace(x, o);                                                  tap("ffn_inp", l, x);
+
+  // FFN block: act(gate) * up, SubLN, W_down.
+  rms_norm_forward(x, L.ffn_norm, eps, h);                            tap("ffn_norm", l, h);
+  bitlinear(L.w_gate, h, xq_d_, true, gate);
+  bitlinear(L.w_up, h, xq_d_, false, up);
+  if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_forward(gate, up, gate);
+  else swiglu_forward(gate, up, gate);
+  tap("ffn_act", l, gate);
+  if (cfg_.sub_norms) rms_norm_forward(gate, L.ffn_sub_norm, eps, gate);  // SubLN before W_down
+  tap("ffn_sub_norm", l, gate);
+  bitlinear(L.w_down, gate, xq_ff_, true, o);                         tap("ffn_out", l, o);
+  add_inplace(x, o);                                                  tap("l_out", l, x);
+}
+
+// Causal GQA over the cache: token t (position pos0+t) sees positions [0, pos0+t]. Threads take
+// (token, head) pairs; each has its own score row.
+void Forward::attention(int64_t l, int64_t T, int64_t pos0) {
+  const int64_t H = cfg_.n_head, Dh = cfg_.head_dim, group = cfg_.n_head / cfg_.n_head_kv;
+  const int64_t kv_dim = cfg_.kv_dim(), n_ctx = kv_.n_ctx();
+  const uint16_t* k = kv_.k_f16(l);
+  const uint16_t* v = kv_.v_f16(l);
+  pool_.run([&](int thread, int n_threads) {
+    float* scores = scores_.data() + thread * n_ctx;
+    for (int64_t job = thread; job < T * H; job += n_threads) {
+      const int64_t t = job / H, h = job % H, kv_off = (h / group) * Dh;
+      attention_head_forward_f16(q_.data() + t * cfg_.q_dim() + h * Dh, k + kv_off, v + kv_off, kv_dim,
+                                 pos0 + t + 1, int(Dh), scores, attn_.data() + t * cfg_.q_dim() + h * Dh);
+    }
+  });
+}
+
+}  // namespace bitlm

@@ -1,0 +1,182 @@
+// model/synth.cpp — see synth.h.
+#include "model/synth.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/fp16.h"
+#include "core/rng.h"
+#include "io/ggml_types.h"
+#include "io/gguf.h"
+#include "quant/matrix.h"
+#include "tokenizer/tokenizer.h"
+
+namespace bitlm {
+namespace {
+
+struct Shape {
+  const char* name;
+  const char* arch;
+  int64_t D, F, layers, heads, kv_heads, vocab, ctx;
+  float theta;
+  FfnActivation act;
+};
+
+// 2B-4T: FORMATS.md 2a; 700m / 3B: 1bitLLM (FORMATS.md 2c); tiny: the tiny-bitnet fixture's shape.
+constexpr Shape kShapes[] = {
+    {"bitnet-2b4t", "bitnet-b1.58", 2560, 6912, 30, 20, 5, 128256, 4096, 500000.0f, FfnActivation::kRelu2},
+    {"bitnet-700m", "bitnet", 1536, 4096, 24, 16, 16, 32000, 2048, 10000.0f, FfnActivation::kSilu},
+    {"bitnet-3b", "bitnet", 3200, 8640, 26, 32, 32, 32000, 2048, 10000.0f, FfnActivation::kSilu},
+    {"tiny", "bitnet", 256, 768, 2, 4, 2, 1024, 256, 10000.0f, FfnActivation::kSilu},
+    {"micro", "bitnet-b1.58", 128, 256, 2, 4, 2, 512, 128, 10000.0f, FfnActivation::kRelu2},
+};
+
+std::vector<uint8_t> f32_bytes(std::span<const float> v) {
+  std::vector<uint8_t> b(v.size() * 4);
+  std::memcpy(b.data(), v.data(), b.size());
+  return b;
+}
+
+// T2 tensor bytes: the TernaryMatrix's packed rows, then a 32-byte tail holding the f32 scale.
+std::vector<uint8_t> t2_bytes(const TernaryMatrix& m) {
+  const size_t body = size_t(m.rows() * m.row_bytes());
+  std::vector<uint8_t> b(body + 32, 0);
+  std::memcpy(b.data(), m.packed(), body);
+  const float s = m.group_scales()[0];
+  std::memcpy(b.data() + body, &s, 4);
+  return b;
+}
+
+void add_ternary(GgufWriter& w, Rng& rng, const std::string& name, int64_t rows, int64_t cols) {
+  std::vector<int8_t> q(static_cast<size_t>(rows * cols));
+  for (auto& v : q) v = int8_t(int(rng.below(3)) - 1);
+  const float scale = float(1.0 / std::sqrt(2.0 / 3.0 * double(cols)));
+  const TernaryMatrix m = TernaryMatrix::pack(q, rows, cols, {&scale, 1});
+  w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, kGgmlBitlmT2, t2_bytes(m));
+}
+
+void add_norm(GgufWriter& w, Rng& rng, const std::string& name, int64_t n) {
+  std::vector<float> g(static_cast<size_t>(n));
+  for (auto& v : g) v = float(1.0 + 0.02 * rng.normal());
+  w.add_tensor(name, {uint64_t(n)}, kGgmlF32, f32_bytes(g));
+}
+
+// token_embd ~ N(0, 1), in F16 or Q8_0 (ggml block: f16 d = absmax/127, then 32 int8).
+void add_embedding(GgufWriter& w, Rng& rng, uint32_t type, int64_t V, int64_t D) {
+  const size_t n = size_t(V * D);
+  std::vector<uint8_t> bytes;
+  if (type == kGgmlF16) {
+    bytes.resize(n * 2);
+    for (size_t i = 0; i < n; ++i) {
+      const uint16_t h = f32_to_fp16(float(rng.normal()));
+      std::memcpy(&bytes[2 * i], &h, 2);
+    }
+  } else {
+    bytes.resize(n / 32 * 34);
+    float x[32];
+    for (size_t b = 0; b < n / 32; ++b) {
+      float amax = 0;
+      for (float& v : x) amax = std::max(amax, std::fabs(v = float(rng.normal())));
+      const float d = amax / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;
+      const uint16_t dh = f32_to_fp16(d);
+      std::memcpy(&bytes[b * 34], &dh, 2);
+      for (int i = 0; i < 32; ++i) bytes[b * 34 + 2 + size_t(i)] = uint8_t(int8_t(std::nearbyint(x[i] * inv)));
+    }
+  }
+  w.add_tensor(std::string(tensor_names::kTokenEmbd), {uint64_t(D), uint64_t(V)}, type, std::move(bytes));
+}
+
+Vocab byte_vocab(int64_t n_vocab) {
+  // GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to U+0100 + k.
+  Vocab v;
+  v.model = "gpt2";
+  v.pre = "gpt-2";
+  int extra = 0;
+  for (int b = 0; b < 256; ++b) {
+    const bool printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae);
+    const uint32_t cp = printable ? uint32_t(b) : uint32_t(256 + extra++);
+    std::string s;
+    if (cp < 0x80) s += char(cp);
+    else s += char(0xc0 | (cp >> 6)), s += char(0x80 | (cp & 0x3f));
+    v.tokens.push_back(s);
+    v.types.push_back(int32_t(TokenType::kNormal));
+  }
+  v.bos = int32_t(v.tokens.size());
+  v.tokens.push_back("<s>");
+  v.types.push_back(int32_t(TokenType::kControl));
+  v.eos = int32_t(v.tokens.size());
+  v.tokens.push_back("</s>");
+  v.types.push_back(int32_t(TokenType::kControl));
+  for (int64_t i = int64_t(v.tokens.size()); i < n_vocab; ++i) {
+    v.tokens.push_back(fmt::format("<unused_{}>", i));
+    v.types.push_back(int32_t(TokenType::kUnused));
+  }
+  v.add_bos = true;
+  v.add_space_prefix = false;
+  return v;
+}
+
+}  // namespace
+
+std::vector<std::string> synth_shape_names() {
+  std::vector<std::string> names;
+  for (const auto& s : kShapes) names.emplace_back(s.name);
+  return names;
+}
+
+ModelConfig synth_config(const std::string& shape) {
+  for (const auto& s : kShapes) {
+    if (shape != s.name) continue;
+    ModelConfig c;
+    c.arch = s.arch;
+    c.n_embd = s.D, c.n_ff = s.F, c.n_layer = s.layers, c.n_head = s.heads, c.n_head_kv = s.kv_heads;
+    c.head_dim = s.D / s.heads, c.n_ctx_train = s.ctx, c.n_vocab = s.vocab;
+    c.rms_eps = 1e-5f, c.rope_theta = s.theta, c.activation = s.act;
+    return c;
+  }
+  throw UserError(fmt::format("unknown shape '{}' (known: {})", shape, fmt::join(synth_shape_names(), ", ")));
+}
+
+ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
+  ModelConfig c = synth_config(o.shape);
+  BITLM_CHECK(o.embd_type == kGgmlF16 || o.embd_type == kGgmlQ8_0, "synth: embedding type must be F16 or Q8_0");
+  GgufWriter w;
+  c.write_gguf(w);
+  w.set("general.name", GgufValue::string(fmt::format("bitlm-synth-{}", o.shape)));
+  if (o.tokenizer_from.empty()) {
+    write_vocab(byte_vocab(c.n_vocab), w);
+  } else {
+    const auto src = GgufFile::open(o.tokenizer_from);
+    Vocab v = read_vocab(*src);
+    BITLM_CHECK(int64_t(v.tokens.size()) <= c.n_vocab, "{}: its tokenizer has {} tokens, more than the {} of shape '{}'",
+                o.tokenizer_from, v.tokens.size(), c.n_vocab, o.shape);
+    c.n_vocab = int64_t(v.tokens.size());
+    c.write_gguf(w);
+    write_vocab(v, w);
+  }
+  Rng rng(o.seed);
+  add_embedding(w, rng, o.embd_type, c.n_vocab, c.n_embd);
+  add_norm(w, rng, std::string(tensor_names::kOutputNorm), c.n_embd);
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const auto name = [&](std::string_view what) { return tensor_names::block(l, what); };
+    add_norm(w, rng, name("attn_norm"), c.n_embd);
+    add_ternary(w, rng, name("attn_q"), c.q_dim(), c.n_embd);
+    add_ternary(w, rng, name("attn_k"), c.kv_dim(), c.n_embd);
+    add_ternary(w, rng, name("attn_v"), c.kv_dim(), c.n_embd);
+    add_norm(w, rng, name("attn_sub_norm"), c.q_dim());
+    add_ternary(w, rng, name("attn_output"), c.n_embd, c.q_dim());
+    add_norm(w, rng, name("ffn_norm"), c.n_embd);
+    add_ternary(w, rng, name("ffn_gate"), c.n_ff, c.n_embd);
+    add_ternary(w, rng, name("ffn_up"), c.n_ff, c.n_embd);
+    add_norm(w, rng, name("ffn_sub_norm"), c.n_ff);
+    add_ternary(w, rng, name("ffn_down"), c.n_embd, c.n_ff);
+  }
+  w.write(path);
+  return c;
+}
+
+}  // namespace bitlm

@@ -1,0 +1,29 @@
+// model/synth.h — random-weight models of published shapes, written as GGUF, to test and
+// benchmark without a download. Ternary weights in bitlm's native T2 type (uniform codes in
+// {-1,0,+1}, one per-tensor scale 1/sqrt(2/3 * cols) so activations keep unit scale), embedding
+// F16 (or Q8_0), norm weights 1 + N(0, 0.02). The tokenizer is a self-contained byte-level vocab
+// (256 byte tokens, <s>, </s>, <unused_N> padding; model "gpt2", no merges) unless copied from
+// another GGUF.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+
+namespace bitlm {
+
+struct SynthOptions {
+  std::string shape = "tiny";   // bitnet-2b4t | bitnet-700m | bitnet-3b | tiny | micro
+  uint64_t seed = 1;
+  uint32_t embd_type = 1;       // ggml type of token_embd: F16 (1) or Q8_0 (8)
+  std::string tokenizer_from;   // a GGUF whose tokenizer.ggml.* keys are copied; empty: byte vocab
+};
+
+std::vector<std::string> synth_shape_names();
+// The config of a named shape; UserError listing the names if unknown.
+ModelConfig synth_config(const std::string& shape);
+// Writes the model to `path` (atomically). Returns its config.
+ModelConfig write_synth_model(const SynthOptions& options, const std::string& path);
+
+}  // namespace bitlm

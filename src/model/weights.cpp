@@ -1,0 +1,171 @@
+// model/weights.cpp — tensor loading and validation (see weights.h).
+// Ternary tensors: packed file types are decoded by quant/ternary_formats.h; float tensors are
+// either already ternary ({-s, 0, +s}: keep s exactly, as llama.cpp's bitnet converter writes
+// them) or latent weights, quantized here with absmean (003 eq. 3-5).
+#include "model/weights.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/fp16.h"
+#include "io/ggml_types.h"
+#include "io/gguf.h"
+#include "quant/quantize.h"
+
+namespace bitlm {
+
+// The packed-ternary decoders and dense-type table of quant/ (quant/ternary_formats.h, being
+// written in parallel): decode_ternary writes rows*cols codes in {-1,0,+1}, row-major, and
+// returns the per-tensor scale, throwing FormatError(path, ...) naming `name` on bad data.
+float decode_ternary(const std::string& path, const std::string& name, uint32_t ggml_type,
+                     std::span<const uint8_t> data, int64_t rows, int64_t cols, std::span<int8_t> q);
+bool dense_type_supported(uint32_t ggml_type);
+
+namespace {
+
+std::string type_name(uint32_t type) {
+  const auto t = ggml_type_traits(type);
+  return t ? std::string(t->name) : fmt::format("#{}", type);
+}
+
+const GgufTensorInfo& require_tensor(const GgufFile& f, std::string_view name, std::vector<uint64_t> ne) {
+  const GgufTensorInfo* t = f.find_tensor(name);
+  if (!t) throw FormatError(f.path(), fmt::format("missing tensor '{}'", name));
+  if (t->ne != ne)
+    throw FormatError(f.path(), fmt::format("tensor '{}' has shape [{}], expected [{}] from the metadata", name,
+                                            fmt::join(t->ne, ", "), fmt::join(ne, ", ")));
+  return *t;
+}
+
+std::vector<float> float_values(const GgufFile& f, const GgufTensorInfo& t) {
+  const auto data = f.tensor_data(t);
+  std::vector<float> v(static_cast<size_t>(t.n_elements()));
+  if (t.type == kGgmlF32) {
+    std::memcpy(v.data(), data.data(), v.size() * 4);
+    return v;
+  }
+  if (t.type != kGgmlF16 && t.type != kGgmlBF16)
+    throw FormatError(f.path(), fmt::format("tensor '{}': type {} is not supported here (F32, F16, BF16)", t.name,
+                                            type_name(t.type)));
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint16_t h;
+    std::memcpy(&h, data.data() + 2 * i, 2);
+    v[i] = t.type == kGgmlF16 ? fp16_to_f32(h) : bf16_to_f32(h);
+  }
+  return v;
+}
+
+// Returns s if every nonzero |w| equals one value s (a converter already ternarized the tensor).
+std::optional<float> ternary_scale(std::span<const float> w) {
+  float s = 0;
+  for (float v : w) {
+    const float a = std::fabs(v);
+    if (a == 0) continue;
+    if (s == 0) s = a;
+    else if (a != s) return std::nullopt;
+  }
+  return s == 0 ? std::optional<float>() : s;
+}
+
+// The file's pages were copied into the packed matrix: drop them from the resident set so the
+// weights are not held twice (the mapping stays valid; pages would fault back in if read).
+void release_pages(std::span<const uint8_t> bytes) {
+  static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (uintptr_t(bytes.data()) + page - 1) & ~(page - 1);
+  const uintptr_t end = (uintptr_t(bytes.data()) + bytes.size()) & ~(page - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+TernaryMatrix load_ternary(const GgufFile& f, std::string_view name, int64_t rows, int64_t cols) {
+  const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(cols), uint64_t(rows)});
+  std::vector<int8_t> q(static_cast<size_t>(rows * cols));
+  float scale = 0;
+  if (t.type == kGgmlF32 || t.type == kGgmlF16 || t.type == kGgmlBF16) {
+    const std::vector<float> w = float_values(f, t);
+    if (const auto s = ternary_scale(w)) {
+      scale = *s;
+      for (size_t i = 0; i < w.size(); ++i) q[i] = int8_t(w[i] > 0 ? 1 : w[i] < 0 ? -1 : 0);
+    } else {
+      scale = quantize_absmean(w, q);
+    }
+  } else {
+    scale = decode_ternary(f.path(), t.name, t.type, f.tensor_data(t), rows, cols, q);
+  }
+  TernaryMatrix m = TernaryMatrix::pack(q, rows, cols, {&scale, 1});
+  release_pages(f.tensor_data(t));
+  return m;
+}
+
+std::vector<float> load_norm(const GgufFile& f, std::string_view name, int64_t n) {
+  const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(n)});
+  std::vector<float> g = float_values(f, t);
+  for (float v : g)
+    if (!std::isfinite(v)) throw FormatError(f.path(), fmt::format("tensor '{}' holds a non-finite value", name));
+  return g;
+}
+
+DenseMatrix load_dense(const GgufFile& f, std::string_view name, int64_t rows, int64_t cols) {
+  const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(cols), uint64_t(rows)});
+  if (!dense_type_supported(t.type))
+    throw FormatError(f.path(), fmt::format("tensor '{}': type {} is not supported for embeddings and heads "
+                                            "(F32, F16, BF16, Q8_0, Q6_K)", name, type_name(t.type)));
+  return DenseMatrix::view(t.type, f.tensor_data(t).data(), rows, cols);
+}
+
+}  // namespace
+
+ModelWeights ModelWeights::load(const GgufFile& f, const ModelConfig& c) {
+  ModelWeights w;
+  const int64_t D = c.n_embd, F = c.n_ff;
+  w.token_embd = load_dense(f, tensor_names::kTokenEmbd, c.n_vocab, D);
+  w.tied_output = f.find_tensor(tensor_names::kOutput) == nullptr;
+  w.output = load_dense(f, w.tied_output ? tensor_names::kTokenEmbd : tensor_names::kOutput, c.n_vocab, D);
+  w.output_norm = load_norm(f, tensor_names::kOutputNorm, D);
+  w.layers.resize(size_t(c.n_layer));
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    LayerWeights& L = w.layers[size_t(l)];
+    const auto name = [&](std::string_view what) { return tensor_names::block(l, what); };
+    L.attn_norm = load_norm(f, name("attn_norm"), D);
+    L.wq = load_ternary(f, name("attn_q"), c.q_dim(), D);
+    L.wk = load_ternary(f, name("attn_k"), c.kv_dim(), D);
+    L.wv = load_ternary(f, name("attn_v"), c.kv_dim(), D);
+    L.wo = load_ternary(f, name("attn_output"), D, c.q_dim());
+    L.ffn_norm = load_norm(f, name("ffn_norm"), D);
+    L.w_gate = load_ternary(f, name("ffn_gate"), F, D);
+    L.w_up = load_ternary(f, name("ffn_up"), F, D);
+    L.w_down = load_ternary(f, name("ffn_down"), D, F);
+    if (c.sub_norms) {
+      L.attn_sub_norm = load_norm(f, name("attn_sub_norm"), c.q_dim());
+      L.ffn_sub_norm = load_norm(f, name("ffn_sub_norm"), F);
+    }
+  }
+  return w;
+}
+
+uint64_t ModelWeights::n_ternary_params() const {
+  uint64_t n = 0;
+  for (const auto& L : layers)
+    for (const TernaryMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+      n += uint64_t(m->rows() * m->cols());
+  return n;
+}
+
+uint64_t ModelWeights::n_ternary_bytes() const {
+  uint64_t n = 0;
+  for (const auto& L : layers)
+    for (const TernaryMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) n += m->n_bytes();
+  return n;
+}
+
+uint64_t ModelWeights::n_norm_params() const {
+  uint64_t n = output_norm.size();
+  for (const auto& L : layers)
+    n += L.attn_norm.size() + L.attn_sub_norm.size() + L.ffn_norm.size() + L.ffn_sub_norm.size();
+  return n;
+}
+
+}  // namespace bitlm

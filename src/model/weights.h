@@ -1,0 +1,40 @@
+// model/weights.h — a model's tensors, loaded once from a GgufFile (which must outlive them).
+// Ternary linear weights are packed TernaryMatrix (quant/matrix.h) whatever the file type
+// (TQ1_0, TQ2_0, I2_S, T2 exact; F32/F16/BF16 already-ternary keep their exact scale; latent
+// full-precision weights are absmean-quantized at load, 003 eq. 3-5). The embedding and the head
+// stay in their file format as DenseMatrix views on the mmap: no f32 copy of a 128256 x 2560 table.
+// Norm weights are copied to f32.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "model/config.h"
+#include "quant/matrix.h"
+
+namespace bitlm {
+
+class GgufFile;
+
+struct LayerWeights {
+  std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;  // sub-norms empty if absent
+  TernaryMatrix wq, wk, wv, wo;      // (H*Dh, D), (Hkv*Dh, D), (Hkv*Dh, D), (D, H*Dh)
+  TernaryMatrix w_gate, w_up, w_down;  // (F, D), (F, D), (D, F)
+};
+
+struct ModelWeights {
+  DenseMatrix token_embd;  // (V, D)
+  DenseMatrix output;      // (V, D): output.weight, or token_embd again when tied
+  bool tied_output = true;
+  std::vector<float> output_norm;
+  std::vector<LayerWeights> layers;
+
+  // Validates every tensor's presence, type and shape against `config`; FormatError naming the
+  // tensor otherwise. `file` must stay open while the weights are used (embedding/head views).
+  static ModelWeights load(const GgufFile& file, const ModelConfig& config);
+
+  uint64_t n_ternary_params() const;
+  uint64_t n_ternary_bytes() const;  // packed ternary bytes (what decode streams per token)
+  uint64_t n_norm_params() const;
+};
+
+}  // namespace bitlm
