@@ -1,0 +1,84 @@
+// quant/quantize.cpp — the BitNet quantizers of quantize.h (paper 003 section 2.1, App. A.1, D, E).
+// Weights and activations are plain row-major float spans; outputs are int8 spans of equal size.
+// Rounding is std::nearbyint under the default mode: round half to even, as torch.round does.
+// Means over whole matrices accumulate in double (a 2560x6912 matrix sums 17.7M terms).
+#include "quant/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace bitlm {
+namespace {
+
+double mean_abs(std::span<const float> w) {
+  double sum = 0;
+  for (float v : w) sum += std::fabs(double(v));
+  return sum / double(w.size());
+}
+
+void round_clip(std::span<const float> x, float scale, float lo, float hi, std::span<int8_t> q) {
+  for (size_t i = 0; i < x.size(); ++i)  // x * scale in float: Fig. 11 multiplies by the reciprocal
+    q[i] = int8_t(std::clamp(std::nearbyint(x[i] * scale), lo, hi));
+}
+
+}  // namespace
+
+// 003 eq. 3-5 in the Fig. 11 form: scale = 1 / max(mean|W|, 1e-5) (eq. 3 writes beta + eps; the
+// appendix code, which produced the checkpoints we load, clamps). An all-zero W gives q = 0.
+float quantize_absmean(std::span<const float> w, std::span<int8_t> q) {
+  BITLM_ASSERT(q.size() == w.size() && !w.empty());
+  const float beta = std::max(float(mean_abs(w)), kQuantEps);
+  round_clip(w, 1.0f / beta, -1.0f, 1.0f, q);
+  return beta;  // applied after the integer matmul (eq. 9), never folded into the weights
+}
+
+// 003 eq. 1-2: centre by alpha = mean W, then Sign with Sign(0) = -1 (eq. 2: "<= 0" maps to -1).
+// beta = mean|W| of the uncentred W (eq. 9: "beta is ||W||_1/nm for both b1 and b1.58").
+SignQuant quantize_sign(std::span<const float> w, std::span<int8_t> q) {
+  BITLM_ASSERT(q.size() == w.size() && !w.empty());
+  double sum = 0;
+  for (float v : w) sum += double(v);
+  const float alpha = float(sum / double(w.size()));
+  for (size_t i = 0; i < w.size(); ++i) q[i] = (w[i] - alpha) > 0.0f ? int8_t(1) : int8_t(-1);
+  return {alpha, float(mean_abs(w))};
+}
+
+// 003 eq. 6-7 in the Fig. 11/12 form: s = 127 / max(max|x|, 1e-5); q = RoundClip(x*s, -128, 127).
+// Qn = -128 is never reached by rounding (|x*s| <= 127) but is the clip bound the paper states.
+float quantize_absmax_int8(std::span<const float> x, std::span<int8_t> q) {
+  BITLM_ASSERT(q.size() == x.size());
+  float gamma = 0;
+  for (float v : x) gamma = std::max(gamma, std::fabs(v));
+  const float s = float(kActQp) / std::max(gamma, kQuantEps);
+  round_clip(x, s, float(kActQn), float(kActQp), q);
+  return s;
+}
+
+// 003 eq. 14: W split into n_groups row groups, each with its own absmean beta_g.
+void quantize_absmean_groups(std::span<const float> w, int64_t rows, int64_t cols, int64_t n_groups,
+                             std::span<int8_t> q, std::span<float> betas) {
+  BITLM_CHECK(n_groups >= 1 && rows % n_groups == 0,
+              "group quantization: {} rows do not split into {} groups", rows, n_groups);
+  BITLM_ASSERT(int64_t(w.size()) == rows * cols && q.size() == w.size() &&
+               int64_t(betas.size()) == n_groups);
+  const size_t group = size_t(rows / n_groups * cols);
+  for (int64_t g = 0; g < n_groups; ++g)
+    betas[size_t(g)] = quantize_absmean(w.subspan(size_t(g) * group, group),
+                                        q.subspan(size_t(g) * group, group));
+}
+
+// 003 eq. 15: one absmax scale per contiguous group of the activation vector.
+void quantize_absmax_int8_groups(std::span<const float> x, int64_t n_groups, std::span<int8_t> q,
+                                 std::span<float> scales) {
+  BITLM_CHECK(n_groups >= 1 && int64_t(x.size()) % n_groups == 0,
+              "group quantization: {} activations do not split into {} groups", x.size(), n_groups);
+  BITLM_ASSERT(q.size() == x.size() && int64_t(scales.size()) == n_groups);
+  const size_t group = x.size() / size_t(n_groups);
+  for (int64_t g = 0; g < n_groups; ++g)
+    scales[size_t(g)] = quantize_absmax_int8(x.subspan(size_t(g) * group, group),
+                                             q.subspan(size_t(g) * group, group));
+}
+
+}  // namespace bitlm
