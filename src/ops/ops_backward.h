@@ -1,0 +1,85 @@
+// ops/ops_backward.h — backward passes of the shared forward ops (ops.h, attention.h) and the
+// training-only ops: fp32 matmul (dX/dW), cross-entropy, BitLinear with the straight-through
+// estimator (003 Fig. 11). Shapes: T tokens (rows), D/K input dim, N output dim, F FFN dim,
+// H/Hkv heads, Dh head dim, V vocab. Every *_backward ADDS into its gradients (llm.c style):
+// the trainer zeroes them once per step, as PyTorch's .grad does.
+// Parallel ops split over output elements only, so results never depend on the thread count
+// (data-parallel runs and --resume must be bit-exact).
+#pragma once
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/mat.h"
+#include "core/thread_pool.h"
+
+namespace bitlm {
+
+// RMSNorm (ops.h): dx += dL/dx, dg += dL/dg. x: the forward input, rstd: as saved by the forward.
+void rms_norm_backward(Mat<const float> dy, Mat<const float> x, std::span<const float> g,
+                       std::span<const float> rstd, Mat<float> dx, std::span<float> dg,
+                       ThreadPool& pool);
+
+// RoPE is a rotation: its backward rotates dx in place by the opposite angles.
+void rope_backward(Mat<float> dx, int n_heads, int head_dim, std::span<const int32_t> pos,
+                   float theta, bool neox);
+
+// Row softmax: dx += y * (dy - sum(dy*y)). y: the forward output.
+void softmax_backward(Mat<const float> dy, Mat<const float> y, Mat<float> dx);
+
+// FFN gates (out = act(gate) * up): dgate += dout * up * act'(gate), dup += dout * act(gate).
+void swiglu_backward(Mat<const float> dout, Mat<const float> gate, Mat<const float> up,
+                     Mat<float> dgate, Mat<float> dup);
+void relu2_glu_backward(Mat<const float> dout, Mat<const float> gate, Mat<const float> up,
+                        Mat<float> dgate, Mat<float> dup);
+
+// Causal GQA attention over a batch of fresh sequences (attention.h): rows are n_seq sequences of
+// seq_len tokens each, positions 0..seq_len-1. q: (rows, H*Dh), k, v: (rows, Hkv*Dh).
+// The forward runs attention_head_forward per (sequence, head) in parallel; the backward
+// recomputes the probabilities rather than storing (H, T, T) of them.
+void attention_forward_mt(Mat<const float> q, Mat<const float> k, Mat<const float> v,
+                          int n_heads, int n_kv_heads, int head_dim, int64_t seq_len,
+                          Mat<float> out, ThreadPool& pool);
+void attention_backward(Mat<const float> dout, Mat<const float> q, Mat<const float> k,
+                        Mat<const float> v, int n_heads, int n_kv_heads, int head_dim,
+                        int64_t seq_len, Mat<float> dq, Mat<float> dk, Mat<float> dv,
+                        ThreadPool& pool);
+
+// fp32 matmul with W stored as nn.Linear does: x (T, K), w (N, K), y (T, N).
+// matmul_forward overwrites y = x W^T; the backward adds dx += dy W and dw += dy^T x.
+void matmul_forward(Mat<const float> x, Mat<const float> w, Mat<float> y, ThreadPool& pool);
+void matmul_backward_input(Mat<const float> dy, Mat<const float> w, Mat<float> dx,
+                           ThreadPool& pool);
+void matmul_backward_weight(Mat<const float> dy, Mat<const float> x, Mat<float> dw,
+                            ThreadPool& pool);
+
+// Cross-entropy of logits (T, V) against targets (T): returns the summed loss (double) and
+// overwrites logits with dL/dlogits * grad_scale = (softmax - onehot) * grad_scale.
+// A negative target is ignored (no loss, zero gradient).
+double cross_entropy_forward_backward(Mat<float> logits, std::span<const int32_t> targets,
+                                      float grad_scale, ThreadPool& pool);
+// The loss alone (evaluation), logits untouched.
+double cross_entropy_loss(Mat<const float> logits, std::span<const int32_t> targets,
+                          ThreadPool& pool);
+
+// BitLinear (003 Fig. 11), with the norm applied by the caller before it (SubLN).
+// b1.58: absmean ternary weights (eq. 3-5); b1: centred sign times beta (eq. 1-2); fp: identity
+// (the FP-LLaMA baseline: no weight nor activation quantization).
+enum class WeightMode { kTernary, kBinary, kFp };
+
+// Dequantized weight as the forward sees it: w_q = q * beta (fp: a copy of w). w, w_q: (N, K).
+// Returns beta (1 for fp).
+float bitlinear_quantize_weight(WeightMode mode, Mat<const float> w, Mat<float> w_q);
+// Per-token absmax int8 fake-quant (eq. 6-7), dequantized: x_q = round(x*s)/s. fp: a copy.
+void bitlinear_quantize_input(WeightMode mode, Mat<const float> x, Mat<float> x_q,
+                              ThreadPool& pool);
+// y = x_q w_q^T. The STE backward (gradients pass straight through both quantizers):
+// dx += dy w_q, dw += dy^T x_q — the quantized values, as torch's autograd of Fig. 11 computes.
+inline void bitlinear_forward(Mat<const float> x_q, Mat<const float> w_q, Mat<float> y,
+                              ThreadPool& pool) {
+  matmul_forward(x_q, w_q, y, pool);
+}
+void bitlinear_backward(Mat<const float> dy, Mat<const float> x_q, Mat<const float> w_q,
+                        Mat<float> dx, Mat<float> dw, ThreadPool& pool);
+
+}  // namespace bitlm

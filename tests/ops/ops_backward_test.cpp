@@ -1,0 +1,231 @@
+// tests/ops/ops_backward_test.cpp — every backward op against central finite differences of its
+// forward. The probe loss is L = sum(r * y) for a fixed random r (so dL/dy = r), accumulated in
+// double; the forward runs in float, so steps are 1e-2..1e-3 and tolerances relative to the
+// gradient's scale. matmul is checked exactly-ish against a double loop.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include "core/rng.h"
+#include "ops/attention.h"
+#include "ops/ops.h"
+#include "ops/ops_backward.h"
+
+namespace bitlm {
+namespace {
+
+using Vec = std::vector<float>;
+
+Vec random_vec(size_t n, uint64_t seed, double sd = 1.0) {
+  Rng rng(seed);
+  Vec v(n);
+  for (auto& x : v) x = float(rng.normal() * sd);
+  return v;
+}
+
+double probe(const Vec& y, const Vec& r) {
+  double s = 0;
+  for (size_t i = 0; i < y.size(); ++i) s += double(y[i]) * r[i];
+  return s;
+}
+
+// Checks `analytic` == dL/d(*input) where L = probe(forward(), r), by central differences.
+void expect_gradient(Vec* input, const Vec& analytic, const std::function<Vec()>& forward,
+                     const Vec& r, float step, double rel_tol, const char* what) {
+  ASSERT_EQ(input->size(), analytic.size()) << what;
+  double scale = 1e-3;
+  for (float g : analytic) scale = std::max(scale, double(std::fabs(g)));
+  for (size_t i = 0; i < input->size(); ++i) {
+    const float saved = (*input)[i];
+    (*input)[i] = saved + step;
+    const double up = probe(forward(), r);
+    (*input)[i] = saved - step;
+    const double down = probe(forward(), r);
+    (*input)[i] = saved;
+    const double numeric = (up - down) / (2.0 * double(step));
+    ASSERT_NEAR(analytic[i], numeric, rel_tol * scale) << what << " element " << i;
+  }
+}
+
+TEST(RmsNormBackward, MatchesFiniteDifferences) {
+  ThreadPool pool(2);
+  const int64_t T = 3, D = 13;
+  Vec x = random_vec(T * D, 1), g = random_vec(D, 2), r = random_vec(T * D, 3);
+  auto forward = [&] {
+    Vec y(T * D);
+    rms_norm_forward(Mat<const float>(x.data(), T, D), g, 1e-5f, Mat<float>(y.data(), T, D));
+    return y;
+  };
+  Vec y(T * D), rstd(T), dx(T * D, 0.5f), dg(D, 0.25f);
+  rms_norm_forward(Mat<const float>(x.data(), T, D), g, 1e-5f, Mat<float>(y.data(), T, D), rstd);
+  rms_norm_backward(Mat<const float>(r.data(), T, D), Mat<const float>(x.data(), T, D), g, rstd,
+                    Mat<float>(dx.data(), T, D), dg, pool);
+  for (auto& v : dx) v -= 0.5f;  // backward adds into existing gradients
+  for (auto& v : dg) v -= 0.25f;
+  expect_gradient(&x, dx, forward, r, 1e-2f, 2e-3, "dx");
+  expect_gradient(&g, dg, forward, r, 1e-2f, 2e-3, "dg");
+}
+
+TEST(RopeBackward, IsTheTransposeOfTheForward) {
+  for (bool neox : {true, false}) {
+    const int64_t T = 4, H = 2, Dh = 8;
+    Vec x = random_vec(T * H * Dh, 4), r = random_vec(T * H * Dh, 5);
+    const std::vector<int32_t> pos = {0, 1, 7, 300};
+    auto forward = [&] {
+      Vec y = x;
+      rope_forward(Mat<float>(y.data(), T, H * Dh), H, Dh, pos, 10000.0f, neox);
+      return y;
+    };
+    Vec dx = r;
+    rope_backward(Mat<float>(dx.data(), T, H * Dh), H, Dh, pos, 10000.0f, neox);
+    expect_gradient(&x, dx, forward, r, 1e-2f, 1e-3, neox ? "neox" : "adjacent");
+  }
+}
+
+TEST(SoftmaxBackward, MatchesFiniteDifferences) {
+  const int64_t T = 2, V = 9;
+  Vec x = random_vec(T * V, 6, 2.0), r = random_vec(T * V, 7);
+  auto forward = [&] {
+    Vec y = x;
+    softmax_forward(Mat<float>(y.data(), T, V));
+    return y;
+  };
+  const Vec y = forward();
+  Vec dx(T * V, 0.0f);
+  softmax_backward(Mat<const float>(r.data(), T, V), Mat<const float>(y.data(), T, V),
+                   Mat<float>(dx.data(), T, V));
+  expect_gradient(&x, dx, forward, r, 1e-2f, 2e-3, "dx");
+}
+
+TEST(GluBackward, SwigluAndRelu2MatchFiniteDifferences) {
+  const int64_t T = 3, F = 11;
+  for (bool relu2 : {false, true}) {
+    Vec gate = random_vec(T * F, 8), up = random_vec(T * F, 9), r = random_vec(T * F, 10);
+    for (auto& v : gate)  // keep relu^2 away from its kink at 0, where FD is undefined
+      if (relu2 && std::fabs(v) < 0.05f) v = 0.3f;
+    auto forward = [&] {
+      Vec out(T * F);
+      Mat<const float> g(gate.data(), T, F), u(up.data(), T, F);
+      if (relu2) relu2_glu_forward(g, u, Mat<float>(out.data(), T, F));
+      else swiglu_forward(g, u, Mat<float>(out.data(), T, F));
+      return out;
+    };
+    Vec dgate(T * F, 0.0f), dup(T * F, 0.0f);
+    Mat<const float> dout(r.data(), T, F), g(gate.data(), T, F), u(up.data(), T, F);
+    if (relu2) relu2_glu_backward(dout, g, u, Mat<float>(dgate.data(), T, F), Mat<float>(dup.data(), T, F));
+    else swiglu_backward(dout, g, u, Mat<float>(dgate.data(), T, F), Mat<float>(dup.data(), T, F));
+    expect_gradient(&gate, dgate, forward, r, 1e-2f, 2e-3, relu2 ? "relu2 dgate" : "silu dgate");
+    expect_gradient(&up, dup, forward, r, 1e-2f, 2e-3, relu2 ? "relu2 dup" : "silu dup");
+  }
+}
+
+TEST(AttentionBackward, CausalGqaMatchesFiniteDifferences) {
+  ThreadPool pool(2);
+  const int H = 4, Hkv = 2, Dh = 4;
+  const int64_t S = 2, T = 5, rows = S * T;  // two sequences of five tokens
+  Vec q = random_vec(rows * H * Dh, 11), k = random_vec(rows * Hkv * Dh, 12),
+      v = random_vec(rows * Hkv * Dh, 13), r = random_vec(rows * H * Dh, 14);
+  auto forward = [&] {
+    Vec out(rows * H * Dh);
+    attention_forward_mt(Mat<const float>(q.data(), rows, H * Dh),
+                         Mat<const float>(k.data(), rows, Hkv * Dh),
+                         Mat<const float>(v.data(), rows, Hkv * Dh), H, Hkv, Dh, T,
+                         Mat<float>(out.data(), rows, H * Dh), pool);
+    return out;
+  };
+  Vec dq(q.size(), 0.0f), dk(k.size(), 0.0f), dv(v.size(), 0.0f);
+  attention_backward(Mat<const float>(r.data(), rows, H * Dh),
+                     Mat<const float>(q.data(), rows, H * Dh),
+                     Mat<const float>(k.data(), rows, Hkv * Dh),
+                     Mat<const float>(v.data(), rows, Hkv * Dh), H, Hkv, Dh, T,
+                     Mat<float>(dq.data(), rows, H * Dh), Mat<float>(dk.data(), rows, Hkv * Dh),
+                     Mat<float>(dv.data(), rows, Hkv * Dh), pool);
+  expect_gradient(&q, dq, forward, r, 1e-2f, 2e-3, "dq");
+  expect_gradient(&k, dk, forward, r, 1e-2f, 2e-3, "dk");
+  expect_gradient(&v, dv, forward, r, 1e-2f, 2e-3, "dv");
+}
+
+TEST(AttentionForwardMt, EqualsSingleSequenceForwardPerSequence) {
+  ThreadPool pool(2);
+  const int H = 4, Hkv = 1, Dh = 8;
+  const int64_t S = 3, T = 7, rows = S * T;
+  Vec q = random_vec(rows * H * Dh, 15), k = random_vec(rows * Hkv * Dh, 16),
+      v = random_vec(rows * Hkv * Dh, 17), out(rows * H * Dh), ref(rows * H * Dh), scores(T);
+  attention_forward_mt(Mat<const float>(q.data(), rows, H * Dh),
+                       Mat<const float>(k.data(), rows, Hkv * Dh),
+                       Mat<const float>(v.data(), rows, Hkv * Dh), H, Hkv, Dh, T,
+                       Mat<float>(out.data(), rows, H * Dh), pool);
+  for (int64_t s = 0; s < S; ++s)
+    attention_forward(Mat<const float>(q.data() + s * T * H * Dh, T, H * Dh),
+                      Mat<const float>(k.data() + s * T * Hkv * Dh, T, Hkv * Dh),
+                      Mat<const float>(v.data() + s * T * Hkv * Dh, T, Hkv * Dh), H, Hkv, Dh,
+                      Mat<float>(ref.data() + s * T * H * Dh, T, H * Dh), scores.data());
+  EXPECT_EQ(out, ref);
+}
+
+TEST(Matmul, ForwardAndBothGradientsMatchDoubleLoops) {
+  const int64_t T = 37, K = 45, N = 70;
+  Vec x = random_vec(T * K, 18), w = random_vec(N * K, 19), dy = random_vec(T * N, 20);
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    Vec y(T * N), dx(T * K, 1.0f), dw(N * K, -1.0f);
+    matmul_forward(Mat<const float>(x.data(), T, K), Mat<const float>(w.data(), N, K),
+                   Mat<float>(y.data(), T, N), pool);
+    matmul_backward_input(Mat<const float>(dy.data(), T, N), Mat<const float>(w.data(), N, K),
+                          Mat<float>(dx.data(), T, K), pool);
+    matmul_backward_weight(Mat<const float>(dy.data(), T, N), Mat<const float>(x.data(), T, K),
+                           Mat<float>(dw.data(), N, K), pool);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t n = 0; n < N; ++n) {
+        double s = 0;
+        for (int64_t i = 0; i < K; ++i) s += double(x[t * K + i]) * w[n * K + i];
+        ASSERT_NEAR(y[t * N + n], s, 1e-4);
+      }
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < K; ++i) {
+        double s = 1.0;
+        for (int64_t n = 0; n < N; ++n) s += double(dy[t * N + n]) * w[n * K + i];
+        ASSERT_NEAR(dx[t * K + i], s, 1e-4);
+      }
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < K; ++i) {
+        double s = -1.0;
+        for (int64_t t = 0; t < T; ++t) s += double(dy[t * N + n]) * x[t * K + i];
+        ASSERT_NEAR(dw[n * K + i], s, 1e-4);
+      }
+  }
+}
+
+TEST(CrossEntropy, LossAndGradientMatchFiniteDifferences) {
+  ThreadPool pool(2);
+  const int64_t T = 4, V = 10;
+  Vec z = random_vec(T * V, 21, 3.0);
+  const std::vector<int32_t> targets = {3, 0, -1, 9};  // -1: ignored position
+  auto loss = [&] { return cross_entropy_loss(Mat<const float>(z.data(), T, V), targets, pool); };
+  double ref = 0;
+  for (int64_t t = 0; t < T; ++t) {
+    if (targets[t] < 0) continue;
+    double s = 0;
+    for (int64_t i = 0; i < V; ++i) s += std::exp(double(z[t * V + i]));
+    ref += std::log(s) - z[t * V + targets[t]];
+  }
+  EXPECT_NEAR(loss(), ref, 1e-9 * std::fabs(ref) + 1e-12);
+  Vec grad = z;
+  const double fused = cross_entropy_forward_backward(Mat<float>(grad.data(), T, V), targets,
+                                                      0.5f, pool);
+  EXPECT_DOUBLE_EQ(fused, loss());
+  for (size_t i = 0; i < z.size(); ++i) {
+    const float saved = z[i];
+    z[i] = saved + 1e-2f;
+    const double up = loss();
+    z[i] = saved - 1e-2f;
+    const double down = loss();
+    z[i] = saved;
+    ASSERT_NEAR(grad[i], 0.5 * (up - down) / 2e-2, 1e-4) << i;
+  }
+}
+
+}  // namespace
+}  // namespace bitlm
