@@ -1,0 +1,388 @@
+// quant/ternary_formats.cpp — the scalar codecs and the traits table of ternary_formats.h.
+// Layouts are described in the header; the ggml ones follow ggml-quants.c (quantize_row_*_ref,
+// dequantize_row_*), I2_S follows bitnet.cpp's quantize_i2_s (x86, QK_I2_S = 128).
+#include "quant/ternary_formats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/fp16.h"
+#include "quant/quantize.h"
+
+namespace bitlm {
+namespace {
+
+using namespace type_id;
+
+constexpr int64_t kQK = 256;                 // TQ1_0 / TQ2_0 / Q6_K block
+constexpr int64_t kTQ1Bytes = 48 + 4 + 2, kTQ2Bytes = 64 + 2;
+constexpr int64_t kQ80Block = 32, kQ80Bytes = 34, kQ6KBytes = 128 + 64 + 16 + 2;
+constexpr uint8_t kPow3[6] = {1, 3, 9, 27, 81, 243};
+
+// A code 3 in a 2-bit format has no ternary meaning; decoders mark it and the caller throws.
+struct CodeCheck {
+  bool bad = false;
+  int8_t operator()(unsigned code) {
+    bad |= code > 2;
+    return int8_t(int(code) - 1);
+  }
+};
+
+float load_f32(const uint8_t* p) { float f; std::memcpy(&f, p, 4); return f; }
+uint16_t load_u16(const uint8_t* p) { uint16_t h; std::memcpy(&h, p, 2); return h; }
+void store_u16(uint8_t* p, uint16_t h) { std::memcpy(p, &h, 2); }
+
+// Per-block scales of TQ tensors: every block with a nonzero code must carry the same d.
+void agree_scale(float d, const int8_t* q, int64_t n, DecodedTernary& out) {
+  if (std::none_of(q, q + n, [](int8_t v) { return v != 0; })) return;
+  if (out.scale == 0) out.scale = d;
+  else if (d != out.scale) out.uniform_scale = false;
+}
+
+uint8_t trit_byte(const int8_t* q, int64_t stride, int n) {  // base 3, first trit most significant
+  unsigned v = 0;
+  for (int i = 0; i < n; ++i) v = v * 3 + unsigned(q[i * stride] + 1);
+  for (int i = n; i < 5; ++i) v *= 3;
+  return uint8_t((v * 256 + 242) / 243);  // ceil(v * 256 / 243)
+}
+
+int8_t trit(uint8_t b, int n) { return int8_t(((unsigned(uint8_t(b * kPow3[n])) * 3) >> 8) - 1); }
+
+// ---- T2 ----
+uint64_t t2_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * t2_row_bytes(cols) + kTensorTailBytes); }
+
+void t2_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
+  const int64_t rb = t2_row_bytes(cols);
+  CodeCheck check;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      const uint8_t byte = data[r * rb + c / kT2Block * kT2BlockBytes + c % 32];
+      out.q[size_t(r * cols + c)] = check((byte >> (2 * (c % kT2Block / 32))) & 3);
+    }
+  BITLM_CHECK(!check.bad, "a T2 weight has code 3");
+  out.scale = load_f32(data + rows * rb);
+}
+
+void t2_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
+  const int64_t rb = t2_row_bytes(cols);
+  for (int64_t r = 0; r < rows; ++r) pack_t2_row(q + r * cols, cols, out + r * rb);
+  std::memset(out + rows * rb, 0, kTensorTailBytes);
+  std::memcpy(out + rows * rb, &scale, 4);
+}
+
+// ---- TQ2_0 ----
+uint64_t tq2_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * cols / kQK * kTQ2Bytes); }
+
+void tq2_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
+  CodeCheck check;
+  for (int64_t b = 0; b < rows * cols / kQK; ++b) {
+    const uint8_t* blk = data + b * kTQ2Bytes;
+    int8_t* q = out.q.data() + b * kQK;
+    for (int64_t half = 0; half < 2; ++half)
+      for (int l = 0; l < 4; ++l)
+        for (int m = 0; m < 32; ++m) q[half * 128 + l * 32 + m] = check((blk[half * 32 + m] >> (2 * l)) & 3);
+    agree_scale(fp16_to_f32(load_u16(blk + 64)), q, kQK, out);
+  }
+  BITLM_CHECK(!check.bad, "a TQ2_0 weight has code 3");
+}
+
+void tq2_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
+  for (int64_t b = 0; b < rows * cols / kQK; ++b) {
+    const int8_t* x = q + b * kQK;
+    uint8_t* blk = out + b * kTQ2Bytes;
+    for (int64_t half = 0; half < 2; ++half)
+      for (int m = 0; m < 32; ++m) {
+        unsigned v = 0;
+        for (int l = 0; l < 4; ++l) v |= unsigned(x[half * 128 + l * 32 + m] + 1) << (2 * l);
+        blk[half * 32 + m] = uint8_t(v);
+      }
+    const bool any = std::any_of(x, x + kQK, [](int8_t v) { return v != 0; });
+    store_u16(blk + 64, f32_to_fp16(any ? scale : 0.0f));  // ggml: d = block absmax
+  }
+}
+
+// ---- TQ1_0 ----
+uint64_t tq1_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * cols / kQK * kTQ1Bytes); }
+
+void tq1_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
+  for (int64_t b = 0; b < rows * cols / kQK; ++b) {
+    const uint8_t* blk = data + b * kTQ1Bytes;
+    int8_t* q = out.q.data() + b * kQK;
+    for (int n = 0; n < 5; ++n)
+      for (int m = 0; m < 32; ++m) q[n * 32 + m] = trit(blk[m], n);
+    for (int n = 0; n < 5; ++n)
+      for (int m = 0; m < 16; ++m) q[160 + n * 16 + m] = trit(blk[32 + m], n);
+    for (int n = 0; n < 4; ++n)
+      for (int j = 0; j < 4; ++j) q[240 + n * 4 + j] = trit(blk[48 + j], n);
+    agree_scale(fp16_to_f32(load_u16(blk + 52)), q, kQK, out);
+  }
+}
+
+void tq1_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
+  for (int64_t b = 0; b < rows * cols / kQK; ++b) {
+    const int8_t* x = q + b * kQK;
+    uint8_t* blk = out + b * kTQ1Bytes;
+    for (int m = 0; m < 32; ++m) blk[m] = trit_byte(x + m, 32, 5);
+    for (int m = 0; m < 16; ++m) blk[32 + m] = trit_byte(x + 160 + m, 16, 5);
+    for (int j = 0; j < 4; ++j) blk[48 + j] = trit_byte(x + 240 + j, 4, 4);
+    const bool any = std::any_of(x, x + kQK, [](int8_t v) { return v != 0; });
+    store_u16(blk + 52, f32_to_fp16(any ? scale : 0.0f));
+  }
+}
+
+// ---- I2_S ----
+uint64_t i2s_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * cols / 4 + kTensorTailBytes); }
+
+void i2s_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
+  CodeCheck check;
+  const int64_t n = rows * cols;
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t byte = data[i / kT2Block * kT2BlockBytes + i % 32];
+    out.q[size_t(i)] = check((byte >> (6 - 2 * (i % kT2Block / 32))) & 3);
+  }
+  BITLM_CHECK(!check.bad, "an I2_S weight has code 3");
+  out.scale = load_f32(data + n / 4);
+}
+
+void i2s_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
+  const int64_t n = rows * cols;
+  std::memset(out, 0, size_t(n / 4 + kTensorTailBytes));
+  for (int64_t i = 0; i < n; ++i)
+    out[i / kT2Block * kT2BlockBytes + i % 32] |= uint8_t((q[i] + 1) << (6 - 2 * (i % kT2Block / 32)));
+  std::memcpy(out + n / 4, &scale, 4);
+}
+
+// ---- float tensors: already ternary, or latent weights ----
+template <uint32_t kType>
+float float_at(const uint8_t* p, int64_t i) {
+  if constexpr (kType == kF32) return load_f32(p + 4 * i);
+  else if constexpr (kType == kF16) return fp16_to_f32(load_u16(p + 2 * i));
+  else return bf16_to_f32(load_u16(p + 2 * i));
+}
+
+template <uint32_t kType>
+uint64_t float_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * cols) * (kType == kF32 ? 4 : 2); }
+
+template <uint32_t kType>
+void float_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
+  std::vector<float> w(size_t(rows * cols));
+  float s = 0;
+  bool ternary = true;
+  for (size_t i = 0; i < w.size(); ++i) {
+    w[i] = float_at<kType>(data, int64_t(i));
+    BITLM_CHECK(std::isfinite(w[i]), "element {} is not finite", i);
+    const float a = std::fabs(w[i]);
+    if (a != 0 && s == 0) s = a;
+    ternary &= a == 0 || a == s;
+  }
+  if (ternary && s != 0) {  // a converter already ternarized it: keep s exactly
+    for (size_t i = 0; i < w.size(); ++i) out.q[i] = int8_t(w[i] > 0 ? 1 : w[i] < 0 ? -1 : 0);
+    out.scale = s;
+  } else {
+    out.scale = quantize_absmean(w, out.q);
+    out.from_latent = true;
+  }
+}
+
+template <uint32_t kType>
+void float_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    const float v = float(q[i]) * scale;
+    if constexpr (kType == kF32) std::memcpy(out + 4 * i, &v, 4);
+    else store_u16(out + 2 * i, kType == kF16 ? f32_to_fp16(v) : f32_to_bf16(v));
+  }
+}
+
+constexpr TernaryFormatTraits kTernaryFormats[] = {
+    {kT2, "T2", 1, t2_bytes, t2_decode, t2_encode},
+    {kTQ1_0, "TQ1_0", kQK, tq1_bytes, tq1_decode, tq1_encode},
+    {kTQ2_0, "TQ2_0", kQK, tq2_bytes, tq2_decode, tq2_encode},
+    {kI2_S, "I2_S", kT2Block, i2s_bytes, i2s_decode, i2s_encode},
+    {kF32, "F32", 1, float_bytes<kF32>, float_decode<kF32>, float_encode<kF32>},
+    {kF16, "F16", 1, float_bytes<kF16>, float_decode<kF16>, float_encode<kF16>},
+    {kBF16, "BF16", 1, float_bytes<kBF16>, float_decode<kBF16>, float_encode<kBF16>},
+};
+
+const TernaryFormatTraits& require_format(uint32_t type, int64_t rows, int64_t cols, std::string_view what) {
+  const TernaryFormatTraits* f = ternary_format(type);
+  BITLM_CHECK(f != nullptr, "{}: ggml type {} is not a ternary weight format", what, type);
+  BITLM_CHECK(rows > 0 && cols > 0 && cols % f->col_multiple == 0,
+              "{}: {} needs cols a multiple of {}, got {}x{}", what, f->name, f->col_multiple, rows, cols);
+  return *f;
+}
+
+}  // namespace
+
+void pack_t2_row(const int8_t* q, int64_t cols, uint8_t* out) {
+  std::memset(out, 0, size_t(t2_row_bytes(cols)));
+  for (int64_t c = 0; c < cols; ++c)
+    out[c / kT2Block * kT2BlockBytes + c % 32] |= uint8_t((q[c] + 1) << (2 * (c % kT2Block / 32)));
+}
+
+void unpack_t2_row(const uint8_t* in, int64_t cols, int8_t* q) {
+  for (int64_t c = 0; c < cols; ++c)
+    q[c] = int8_t(((in[c / kT2Block * kT2BlockBytes + c % 32] >> (2 * (c % kT2Block / 32))) & 3) - 1);
+}
+
+const TernaryFormatTraits* ternary_format(uint32_t ggml_type) {
+  for (const auto& f : kTernaryFormats)
+    if (f.ggml_type == ggml_type) return &f;
+  return nullptr;
+}
+
+DecodedTernary decode_ternary(uint32_t ggml_type, std::span<const uint8_t> data, int64_t rows,
+                              int64_t cols, std::string_view path, std::string_view name) {
+  DecodedTernary out;
+  try {
+    const TernaryFormatTraits& f = require_format(ggml_type, rows, cols, fmt::format("tensor '{}'", name));
+    const uint64_t want = f.n_bytes(rows, cols);
+    BITLM_CHECK(data.size() == want, "tensor '{}': {} {}x{} needs {} bytes, got {}", name, f.name, rows,
+                cols, want, data.size());
+    out.q.resize(size_t(rows * cols));
+    f.decode(data.data(), rows, cols, out);
+  } catch (const UserError& e) {
+    throw FormatError(path, e.what());
+  }
+  if (!std::isfinite(out.scale) || out.scale < 0)
+    throw FormatError(path, fmt::format("tensor '{}': scale {} is not a finite non-negative number", name, out.scale));
+  return out;
+}
+
+float decode_ternary(const std::string& path, const std::string& name, uint32_t ggml_type,
+                     std::span<const uint8_t> data, int64_t rows, int64_t cols, std::span<int8_t> q) {
+  BITLM_ASSERT(int64_t(q.size()) == rows * cols);
+  DecodedTernary d = decode_ternary(ggml_type, data, rows, cols, path, name);
+  if (!d.uniform_scale)
+    throw FormatError(path, fmt::format("tensor '{}': blocks carry different scales; bitlm needs one "
+                                        "scale per tensor (003 eq. 5)", name));
+  std::copy(d.q.begin(), d.q.end(), q.begin());
+  return d.scale;
+}
+
+std::vector<uint8_t> encode_ternary(uint32_t ggml_type, std::span<const int8_t> q, int64_t rows,
+                                    int64_t cols, float scale) {
+  const TernaryFormatTraits& f = require_format(ggml_type, rows, cols, "encode");
+  BITLM_ASSERT(int64_t(q.size()) == rows * cols);
+  std::vector<uint8_t> out(f.n_bytes(rows, cols));
+  f.encode(q.data(), rows, cols, scale, out.data());
+  return out;
+}
+
+// ---- dense ----
+bool dense_type_supported(uint32_t t) {
+  return t == kF32 || t == kF16 || t == kBF16 || t == kQ8_0 || t == kQ6_K;
+}
+
+uint64_t dense_row_bytes(uint32_t t, int64_t cols) {
+  BITLM_CHECK(dense_type_supported(t), "ggml type {} is not a supported dense type", t);
+  const int64_t block = t == kQ8_0 ? kQ80Block : t == kQ6_K ? kQK : 1;
+  BITLM_CHECK(cols > 0 && cols % block == 0, "ggml type {}: row length {} is not a multiple of {}", t, cols, block);
+  switch (t) {
+    case kF32: return uint64_t(cols) * 4;
+    case kQ8_0: return uint64_t(cols / kQ80Block * kQ80Bytes);
+    case kQ6_K: return uint64_t(cols / kQK * kQ6KBytes);
+    default: return uint64_t(cols) * 2;
+  }
+}
+
+namespace {
+
+void q6k_decode_block(const uint8_t* blk, float* y) {
+  const uint8_t* ql = blk;
+  const uint8_t* qh = blk + 128;
+  const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+  const float d = fp16_to_f32(load_u16(blk + 208));
+  for (int n = 0; n < 2; ++n, y += 128, ql += 64, qh += 32, sc += 8)
+    for (int l = 0; l < 32; ++l) {
+      const int is = l / 16;
+      y[l] = d * sc[is] * float(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+      y[l + 32] = d * sc[is + 2] * float(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+      y[l + 64] = d * sc[is + 4] * float(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+      y[l + 96] = d * sc[is + 6] * float(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+    }
+}
+
+int nearest_int(float v) { return int(std::nearbyint(v)); }
+
+// ggml quantize_row_q6_K_ref with make_qx_quants' first guess (scale = max / -32, no rmse search).
+void q6k_encode_block(const float* x, uint8_t* blk) {
+  float scales[16];
+  float max_scale = 0, max_abs_scale = 0;
+  for (int ib = 0; ib < 16; ++ib) {
+    float mx = 0, amax = 0;
+    for (int i = 0; i < 16; ++i)
+      if (std::fabs(x[16 * ib + i]) > amax) { amax = std::fabs(x[16 * ib + i]); mx = x[16 * ib + i]; }
+    scales[ib] = mx / -32.0f;
+    if (std::fabs(scales[ib]) > max_abs_scale) { max_abs_scale = std::fabs(scales[ib]); max_scale = scales[ib]; }
+  }
+  std::memset(blk, 0, size_t(kQ6KBytes));
+  if (max_abs_scale < 1e-15f) return;  // ggml GROUP_MAX_EPS: an all-zero block
+  const float iscale = -128.0f / max_scale;
+  store_u16(blk + 208, f32_to_fp16(1.0f / iscale));
+  const float d = fp16_to_f32(load_u16(blk + 208));
+  int8_t* sc = reinterpret_cast<int8_t*>(blk + 192);
+  uint8_t L[256];
+  for (int ib = 0; ib < 16; ++ib) {
+    sc[ib] = int8_t(std::min(127, nearest_int(iscale * scales[ib])));
+    const float ds = d * sc[ib];
+    for (int i = 0; i < 16; ++i)
+      L[16 * ib + i] = uint8_t(ds == 0 ? 32 : std::clamp(nearest_int(x[16 * ib + i] / ds), -32, 31) + 32);
+  }
+  uint8_t* ql = blk;
+  uint8_t* qh = blk + 128;
+  for (int j = 0; j < 256; j += 128, ql += 64, qh += 32)
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t* Lj = L + j + l;
+      ql[l] = uint8_t((Lj[0] & 0xF) | ((Lj[64] & 0xF) << 4));
+      ql[l + 32] = uint8_t((Lj[32] & 0xF) | ((Lj[96] & 0xF) << 4));
+      qh[l] = uint8_t((Lj[0] >> 4) | ((Lj[32] >> 4) << 2) | ((Lj[64] >> 4) << 4) | ((Lj[96] >> 4) << 6));
+    }
+}
+
+}  // namespace
+
+void decode_dense_row(uint32_t t, const uint8_t* row, int64_t cols, float* out) {
+  switch (t) {
+    case kF32: std::memcpy(out, row, size_t(cols) * 4); return;
+    case kF16: for (int64_t i = 0; i < cols; ++i) out[i] = fp16_to_f32(load_u16(row + 2 * i)); return;
+    case kBF16: for (int64_t i = 0; i < cols; ++i) out[i] = bf16_to_f32(load_u16(row + 2 * i)); return;
+    case kQ8_0:
+      for (int64_t b = 0; b < cols / kQ80Block; ++b) {
+        const uint8_t* blk = row + b * kQ80Bytes;
+        const float d = fp16_to_f32(load_u16(blk));
+        for (int i = 0; i < kQ80Block; ++i) out[b * kQ80Block + i] = d * float(int8_t(blk[2 + i]));
+      }
+      return;
+    case kQ6_K:
+      for (int64_t b = 0; b < cols / kQK; ++b) q6k_decode_block(row + b * kQ6KBytes, out + b * kQK);
+      return;
+    default: BITLM_ASSERT(!"decode_dense_row: unsupported type");
+  }
+}
+
+void encode_dense_row(uint32_t t, const float* x, int64_t cols, uint8_t* out) {
+  switch (t) {
+    case kF32: std::memcpy(out, x, size_t(cols) * 4); return;
+    case kF16: for (int64_t i = 0; i < cols; ++i) store_u16(out + 2 * i, f32_to_fp16(x[i])); return;
+    case kBF16: for (int64_t i = 0; i < cols; ++i) store_u16(out + 2 * i, f32_to_bf16(x[i])); return;
+    case kQ8_0:  // ggml quantize_row_q8_0_ref
+      for (int64_t b = 0; b < cols / kQ80Block; ++b) {
+        const float* xb = x + b * kQ80Block;
+        uint8_t* blk = out + b * kQ80Bytes;
+        float amax = 0;
+        for (int i = 0; i < kQ80Block; ++i) amax = std::max(amax, std::fabs(xb[i]));
+        const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+        store_u16(blk, f32_to_fp16(d));
+        for (int i = 0; i < kQ80Block; ++i) blk[2 + i] = uint8_t(int8_t(std::round(xb[i] * id)));
+      }
+      return;
+    case kQ6_K:
+      for (int64_t b = 0; b < cols / kQK; ++b) q6k_encode_block(x + b * kQK, out + b * kQ6KBytes);
+      return;
+    default: BITLM_ASSERT(!"encode_dense_row: unsupported type");
+  }
+}
+
+}  // namespace bitlm
