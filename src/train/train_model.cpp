@@ -1,0 +1,297 @@
+// train/train_model.cpp — see train_model.h. Forward saves, per layer, what the backward reads:
+// the inputs of every RMSNorm (and its rstd), the quantized BitLinear inputs x_q (dW = dy^T x_q),
+// q/k/v after RoPE, the attention output and the FFN gate/up/act. Attention probabilities are
+// recomputed in the backward. Quantized weights w_q are computed once per forward.
+#include "train/train_model.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "ops/ops.h"
+
+namespace bitlm {
+
+namespace {
+
+Mat<float> mat(std::vector<float>& v, int64_t rows, int64_t cols, int64_t block = 0) {
+  BITLM_ASSERT(size_t((block + 1) * rows * cols) <= v.size());
+  return {v.data() + block * rows * cols, rows, cols};
+}
+
+void zero(Mat<float> m) {
+  for (int64_t r = 0; r < m.rows; ++r) std::fill(m.row_ptr(r), m.row_ptr(r) + m.cols, 0.0f);
+}
+
+void add_inplace(Mat<float> x, Mat<const float> y) {
+  for (int64_t r = 0; r < x.rows; ++r)
+    for (int64_t i = 0; i < x.cols; ++i) x(r, i) += y(r, i);
+}
+
+}  // namespace
+
+WeightMode parse_weight_mode(const std::string& s) {
+  if (s == "b1.58") return WeightMode::kTernary;
+  if (s == "b1") return WeightMode::kBinary;
+  if (s == "fp") return WeightMode::kFp;
+  throw UserError(fmt::format("weight mode '{}' is not one of b1.58, b1, fp", s));
+}
+
+const char* weight_mode_name(WeightMode m) {
+  return m == WeightMode::kTernary ? "b1.58" : m == WeightMode::kBinary ? "b1" : "fp";
+}
+
+void TrainModelConfig::validate() const {
+  BITLM_CHECK(n_vocab >= 2 && n_vocab <= (int64_t(1) << 31) - 1, "model.n_vocab = {} is out of range", n_vocab);
+  BITLM_CHECK(n_embd > 0 && n_ff > 0 && n_layer > 0 && seq_len > 0,
+              "model sizes must be positive (n_embd {}, n_ff {}, n_layer {}, seq_len {})", n_embd,
+              n_ff, n_layer, seq_len);
+  BITLM_CHECK(n_head > 0 && n_embd % n_head == 0, "model.n_embd = {} is not a multiple of n_head = {}",
+              n_embd, n_head);
+  BITLM_CHECK(head_dim() % 2 == 0, "head dim n_embd/n_head = {} must be even (RoPE pairs)", head_dim());
+  BITLM_CHECK(n_head_kv > 0 && n_head % n_head_kv == 0,
+              "model.n_head = {} is not a multiple of n_head_kv = {}", n_head, n_head_kv);
+  BITLM_CHECK(rms_eps > 0 && rope_theta > 0, "model.rms_eps and rope_theta must be positive");
+}
+
+TrainModel::TrainModel(const TrainModelConfig& config) : cfg_(config) {
+  cfg_.validate();
+  size_t offset = 0;
+  auto add = [&](std::string name, int64_t rows, int64_t cols, ParamKind kind) {
+    tensors_.push_back({std::move(name), rows, cols, offset, kind});
+    offset += size_t(rows * cols);
+    return tensors_.size() - 1;
+  };
+  const int64_t D = cfg_.n_embd, F = cfg_.n_ff;
+  tok_embd_ = add(std::string(tensor_names::kTokenEmbd), cfg_.n_vocab, D, ParamKind::kEmbedding);
+  for (int64_t l = 0; l < cfg_.n_layer; ++l) {
+    auto name = [&](const char* what) { return tensor_names::block(l, what); };
+    Layer L;
+    L.attn_norm = add(name("attn_norm"), 1, D, ParamKind::kNorm);
+    L.wq = add(name("attn_q"), cfg_.q_dim(), D, ParamKind::kBitLinear);
+    L.wk = add(name("attn_k"), cfg_.kv_dim(), D, ParamKind::kBitLinear);
+    L.wv = add(name("attn_v"), cfg_.kv_dim(), D, ParamKind::kBitLinear);
+    L.attn_sub_norm = add(name("attn_sub_norm"), 1, cfg_.q_dim(), ParamKind::kNorm);
+    L.wo = add(name("attn_output"), D, cfg_.q_dim(), ParamKind::kBitLinear);
+    L.ffn_norm = add(name("ffn_norm"), 1, D, ParamKind::kNorm);
+    L.wg = add(name("ffn_gate"), F, D, ParamKind::kBitLinear);
+    L.wu = add(name("ffn_up"), F, D, ParamKind::kBitLinear);
+    L.ffn_sub_norm = add(name("ffn_sub_norm"), 1, F, ParamKind::kNorm);
+    L.wd = add(name("ffn_down"), D, F, ParamKind::kBitLinear);
+    layers_.push_back(L);
+  }
+  output_norm_ = add(std::string(tensor_names::kOutputNorm), 1, D, ParamKind::kNorm);
+  output_ = cfg_.tied_embedding ? tok_embd_
+                                : add(std::string(tensor_names::kOutput), cfg_.n_vocab, D, ParamKind::kHead);
+  params_.assign(offset, 0.0f);
+  grads_.assign(offset, 0.0f);
+  wq_.assign(offset, 0.0f);
+  acts_.resize(size_t(cfg_.n_layer));
+}
+
+void TrainModel::init(uint64_t seed, float init_std) {
+  Rng rng(seed);
+  for (const ParamTensor& t : tensors_) {
+    std::span<float> p = param(t);
+    for (float& v : p) v = t.kind == ParamKind::kNorm ? 1.0f : float(rng.normal() * init_std);
+  }
+}
+
+const ParamTensor& TrainModel::tensor(const std::string& name) const {
+  for (const ParamTensor& t : tensors_)
+    if (t.name == name) return t;
+  BITLM_ASSERT(!"no such tensor");
+}
+
+void TrainModel::zero_grads() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
+
+std::vector<float> TrainModel::quantized_weight(const ParamTensor& t) const {
+  std::vector<float> out(t.size());
+  Mat<const float> w(params_.data() + t.offset, t.rows, t.cols);
+  if (t.kind == ParamKind::kBitLinear)
+    bitlinear_quantize_weight(cfg_.weight_mode, w, Mat<float>(out.data(), t.rows, t.cols));
+  else
+    std::copy(w.data, w.data + t.size(), out.begin());
+  return out;
+}
+
+void TrainModel::quantize_weights(ThreadPool& pool) {
+  std::vector<size_t> linear;
+  for (size_t i = 0; i < tensors_.size(); ++i)
+    if (tensors_[i].kind == ParamKind::kBitLinear) linear.push_back(i);
+  pool.parallel_for(0, int64_t(linear.size()), 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const ParamTensor& t = tensors_[linear[size_t(i)]];
+      bitlinear_quantize_weight(cfg_.weight_mode, {params_.data() + t.offset, t.rows, t.cols},
+                                {wq_.data() + t.offset, t.rows, t.cols});
+    }
+  });
+}
+
+void TrainModel::resize_activations(int64_t rows) {
+  if (rows == rows_) return;
+  rows_ = rows;
+  const size_t R = size_t(rows), D = size_t(cfg_.n_embd), F = size_t(cfg_.n_ff);
+  const size_t Q = size_t(cfg_.q_dim()), KV = size_t(cfg_.kv_dim()), V = size_t(cfg_.n_vocab);
+  for (LayerActs& a : acts_) {
+    for (auto* v : {&a.x_in, &a.h1q, &a.x_mid, &a.h3q}) v->assign(R * D, 0.0f);
+    for (auto* v : {&a.q, &a.att, &a.a2q}) v->assign(R * Q, 0.0f);
+    for (auto* v : {&a.k, &a.v}) v->assign(R * KV, 0.0f);
+    for (auto* v : {&a.gate, &a.up, &a.act, &a.a4q}) v->assign(R * F, 0.0f);
+    for (auto* v : {&a.rstd1, &a.rstd2, &a.rstd3, &a.rstd4}) v->assign(R, 0.0f);
+  }
+  x_final_.assign(R * D, 0.0f);
+  xf_.assign(R * D, 0.0f);
+  rstd_final_.assign(R, 0.0f);
+  logits_.assign(R * V, 0.0f);
+  tmp_.assign(R * std::max({D, Q, F}), 0.0f);
+  dres_.assign(R * D, 0.0f);
+  d_d_.assign(R * D, 0.0f);
+  d_f_.assign(4 * R * F, 0.0f);
+  d_a_.assign(3 * R * Q, 0.0f);
+  d_qkv_.assign(2 * R * KV, 0.0f);
+  pos_.resize(R);
+  for (size_t r = 0; r < R; ++r) pos_[r] = int32_t(r % size_t(cfg_.seq_len));
+}
+
+void TrainModel::forward_layers(std::span<const int32_t> inputs, ThreadPool& pool) {
+  BITLM_ASSERT(!inputs.empty() && int64_t(inputs.size()) % cfg_.seq_len == 0);
+  resize_activations(int64_t(inputs.size()));
+  tokens_.assign(inputs.begin(), inputs.end());
+  quantize_weights(pool);
+  const int64_t D = cfg_.n_embd;
+  const float* E = params_.data() + tensors_[tok_embd_].offset;
+  std::vector<float>& x0 = acts_[0].x_in;
+  for (int64_t r = 0; r < rows_; ++r) {
+    const int32_t tok = inputs[size_t(r)];
+    BITLM_CHECK(tok >= 0 && tok < cfg_.n_vocab, "token id {} at position {} is outside the vocab ({})",
+                tok, r, cfg_.n_vocab);
+    std::copy(E + int64_t(tok) * D, E + int64_t(tok + 1) * D, x0.data() + r * D);
+  }
+  for (int64_t l = 0; l < cfg_.n_layer; ++l) layer_forward(l, pool);
+}
+
+void TrainModel::layer_forward(int64_t l, ThreadPool& pool) {
+  const Layer& L = layers_[size_t(l)];
+  LayerActs& a = acts_[size_t(l)];
+  const int64_t R = rows_, D = cfg_.n_embd, F = cfg_.n_ff, Q = cfg_.q_dim(), KV = cfg_.kv_dim();
+  const float eps = cfg_.rms_eps;
+  const WeightMode mode = cfg_.weight_mode;
+  auto P = [&](size_t i) { return std::span<const float>(params_.data() + tensors_[i].offset, tensors_[i].size()); };
+  auto W = [&](size_t i) { return Mat<const float>(wq_.data() + tensors_[i].offset, tensors_[i].rows, tensors_[i].cols); };
+  Mat<float> x_in = mat(a.x_in, R, D), x_mid = mat(a.x_mid, R, D);
+
+  rms_norm_forward(x_in, P(L.attn_norm), eps, mat(tmp_, R, D), a.rstd1);
+  bitlinear_quantize_input(mode, mat(tmp_, R, D), mat(a.h1q, R, D), pool);  // shared by q, k, v
+  bitlinear_forward(mat(a.h1q, R, D), W(L.wq), mat(a.q, R, Q), pool);
+  bitlinear_forward(mat(a.h1q, R, D), W(L.wk), mat(a.k, R, KV), pool);
+  bitlinear_forward(mat(a.h1q, R, D), W(L.wv), mat(a.v, R, KV), pool);
+  rope_forward(mat(a.q, R, Q), int(cfg_.n_head), int(cfg_.head_dim()), pos_, cfg_.rope_theta, true);
+  rope_forward(mat(a.k, R, KV), int(cfg_.n_head_kv), int(cfg_.head_dim()), pos_, cfg_.rope_theta, true);
+  attention_forward_mt(mat(a.q, R, Q), mat(a.k, R, KV), mat(a.v, R, KV), int(cfg_.n_head),
+                       int(cfg_.n_head_kv), int(cfg_.head_dim()), cfg_.seq_len, mat(a.att, R, Q), pool);
+  rms_norm_forward(mat(a.att, R, Q), P(L.attn_sub_norm), eps, mat(tmp_, R, Q), a.rstd2);  // SubLN
+  bitlinear_quantize_input(mode, mat(tmp_, R, Q), mat(a.a2q, R, Q), pool);
+  bitlinear_forward(mat(a.a2q, R, Q), W(L.wo), x_mid, pool);
+  add_inplace(x_mid, x_in);
+
+  rms_norm_forward(x_mid, P(L.ffn_norm), eps, mat(tmp_, R, D), a.rstd3);
+  bitlinear_quantize_input(mode, mat(tmp_, R, D), mat(a.h3q, R, D), pool);
+  bitlinear_forward(mat(a.h3q, R, D), W(L.wg), mat(a.gate, R, F), pool);
+  bitlinear_forward(mat(a.h3q, R, D), W(L.wu), mat(a.up, R, F), pool);
+  if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_forward(mat(a.gate, R, F), mat(a.up, R, F), mat(a.act, R, F));
+  else swiglu_forward(mat(a.gate, R, F), mat(a.up, R, F), mat(a.act, R, F));
+  rms_norm_forward(mat(a.act, R, F), P(L.ffn_sub_norm), eps, mat(tmp_, R, F), a.rstd4);  // SubLN
+  bitlinear_quantize_input(mode, mat(tmp_, R, F), mat(a.a4q, R, F), pool);
+  Mat<float> x_out = l + 1 < cfg_.n_layer ? mat(acts_[size_t(l + 1)].x_in, R, D) : mat(x_final_, R, D);
+  bitlinear_forward(mat(a.a4q, R, F), W(L.wd), x_out, pool);
+  add_inplace(x_out, x_mid);
+}
+
+double TrainModel::head_forward(std::span<const int32_t> targets, bool backward, float grad_scale,
+                                ThreadPool& pool) {
+  BITLM_ASSERT(int64_t(targets.size()) == rows_);
+  for (int32_t y : targets)
+    BITLM_CHECK(y < cfg_.n_vocab, "target token id {} is outside the vocab ({})", y, cfg_.n_vocab);
+  const int64_t R = rows_, D = cfg_.n_embd, V = cfg_.n_vocab;
+  const ParamTensor& norm = tensors_[output_norm_];
+  const ParamTensor& head = tensors_[output_];
+  Mat<const float> w_head(params_.data() + head.offset, V, D);
+  rms_norm_forward(mat(x_final_, R, D), std::span<const float>(params_.data() + norm.offset, size_t(D)),
+                   cfg_.rms_eps, mat(xf_, R, D), rstd_final_);
+  matmul_forward(mat(xf_, R, D), w_head, mat(logits_, R, V), pool);
+  if (!backward) return cross_entropy_loss(mat(logits_, R, V), targets, pool);
+  const double loss = cross_entropy_forward_backward(mat(logits_, R, V), targets, grad_scale, pool);
+  Mat<float> dxf = mat(d_d_, R, D);
+  zero(dxf);
+  matmul_backward_input(mat(logits_, R, V), w_head, dxf, pool);
+  matmul_backward_weight(mat(logits_, R, V), mat(xf_, R, D), {grads_.data() + head.offset, V, D}, pool);
+  zero(mat(dres_, R, D));
+  rms_norm_backward(dxf, mat(x_final_, R, D), std::span<const float>(params_.data() + norm.offset, size_t(D)),
+                    rstd_final_, mat(dres_, R, D), {grads_.data() + norm.offset, size_t(D)}, pool);
+  return loss;
+}
+
+// dres_ holds dL/d(layer output) on entry and dL/d(layer input) on exit (the residual stream).
+void TrainModel::layer_backward(int64_t l, ThreadPool& pool) {
+  const Layer& L = layers_[size_t(l)];
+  LayerActs& a = acts_[size_t(l)];
+  const int64_t R = rows_, D = cfg_.n_embd, F = cfg_.n_ff, Q = cfg_.q_dim(), KV = cfg_.kv_dim();
+  const int H = int(cfg_.n_head), Hkv = int(cfg_.n_head_kv), Dh = int(cfg_.head_dim());
+  auto P = [&](size_t i) { return std::span<const float>(params_.data() + tensors_[i].offset, tensors_[i].size()); };
+  auto G = [&](size_t i) { return std::span<float>(grads_.data() + tensors_[i].offset, tensors_[i].size()); };
+  auto W = [&](size_t i) { return Mat<const float>(wq_.data() + tensors_[i].offset, tensors_[i].rows, tensors_[i].cols); };
+  auto dW = [&](size_t i) { return Mat<float>(grads_.data() + tensors_[i].offset, tensors_[i].rows, tensors_[i].cols); };
+  Mat<float> dres = mat(dres_, R, D), dh = mat(d_d_, R, D);
+  Mat<float> da4 = mat(d_f_, R, F, 0), dact = mat(d_f_, R, F, 1), dgate = mat(d_f_, R, F, 2), dup = mat(d_f_, R, F, 3);
+  Mat<float> da2 = mat(d_a_, R, Q, 0), datt = mat(d_a_, R, Q, 1), dq = mat(d_a_, R, Q, 2);
+  Mat<float> dk = mat(d_qkv_, R, KV, 0), dv = mat(d_qkv_, R, KV, 1);
+  for (Mat<float> m : {da4, dact, dgate, dup, da2, datt, dq, dk, dv, dh}) zero(m);
+
+  // FFN block; the residual passes dres through unchanged.
+  bitlinear_backward(dres, mat(a.a4q, R, F), W(L.wd), da4, dW(L.wd), pool);
+  rms_norm_backward(da4, mat(a.act, R, F), P(L.ffn_sub_norm), a.rstd4, dact, G(L.ffn_sub_norm), pool);
+  if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_backward(dact, mat(a.gate, R, F), mat(a.up, R, F), dgate, dup);
+  else swiglu_backward(dact, mat(a.gate, R, F), mat(a.up, R, F), dgate, dup);
+  bitlinear_backward(dgate, mat(a.h3q, R, D), W(L.wg), dh, dW(L.wg), pool);
+  bitlinear_backward(dup, mat(a.h3q, R, D), W(L.wu), dh, dW(L.wu), pool);
+  rms_norm_backward(dh, mat(a.x_mid, R, D), P(L.ffn_norm), a.rstd3, dres, G(L.ffn_norm), pool);
+
+  // Attention block.
+  zero(dh);
+  bitlinear_backward(dres, mat(a.a2q, R, Q), W(L.wo), da2, dW(L.wo), pool);
+  rms_norm_backward(da2, mat(a.att, R, Q), P(L.attn_sub_norm), a.rstd2, datt, G(L.attn_sub_norm), pool);
+  attention_backward(datt, mat(a.q, R, Q), mat(a.k, R, KV), mat(a.v, R, KV), H, Hkv, Dh, cfg_.seq_len,
+                     dq, dk, dv, pool);
+  rope_backward(dq, H, Dh, pos_, cfg_.rope_theta, true);
+  rope_backward(dk, Hkv, Dh, pos_, cfg_.rope_theta, true);
+  bitlinear_backward(dq, mat(a.h1q, R, D), W(L.wq), dh, dW(L.wq), pool);
+  bitlinear_backward(dk, mat(a.h1q, R, D), W(L.wk), dh, dW(L.wk), pool);
+  bitlinear_backward(dv, mat(a.h1q, R, D), W(L.wv), dh, dW(L.wv), pool);
+  rms_norm_backward(dh, mat(a.x_in, R, D), P(L.attn_norm), a.rstd1, dres, G(L.attn_norm), pool);
+}
+
+double TrainModel::forward_backward(std::span<const int32_t> inputs, std::span<const int32_t> targets,
+                                    float grad_scale, ThreadPool& pool) {
+  forward_layers(inputs, pool);
+  const double loss = head_forward(targets, true, grad_scale, pool);
+  for (int64_t l = cfg_.n_layer - 1; l >= 0; --l) layer_backward(l, pool);
+  const int64_t D = cfg_.n_embd;
+  float* dE = grads_.data() + tensors_[tok_embd_].offset;
+  for (int64_t r = 0; r < rows_; ++r) {  // serial: repeated tokens add in a fixed order
+    const float* d = dres_.data() + r * D;
+    float* row = dE + int64_t(tokens_[size_t(r)]) * D;
+    for (int64_t i = 0; i < D; ++i) row[i] += d[i];
+  }
+  return loss;
+}
+
+double TrainModel::forward(std::span<const int32_t> inputs, std::span<const int32_t> targets,
+                           ThreadPool& pool, std::vector<float>* logits_out) {
+  forward_layers(inputs, pool);
+  const double loss = head_forward(targets, false, 0.0f, pool);
+  if (logits_out) logits_out->assign(logits_.begin(), logits_.end());
+  return loss;
+}
+
+}  // namespace bitlm

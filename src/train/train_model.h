@@ -1,0 +1,111 @@
+// train/train_model.h — the model being trained: the `bitnet` layout of model/ (llama.cpp tensor
+// names) with fp32 latent weights, its training forward that saves activations, and the explicit
+// backward pass (no tape).
+//
+// One layer (003 Fig. 11 BitLinear with the norm outside it, SubLN before W_o and W_down):
+//   h = rms_norm(x, attn_norm);  q,k,v = BitLinear(h);  rope(q,k) (NEOX);  a = attn(q,k,v)
+//   x += BitLinear_o(rms_norm(a, attn_sub_norm))
+//   h = rms_norm(x, ffn_norm);   g,u = BitLinear(h);  f = act(g) * u (silu | relu2)
+//   x += BitLinear_down(rms_norm(f, ffn_sub_norm))
+// then logits = rms_norm(x, output_norm) E^T (tied) or W_out^T — embedding and head stay fp32.
+//
+// Storage: one contiguous arena each for parameters and gradients (llm.c), walked through one
+// tensor table that also drives the optimizer, checkpoints, all-reduce and export.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "model/config.h"
+#include "ops/ops_backward.h"
+
+namespace bitlm {
+
+struct TrainModelConfig {
+  int64_t n_vocab = 4096, n_embd = 256, n_ff = 688, n_layer = 4, n_head = 8, n_head_kv = 8;
+  int64_t seq_len = 256;  // training context; also the exported context_length
+  float rms_eps = 1e-5f, rope_theta = 10000.0f;
+  FfnActivation activation = FfnActivation::kSilu;
+  WeightMode weight_mode = WeightMode::kTernary;
+  bool tied_embedding = true;
+
+  int64_t head_dim() const { return n_embd / n_head; }
+  int64_t q_dim() const { return n_head * head_dim(); }
+  int64_t kv_dim() const { return n_head_kv * head_dim(); }
+  void validate() const;  // UserError naming the bad field
+};
+
+WeightMode parse_weight_mode(const std::string& s);  // "b1.58" | "b1" | "fp"; UserError otherwise
+const char* weight_mode_name(WeightMode m);
+
+// Norm gains (no weight decay), BitLinear weights (quantized in the forward, decayed), the token
+// embedding (not decayed; also the head when tied) and an untied fp head (decayed).
+enum class ParamKind { kNorm, kBitLinear, kEmbedding, kHead };
+
+struct ParamTensor {
+  std::string name;  // GGUF name, e.g. "blk.0.attn_q.weight"
+  int64_t rows = 0, cols = 0;  // rows = output features; norms are 1 x D
+  size_t offset = 0;           // into the arenas
+  ParamKind kind = ParamKind::kNorm;
+  size_t size() const { return size_t(rows * cols); }
+};
+
+class TrainModel {
+ public:
+  explicit TrainModel(const TrainModelConfig& config);
+
+  // Norm gains 1; every other tensor N(0, init_std^2) from Rng(seed), in table order.
+  void init(uint64_t seed, float init_std = 0.02f);
+
+  const TrainModelConfig& config() const { return cfg_; }
+  std::span<const ParamTensor> tensors() const { return tensors_; }
+  const ParamTensor& tensor(const std::string& name) const;  // BITLM_ASSERT if absent
+  std::span<float> params() { return params_; }
+  std::span<const float> params() const { return params_; }
+  std::span<float> grads() { return grads_; }
+  std::span<float> param(const ParamTensor& t) { return {params_.data() + t.offset, t.size()}; }
+  std::span<float> grad(const ParamTensor& t) { return {grads_.data() + t.offset, t.size()}; }
+  void zero_grads();
+
+  // n_seq = inputs.size() / seq_len sequences, each at positions 0..seq_len-1. targets[i] is the
+  // token after inputs[i] (negative: ignored). Adds grad_scale * dLoss_sum/dparam into grads()
+  // and returns the summed loss over the targets.
+  double forward_backward(std::span<const int32_t> inputs, std::span<const int32_t> targets,
+                          float grad_scale, ThreadPool& pool);
+  // Eval mode: the summed loss only. If logits_out is given it receives (n_tokens, V) logits.
+  double forward(std::span<const int32_t> inputs, std::span<const int32_t> targets,
+                 ThreadPool& pool, std::vector<float>* logits_out = nullptr);
+
+  // Weights as the forward sees them (quantized BitLinear, else latent): for export and tests.
+  std::vector<float> quantized_weight(const ParamTensor& t) const;
+
+ private:
+  struct LayerActs {  // what the backward of one layer reads; (rows, width) each
+    std::vector<float> x_in, rstd1, h1q, q, k, v, att, rstd2, a2q;
+    std::vector<float> x_mid, rstd3, h3q, gate, up, act, rstd4, a4q;
+  };
+  void resize_activations(int64_t rows);
+  void quantize_weights(ThreadPool& pool);
+  void forward_layers(std::span<const int32_t> inputs, ThreadPool& pool);
+  void layer_forward(int64_t l, ThreadPool& pool);
+  void layer_backward(int64_t l, ThreadPool& pool);
+  double head_forward(std::span<const int32_t> targets, bool backward, float grad_scale,
+                      ThreadPool& pool);
+
+  TrainModelConfig cfg_;
+  std::vector<ParamTensor> tensors_;
+  std::vector<float> params_, grads_, wq_;  // wq_: quantized BitLinear weights, same offsets
+  struct Layer { size_t attn_norm, wq, wk, wv, attn_sub_norm, wo, ffn_norm, wg, wu, ffn_sub_norm, wd; };
+  std::vector<Layer> layers_;  // tensor indices
+  size_t tok_embd_ = 0, output_norm_ = 0, output_ = 0;
+
+  int64_t rows_ = 0;  // tokens in the current batch
+  std::vector<int32_t> pos_, tokens_;
+  std::vector<LayerActs> acts_;
+  std::vector<float> x_final_, rstd_final_, xf_, logits_, tmp_;
+  std::vector<float> dres_, d_d_, d_f_, d_qkv_, d_a_, d_gu_;
+};
+
+}  // namespace bitlm
