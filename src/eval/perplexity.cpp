@@ -10,9 +10,9 @@
 
 namespace bitlm {
 
-double PerplexityResult::perplexity() const { return std::exp(nll_per_token()); }
-double PerplexityResult::nll_per_token() const { return n_tokens > 0 ? nll / double(n_tokens) : 0; }
-double PerplexityResult::bits_per_byte() const { return n_bytes > 0 ? nll / std::log(2.0) / double(n_bytes) : 0; }
+double PerplexityStats::perplexity() const { return std::exp(nll_per_token()); }
+double PerplexityStats::nll_per_token() const { return n_tokens > 0 ? nll / double(n_tokens) : 0; }
+double PerplexityStats::bits_per_byte() const { return n_bytes > 0 ? nll / std::log(2.0) / double(n_bytes) : 0; }
 
 std::vector<LoglikelihoodRequest> perplexity_windows(std::span<const int32_t> tokens,
                                                      const PerplexityOptions& options) {
@@ -48,9 +48,9 @@ std::vector<LoglikelihoodRequest> perplexity_windows(std::span<const int32_t> to
   return windows;
 }
 
-PerplexityResult perplexity(std::span<const std::string> documents, Scorer& scorer,
+PerplexityStats perplexity(std::span<const std::string> documents, Scorer& scorer,
                             const TextEncoder& encode, const PerplexityOptions& options) {
-  PerplexityResult out;
+  PerplexityStats out;
   std::vector<LoglikelihoodRequest> all;
   for (const std::string& doc : documents) {
     std::vector<LoglikelihoodRequest> w = perplexity_windows(encode(doc), options);

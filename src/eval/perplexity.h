@@ -26,7 +26,7 @@ struct PerplexityOptions {
   std::function<void(int64_t done, int64_t total)> on_progress;  // in windows
 };
 
-struct PerplexityResult {
+struct PerplexityStats {
   int64_t n_docs = 0, n_tokens = 0, n_bytes = 0, n_windows = 0;
   double nll = 0;  // nats, summed over the scored tokens
   double perplexity() const;
@@ -38,7 +38,7 @@ struct PerplexityResult {
 std::vector<LoglikelihoodRequest> perplexity_windows(std::span<const int32_t> tokens,
                                                      const PerplexityOptions& options);
 
-PerplexityResult perplexity(std::span<const std::string> documents, Scorer& scorer,
+PerplexityStats perplexity(std::span<const std::string> documents, Scorer& scorer,
                             const TextEncoder& encode, const PerplexityOptions& options);
 
 // A data file as documents: TinyStories-style "<|endoftext|>" separator lines split it, any

@@ -85,7 +85,7 @@ TEST(Perplexity, OneBitPerTokenGivesPerplexityTwoAndBitsPerByte) {
   o.bos = 300;
   // Two documents, 10 + 5 bytes; the char "tokenizer" has 1 token per byte; BOS scores all.
   const std::vector<std::string> docs = {"0123456789", "abcde"};
-  const PerplexityResult r = perplexity(docs, s, char_encode, o);
+  const PerplexityStats r = perplexity(docs, s, char_encode, o);
   EXPECT_EQ(r.n_docs, 2);
   EXPECT_EQ(r.n_tokens, 15);
   EXPECT_EQ(r.n_bytes, 15);
@@ -93,7 +93,7 @@ TEST(Perplexity, OneBitPerTokenGivesPerplexityTwoAndBitsPerByte) {
   EXPECT_NEAR(r.bits_per_byte(), 1.0, 1e-12);
   // A tokenizer with 2 bytes per token: 5 + 3 tokens, 8 bits over 15 bytes.
   const TextEncoder pairs = [](std::string_view t) { return std::vector<int32_t>((t.size() + 1) / 2, 1); };
-  const PerplexityResult p = perplexity(docs, s, pairs, o);
+  const PerplexityStats p = perplexity(docs, s, pairs, o);
   EXPECT_EQ(p.n_tokens, 8);
   EXPECT_NEAR(p.perplexity(), 2.0, 1e-12);
   EXPECT_NEAR(p.bits_per_byte(), 8.0 / 15.0, 1e-12);
