@@ -16,6 +16,8 @@ enum GgmlType : uint32_t {
   // a 32-byte tail whose first 4 bytes are the f32 per-tensor scale.
   kGgmlI2_S = 36,
   // bitlm's native packed ternary type (see quant/ternary_formats.h); an id no peer uses.
+  // Rows of ne0 weights each padded to ceil(ne0/128)*32 bytes, then a 32-byte tail starting with
+  // the f32 scale (traits say 128/32; ggml_tensor_bytes adds the row padding and the tail).
   kGgmlBitlmT2 = 1024,
 };
 
@@ -31,5 +33,8 @@ std::optional<GgmlTypeTraits> ggml_type_traits(uint32_t type);
 // Bytes of a tensor of `type` with n_elements elements whose rows have ne0 elements;
 // nullopt if the type is unknown, ne0 is not a multiple of the block or the size overflows.
 std::optional<uint64_t> ggml_tensor_bytes(uint32_t type, uint64_t ne0, uint64_t n_elements);
+
+// Why a type id has no traits, for error messages (ids 37-39: TL1/TL2 or newer ggml types).
+std::string_view ggml_type_unknown_reason(uint32_t type);
 
 }  // namespace bitlm

@@ -18,6 +18,8 @@
 
 namespace bitlm {
 
+class MappedFile;
+
 enum class GgufValueType : uint32_t {
   kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
   kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
@@ -31,16 +33,27 @@ struct GgufValue {
   GgufValueType array_type = GgufValueType::kU32;
   std::vector<GgufValue> array;  // only for kArray (strings of a vocab included)
 
+  static GgufValue u8(uint8_t v);
+  static GgufValue i8(int8_t v);
+  static GgufValue u16(uint16_t v);
+  static GgufValue i16(int16_t v);
   static GgufValue u32(uint32_t v);
   static GgufValue i32(int32_t v);
   static GgufValue u64(uint64_t v);
+  static GgufValue i64(int64_t v);
   static GgufValue f32(float v);
+  static GgufValue f64(double v);
   static GgufValue boolean(bool v);
   static GgufValue string(std::string v);
   static GgufValue string_array(std::vector<std::string> v);
   static GgufValue f32_array(std::span<const float> v);
   static GgufValue i32_array(std::span<const int32_t> v);
+  // Any element type, nested arrays included; every element's type must be `element_type`.
+  static GgufValue array_of(GgufValueType element_type, std::vector<GgufValue> elements);
 };
+
+// "u32", "string", ... for messages; "type <id>" for an id outside the enum.
+std::string gguf_value_type_name(GgufValueType t);
 
 struct GgufTensorInfo {
   std::string name;
@@ -83,6 +96,7 @@ class GgufFile {
   uint32_t version_ = 0;
   uint64_t size_ = 0, alignment_ = 32;
   const uint8_t* base_ = nullptr;
+  std::unique_ptr<MappedFile> map_;  // owns base_
   std::map<std::string, GgufValue> kv_;
   std::vector<GgufTensorInfo> tensors_;
   std::map<std::string, size_t, std::less<>> tensor_index_;
@@ -91,10 +105,14 @@ class GgufFile {
 // Writes a GGUF v3 file atomically (temp file, fsync, rename).
 class GgufWriter {
  public:
+  // Replaces an existing key (the first-set position is kept).
   void set(std::string key, GgufValue value);
-  // ne[0] innermost. `data` is copied; its size must match the type's size for ne.
+  // ne[0] innermost. `data` is copied; its size must match the type's size for ne. Throws UserError
+  // naming the tensor on a duplicate name, an unknown type or a size mismatch.
   void add_tensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type,
                   std::vector<uint8_t> data);
+  // Alignment: a power of two; written as general.alignment (u32) when it is not 32. Throws
+  // UserError on an inconsistent value (e.g. a u8 holding 300) naming the key, IoError on I/O.
   void write(const std::string& path, uint64_t alignment = 32) const;
 
  private:

@@ -1,0 +1,126 @@
+// io/atomic_write.cpp — temp file + fsync + rename + directory fsync (POSIX).
+#include "io/atomic_write.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.h"
+
+namespace bitlm {
+namespace {
+
+constexpr size_t kBufferBytes = 1 << 20;
+
+[[noreturn]] void throw_errno(const std::string& path, std::string_view action, int err) {
+  throw IoError(fmt::format("{}: {}: {}", path, action, std::strerror(err)));
+}
+
+// O_EXCL + a per-process counter: two writers of the same path never share a temp file.
+int create_temp(const std::string& path, std::string& tmp_path) {
+  static std::atomic<uint64_t> counter{0};
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    tmp_path = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter++);
+    const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) return fd;
+    if (errno != EEXIST) throw_errno(path, "cannot create a temporary file", errno);
+  }
+  throw_errno(path, "cannot create a temporary file", EEXIST);
+}
+
+void write_all(int fd, const uint8_t* p, size_t n, const std::string& path) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(path, "write failed", errno);
+    }
+    p += w;
+    n -= size_t(w);
+  }
+}
+
+// Makes the rename itself durable; a failure here is not worth failing the write for (some
+// filesystems refuse to open or fsync directories).
+void sync_parent_dir(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::filesystem::path dir = parent.empty() ? std::filesystem::path(".") : parent;
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
+  fd_ = create_temp(path_, tmp_path_);
+  buf_.reserve(kBufferBytes);
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_path_.c_str());
+  }
+}
+
+void AtomicFileWriter::write(std::span<const uint8_t> bytes) {
+  BITLM_ASSERT(fd_ >= 0);  // write after commit
+  n_written_ += bytes.size();
+  if (buf_.size() + bytes.size() <= kBufferBytes) {
+    buf_.insert(buf_.end(), bytes.begin(), bytes.end());
+    return;
+  }
+  flush();
+  if (bytes.size() >= kBufferBytes) {
+    write_all(fd_, bytes.data(), bytes.size(), path_);  // large tensors go straight through
+  } else {
+    buf_.insert(buf_.end(), bytes.begin(), bytes.end());
+  }
+}
+
+void AtomicFileWriter::write_zeros(uint64_t n_bytes) {
+  static constexpr uint8_t kZeros[256] = {};
+  while (n_bytes > 0) {
+    const uint64_t n = std::min<uint64_t>(n_bytes, sizeof(kZeros));
+    write(kZeros, n);
+    n_bytes -= n;
+  }
+}
+
+void AtomicFileWriter::flush() {
+  write_all(fd_, buf_.data(), buf_.size(), path_);
+  buf_.clear();
+}
+
+void AtomicFileWriter::commit() {
+  BITLM_ASSERT(fd_ >= 0);  // commit called twice
+  flush();
+  if (::fsync(fd_) != 0) throw_errno(path_, "fsync failed", errno);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp_path_.c_str());
+    throw_errno(path_, "close failed", err);
+  }
+  if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp_path_.c_str());
+    throw_errno(path_, "rename failed", err);
+  }
+  sync_parent_dir(path_);
+}
+
+void atomic_write_file(const std::string& path, std::span<const uint8_t> bytes) {
+  AtomicFileWriter w(path);
+  w.write(bytes);
+  w.commit();
+}
+
+}  // namespace bitlm
