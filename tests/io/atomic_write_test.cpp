@@ -1,0 +1,119 @@
+// tests/io/atomic_write_test.cpp — atomic replacement, cleanup on abandon, checksums, mmap.
+#include "io/atomic_write.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "io/checksum.h"
+#include "io/mapped_file.h"
+#include "io_test_util.h"
+
+namespace bitlm {
+namespace {
+
+using testing::HasSubstr;
+
+std::span<const uint8_t> bytes_of(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+
+size_t files_in(const std::filesystem::path& dir) {
+  return size_t(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()));
+}
+
+TEST(AtomicWrite, WritesAndReplacesLeavingNoTempFile) {
+  test::TempDir tmp;
+  const std::string path = tmp.path("out.bin");
+  atomic_write_file(path, bytes_of("first version"));
+  EXPECT_EQ(test::read_bytes(path), std::vector<uint8_t>(bytes_of("first version").begin(), bytes_of("first version").end()));
+  atomic_write_file(path, bytes_of("v2"));
+  EXPECT_EQ(test::read_bytes(path).size(), 2u);
+  EXPECT_EQ(files_in(tmp.dir()), 1u);
+}
+
+TEST(AtomicWrite, StreamingWriterBuffersSmallAndLargeWrites) {
+  test::TempDir tmp;
+  const std::string path = tmp.path("stream.bin");
+  std::vector<uint8_t> want;
+  AtomicFileWriter w(path);
+  for (int i = 0; i < 1000; ++i) {  // many small writes, then one larger than the buffer
+    const uint8_t b[3] = {uint8_t(i), uint8_t(i >> 8), 7};
+    w.write(b, 3);
+    want.insert(want.end(), b, b + 3);
+  }
+  std::vector<uint8_t> big(3 << 20);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = uint8_t(i * 13);
+  w.write(big);
+  want.insert(want.end(), big.begin(), big.end());
+  w.write_zeros(1000);
+  want.resize(want.size() + 1000, 0);
+  EXPECT_EQ(w.bytes_written(), want.size());
+  EXPECT_FALSE(std::filesystem::exists(path));  // invisible until commit
+  w.commit();
+  EXPECT_EQ(test::read_bytes(path), want);
+}
+
+TEST(AtomicWrite, AbandonedWriterKeepsTheOldFileAndRemovesItsTemp) {
+  test::TempDir tmp;
+  const std::string path = tmp.path("keep.bin");
+  atomic_write_file(path, bytes_of("old"));
+  {
+    AtomicFileWriter w(path);
+    w.write(bytes_of("new content that is never committed"));
+    EXPECT_EQ(files_in(tmp.dir()), 2u);
+  }
+  EXPECT_EQ(test::read_bytes(path).size(), 3u);
+  EXPECT_EQ(files_in(tmp.dir()), 1u);
+}
+
+TEST(AtomicWrite, UnwritableDirectoryIsAnIoErrorNamingThePath) {
+  try {
+    atomic_write_file("/nonexistent-dir/x.bin", bytes_of("x"));
+    FAIL();
+  } catch (const IoError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("/nonexistent-dir/x.bin"));
+    EXPECT_THAT(e.what(), HasSubstr("No such file or directory"));
+  }
+}
+
+TEST(Checksum, KnownVectorsAndIncremental) {
+  EXPECT_EQ(crc32(bytes_of("123456789")), 0xCBF43926u);
+  EXPECT_EQ(crc32(bytes_of("")), 0u);
+  EXPECT_EQ(crc32(bytes_of("The quick brown fox jumps over the lazy dog")), 0x414FA339u);
+  EXPECT_EQ(fnv1a64(bytes_of("")), 0xcbf29ce484222325ull);
+  EXPECT_EQ(fnv1a64(bytes_of("a")), 0xaf63dc4c8601ec8cull);
+  EXPECT_EQ(fnv1a64(bytes_of("foobar")), 0x85944171f73967e8ull);
+  std::vector<uint8_t> data(1000);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t(i * 31 + 7);
+  const std::span<const uint8_t> all(data);
+  for (size_t cut : {0, 1, 7, 8, 9, 500, 999}) {
+    EXPECT_EQ(crc32(all.subspan(cut), crc32(all.first(cut))), crc32(all)) << cut;
+    EXPECT_EQ(fnv1a64(all.subspan(cut), fnv1a64(all.first(cut))), fnv1a64(all)) << cut;
+  }
+  uint32_t bytewise = ~0u;  // slicing-by-8 must equal the one-byte-at-a-time definition
+  for (uint8_t b : data) {
+    bytewise ^= b;
+    for (int k = 0; k < 8; ++k) bytewise = (bytewise & 1) ? 0xEDB88320u ^ (bytewise >> 1) : bytewise >> 1;
+  }
+  EXPECT_EQ(crc32(all), ~bytewise);
+}
+
+TEST(MappedFile, MapsContentEmptyFilesAndReportsErrors) {
+  test::TempDir tmp;
+  atomic_write_file(tmp.path("a"), bytes_of("hello"));
+  const MappedFile m(tmp.path("a"));
+  EXPECT_EQ(m.size(), 5u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.data()), 5), "hello");
+  atomic_write_file(tmp.path("empty"), {});
+  EXPECT_EQ(MappedFile(tmp.path("empty")).size(), 0u);
+  EXPECT_THROW(MappedFile(tmp.path("missing")), IoError);
+  EXPECT_THROW(MappedFile(tmp.path("")), IoError);
+  try {
+    MappedFile m2(tmp.dir().string());
+    FAIL();
+  } catch (const IoError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("Is a directory"));
+  }
+}
+
+}  // namespace
+}  // namespace bitlm
