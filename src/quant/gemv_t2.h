@@ -1,0 +1,74 @@
+// quant/gemv_t2.h — int8 x ternary kernels on "T2" rows (layout in quant/ternary_formats.h: 4
+// weights per byte, code = w + 1 in {0,1,2}, 128-weight blocks of 32 bytes; byte j of a block holds
+// weights j, j+32, j+64, j+96 in bits 0-1, 2-3, 4-5, 6-7).
+//
+// Activations are padded to whole blocks with zeros (row_bytes * 4 values per token), so the
+// kernels read whole blocks and the code-0 tail weights contribute nothing. Kernels multiply the
+// unsigned codes with signed int8 x (maddubs / vpdpbusd / sdot) and use
+// dot(code, x) - sum(x) = dot(w, x); x_sum is sum(x) per token.
+//
+// Contract: every implementation writes exactly gemv_t2_ref's int32 sums (callers apply the
+// scales, 003 Fig. 12). A kernel works on rows [0, n_rows) from `w` (callers offset w and y to a
+// thread's row range). Kernels never allocate or throw.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace bitlm {
+
+// y[r] = dot(W[r], x)
+using GemvT2 = void (*)(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_t x_sum,
+                        int32_t* y, int64_t n_rows);
+// y[t * y_stride + r] = dot(W[r], x[t * x_stride ...]) for t < T (prefill: each decoded weight
+// block is reused across a tile of tokens)
+using GemmT2 = void (*)(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
+                        const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride,
+                        int64_t n_rows);
+// Float activations (`--act none`): y[t * y_stride + r] = sum_i W[r][i] * x[t][i], x padded with
+// zeros like the int8 case; x_sum[t] = sum of x[t]. Float sums: not bit-equal across ISAs.
+using GemmT2F32 = void (*)(const uint8_t* w, int64_t row_bytes, const float* x, int64_t x_stride,
+                           const float* x_sum, int64_t T, float* y, int64_t y_stride,
+                           int64_t n_rows);
+// Float dot product (dense heads).
+using DotF32 = float (*)(const float* a, const float* b, int64_t n);
+
+struct TernaryKernels {
+  std::string_view isa;
+  GemvT2 gemv_t2;
+  GemmT2 gemm_t2;
+  GemmT2F32 gemm_t2_f32;
+  DotF32 dot_f32;
+};
+
+// The best runnable ISA, chosen once from cpu_features(); BITLM_ISA=ref|avx2|avx512|neon overrides
+// (UserError if that ISA cannot run here).
+const TernaryKernels& best_kernels();
+// Every ISA this CPU can run, ref first (tests, benches).
+std::span<const TernaryKernels* const> runnable_kernels();
+
+// Per-ISA implementations (each file holds only intrinsics and static helpers).
+void gemv_t2_ref(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
+void gemm_t2_ref(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
+                 int64_t, int64_t);
+void gemm_t2_f32_ref(const uint8_t*, int64_t, const float*, int64_t, const float*, int64_t, float*,
+                     int64_t, int64_t);
+float dot_f32_ref(const float*, const float*, int64_t);
+#if defined(__x86_64__) || defined(_M_X64)
+void gemv_t2_avx2(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
+void gemm_t2_avx2(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
+                  int64_t, int64_t);
+void gemm_t2_f32_avx2(const uint8_t*, int64_t, const float*, int64_t, const float*, int64_t, float*,
+                      int64_t, int64_t);
+float dot_f32_avx2(const float*, const float*, int64_t);
+void gemv_t2_avx512(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
+void gemm_t2_avx512(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
+                    int64_t, int64_t);
+#endif
+#if defined(__aarch64__)
+void gemv_t2_neon(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
+void gemm_t2_neon(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
+                  int64_t, int64_t);
+#endif
+
+}  // namespace bitlm

@@ -1,0 +1,63 @@
+// quant/kernels.cpp — the ISA dispatch table of quant/gemv_t2.h, chosen once from cpu_features();
+// BITLM_ISA=ref|avx2|avx512|neon overrides (for A/B runs and for reproducing a bug on one path).
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "core/cpu.h"
+#include "core/error.h"
+#include "quant/gemv_t2.h"
+
+namespace bitlm {
+namespace {
+
+constexpr TernaryKernels kRef = {"ref", gemv_t2_ref, gemm_t2_ref, gemm_t2_f32_ref, dot_f32_ref};
+#if defined(__x86_64__) || defined(_M_X64)
+constexpr TernaryKernels kAvx2 = {"avx2", gemv_t2_avx2, gemm_t2_avx2, gemm_t2_f32_avx2, dot_f32_avx2};
+// The float paths have no AVX-512 variant worth its code: AVX2 runs them at the same width on Zen 4.
+constexpr TernaryKernels kAvx512 = {"avx512", gemv_t2_avx512, gemm_t2_avx512, gemm_t2_f32_avx2, dot_f32_avx2};
+#endif
+#if defined(__aarch64__)
+constexpr TernaryKernels kNeon = {"neon", gemv_t2_neon, gemm_t2_neon, gemm_t2_f32_ref, dot_f32_ref};
+#endif
+
+std::vector<const TernaryKernels*> detect() {
+  const CpuFeatures& f = cpu_features();
+  std::vector<const TernaryKernels*> k = {&kRef};
+#if defined(__x86_64__) || defined(_M_X64)
+  if (f.avx2 && f.fma) k.push_back(&kAvx2);
+  if (f.avx2 && f.fma && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni) k.push_back(&kAvx512);
+#endif
+#if defined(__aarch64__)
+  if (f.neon && f.dotprod) k.push_back(&kNeon);
+#endif
+  (void)f;
+  return k;
+}
+
+const std::vector<const TernaryKernels*>& runnable() {
+  static const std::vector<const TernaryKernels*> k = detect();
+  return k;
+}
+
+const TernaryKernels& choose() {
+  const auto& k = runnable();
+  const char* env = std::getenv("BITLM_ISA");
+  if (!env || !*env) return *k.back();
+  for (const TernaryKernels* p : k)
+    if (p->isa == env) return *p;
+  std::string have;
+  for (const TernaryKernels* p : k) have += std::string(have.empty() ? "" : ", ") + std::string(p->isa);
+  throw UserError(fmt::format("BITLM_ISA={}: this CPU runs only: {}", env, have));
+}
+
+}  // namespace
+
+const TernaryKernels& best_kernels() {
+  static const TernaryKernels& k = choose();
+  return k;
+}
+
+std::span<const TernaryKernels* const> runnable_kernels() { return runnable(); }
+
+}  // namespace bitlm

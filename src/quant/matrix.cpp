@@ -1,0 +1,142 @@
+// quant/matrix.cpp — TernaryMatrix (T2 rows, see quant/ternary_formats.h), QuantizedActivations,
+// DenseMatrix and their matmuls (matrix.h). Threads split the output rows; each thread runs the
+// dispatch table's kernel on row tiles into a small stack buffer of int32 sums, then applies the
+// scales (003 Fig. 12: y = W_q x_q * beta / (127/gamma)).
+#include "quant/matrix.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+#include "quant/gemv_t2.h"
+#include "quant/ternary_formats.h"
+
+namespace bitlm {
+namespace {
+
+constexpr int64_t kRowTile = 32;     // rows per kernel call (grain of the thread split too)
+constexpr int64_t kTokenChunk = 64;  // tokens per kernel call: kRowTile * kTokenChunk int32 on the stack
+
+int64_t padded_cols(int64_t cols) { return (cols + kT2Block - 1) / kT2Block * kT2Block; }
+
+}  // namespace
+
+TernaryMatrix TernaryMatrix::pack(std::span<const int8_t> q, int64_t rows, int64_t cols,
+                                  std::span<const float> group_scales) {
+  BITLM_CHECK(rows > 0 && cols > 0 && int64_t(q.size()) == rows * cols,
+              "TernaryMatrix: {} values for a {}x{} matrix", q.size(), rows, cols);
+  BITLM_CHECK(!group_scales.empty() && rows % int64_t(group_scales.size()) == 0,
+              "TernaryMatrix: {} rows do not split into {} scale groups", rows, group_scales.size());
+  for (size_t i = 0; i < q.size(); ++i)
+    BITLM_CHECK(q[i] >= -1 && q[i] <= 1, "TernaryMatrix: value {} at {} is not in {{-1, 0, 1}}", q[i], i);
+  TernaryMatrix m;
+  m.rows_ = rows;
+  m.cols_ = cols;
+  m.row_bytes_ = t2_row_bytes(cols);
+  m.scales_.assign(group_scales.begin(), group_scales.end());
+  m.packed_.resize(size_t(rows * m.row_bytes_));
+  for (int64_t r = 0; r < rows; ++r) pack_t2_row(q.data() + r * cols, cols, m.packed_.data() + r * m.row_bytes_);
+  return m;
+}
+
+void TernaryMatrix::unpack(std::span<int8_t> q) const {
+  BITLM_ASSERT(int64_t(q.size()) == rows_ * cols_);
+  for (int64_t r = 0; r < rows_; ++r) unpack_t2_row(packed_.data() + r * row_bytes_, cols_, q.data() + r * cols_);
+}
+
+uint64_t TernaryMatrix::n_bytes() const { return uint64_t(rows_ * row_bytes_); }
+
+void QuantizedActivations::resize(int64_t new_T, int64_t new_cols) {
+  T = new_T;
+  if (new_cols == cols && int64_t(scale.size()) == new_T) return;  // keeps the zero padding
+  cols = new_cols;
+  stride = padded_cols(new_cols);
+  q.resize(size_t(new_T * stride));  // zeroed: kernels read the padding
+  scale.assign(size_t(new_T), 0.0f);
+  sum.assign(size_t(new_T), 0);
+}
+
+void ternary_matmul(const TernaryMatrix& w, const QuantizedActivations& x, float* y, ThreadPool& pool) {
+  BITLM_ASSERT(x.cols == w.cols() && x.stride == w.row_bytes() * 4 && x.T <= int64_t(x.scale.size()));
+  const TernaryKernels& k = best_kernels();
+  const int64_t rows = w.rows(), T = x.T, rb = w.row_bytes();
+  pool.parallel_for(0, rows, kRowTile, [&](int64_t begin, int64_t end) {
+    int32_t acc[kRowTile * kTokenChunk];
+    for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
+      const int64_t nr = std::min(kRowTile, end - r0);
+      const uint8_t* wr = w.packed() + r0 * rb;
+      for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
+        const int64_t nt = std::min(kTokenChunk, T - t0);
+        const int8_t* xt = x.q.data() + t0 * x.stride;
+        if (nt == 1) k.gemv_t2(wr, rb, xt, x.sum[size_t(t0)], acc, nr);
+        else k.gemm_t2(wr, rb, xt, x.stride, x.sum.data() + t0, nt, acc, kRowTile, nr);
+        for (int64_t t = 0; t < nt; ++t)
+          for (int64_t i = 0; i < nr; ++i)
+            y[(t0 + t) * rows + r0 + i] = float(acc[t * kRowTile + i]) * (w.scale_of_row(r0 + i) / x.scale[size_t(t0 + t)]);
+      }
+    }
+  });
+}
+
+void ternary_matmul_f32(const TernaryMatrix& w, const float* x, int64_t T, float* y, ThreadPool& pool) {
+  const int64_t rows = w.rows(), cols = w.cols(), rb = w.row_bytes(), stride = rb * 4;
+  std::vector<float> xp(size_t(T * stride), 0.0f), x_sum(size_t(T), 0.0f);  // padded copy for the kernels
+  for (int64_t t = 0; t < T; ++t) {
+    std::memcpy(xp.data() + t * stride, x + t * cols, size_t(cols) * sizeof(float));
+    for (int64_t i = 0; i < cols; ++i) x_sum[size_t(t)] += x[t * cols + i];
+  }
+  const TernaryKernels& k = best_kernels();
+  pool.parallel_for(0, rows, kRowTile, [&](int64_t begin, int64_t end) {
+    k.gemm_t2_f32(w.packed() + begin * rb, rb, xp.data(), stride, x_sum.data(), T, y + begin, rows, end - begin);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t r = begin; r < end; ++r) y[t * rows + r] *= w.scale_of_row(r);
+  });
+}
+
+DenseMatrix DenseMatrix::view(uint32_t ggml_type, const uint8_t* data, int64_t rows, int64_t cols) {
+  BITLM_CHECK(rows > 0, "DenseMatrix: {} rows", rows);
+  DenseMatrix m;
+  m.type_ = ggml_type;
+  m.rows_ = rows;
+  m.cols_ = cols;
+  m.row_bytes_ = dense_row_bytes(ggml_type, cols);  // throws for unsupported types and shapes
+  m.data_ = data;
+  return m;
+}
+
+DenseMatrix DenseMatrix::from_f32(uint32_t ggml_type, std::span<const float> data, int64_t rows, int64_t cols) {
+  BITLM_CHECK(rows > 0 && int64_t(data.size()) == rows * cols, "DenseMatrix: {} values for {}x{}",
+              data.size(), rows, cols);
+  const uint64_t row_bytes = dense_row_bytes(ggml_type, cols);
+  DenseMatrix m;
+  m.owned_.resize(size_t(row_bytes) * size_t(rows));
+  for (int64_t r = 0; r < rows; ++r) encode_dense_row(ggml_type, data.data() + r * cols, cols, m.owned_.data() + r * row_bytes);
+  m.type_ = ggml_type;
+  m.rows_ = rows;
+  m.cols_ = cols;
+  m.row_bytes_ = row_bytes;
+  m.data_ = m.owned_.data();
+  return m;
+}
+
+uint64_t DenseMatrix::n_bytes() const { return row_bytes_ * uint64_t(rows_); }
+
+void DenseMatrix::row_f32(int64_t r, float* out) const {
+  BITLM_DASSERT(r >= 0 && r < rows_);
+  decode_dense_row(type_, data_ + uint64_t(r) * row_bytes_, cols_, out);
+}
+
+void dense_matmul(const DenseMatrix& w, const float* x, int64_t T, float* y, ThreadPool& pool) {
+  const DotF32 dot = best_kernels().dot_f32;
+  const int64_t rows = w.rows(), cols = w.cols();
+  pool.parallel_for(0, rows, 64, [&](int64_t begin, int64_t end) {
+    thread_local std::vector<float> row;  // decoded once per row, used by every token
+    row.resize(size_t(cols));
+    for (int64_t r = begin; r < end; ++r) {
+      w.row_f32(r, row.data());
+      for (int64_t t = 0; t < T; ++t) y[t * rows + r] = dot(row.data(), x + t * cols, cols);
+    }
+  });
+}
+
+}  // namespace bitlm

@@ -1,0 +1,160 @@
+// tests/quant/matrix_test.cpp — TernaryMatrix packing, the threaded matmuls of quant/matrix.h
+// against double references (003 Fig. 12 scaling), DenseMatrix codecs and dense_matmul.
+#include "quant/matrix.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "quant/quantize.h"
+#include "quant/ternary_formats.h"
+
+namespace bitlm {
+namespace {
+
+std::vector<int8_t> random_ternary(int64_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int8_t> q(static_cast<size_t>(n));
+  for (auto& v : q) v = int8_t(int(rng.below(3)) - 1);
+  return q;
+}
+
+std::vector<float> random_floats(int64_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (auto& v : x) v = float(rng.normal());
+  return x;
+}
+
+TEST(TernaryMatrix, PackUnpackRoundTrip) {
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 128}, {3, 130}, {8, 1}, {5, 6917}}) {
+    const auto q = random_ternary(rows * cols, uint64_t(rows + cols));
+    const float s = 0.75f;
+    const TernaryMatrix m = TernaryMatrix::pack(q, rows, cols, {&s, 1});
+    EXPECT_EQ(m.row_bytes(), (cols + 127) / 128 * 32);
+    EXPECT_EQ(m.n_bytes(), uint64_t(rows * m.row_bytes()));
+    std::vector<int8_t> back(q.size());
+    m.unpack(back);
+    EXPECT_EQ(back, q) << rows << "x" << cols;
+  }
+}
+
+TEST(TernaryMatrix, GroupScalesMapToRows) {
+  const auto q = random_ternary(6 * 4, 1);
+  const std::vector<float> s = {1, 2, 3};
+  const TernaryMatrix m = TernaryMatrix::pack(q, 6, 4, s);
+  EXPECT_EQ(m.scale_of_row(0), 1);
+  EXPECT_EQ(m.scale_of_row(3), 2);
+  EXPECT_EQ(m.scale_of_row(5), 3);
+}
+
+TEST(TernaryMatrix, BadInputIsAUserError) {
+  const float s = 1;
+  const std::vector<int8_t> two = {0, 2};
+  EXPECT_THROW(TernaryMatrix::pack(two, 1, 2, {&s, 1}), UserError);
+  const std::vector<float> three = {1, 1, 1};
+  EXPECT_THROW(TernaryMatrix::pack(random_ternary(4, 2), 2, 2, three), UserError);
+}
+
+// Activations quantized per token (003 eq. 6-7) and multiplied: y = beta * dot / x_scale.
+TEST(TernaryMatmul, MatchesDoubleReferenceForEveryThreadCount) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (auto [rows, cols, T] : {std::tuple<int64_t, int64_t, int64_t>{1, 128, 1}, {70, 130, 1}, {33, 2560, 5},
+                                 {97, 300, 70}}) {
+      const auto q = random_ternary(rows * cols, uint64_t(rows * cols));
+      const std::vector<float> s = {0.5f, 1.25f};
+      const TernaryMatrix w = TernaryMatrix::pack(q, rows, cols, {s.data(), size_t(rows % 2 == 0 ? 2 : 1)});
+      const auto x = random_floats(T * cols, uint64_t(T));
+      QuantizedActivations xq;
+      xq.resize(T, cols);
+      for (int64_t t = 0; t < T; ++t) {
+        xq.scale[size_t(t)] = quantize_absmax_int8({x.data() + t * cols, size_t(cols)},
+                                                   {xq.q.data() + t * xq.stride, size_t(cols)});
+        for (int64_t i = 0; i < cols; ++i) xq.sum[size_t(t)] += xq.q[size_t(t * xq.stride + i)];
+      }
+      std::vector<float> y(static_cast<size_t>(T * rows));
+      ternary_matmul(w, xq, y.data(), pool);
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t r = 0; r < rows; ++r) {
+          int64_t dot = 0;
+          for (int64_t i = 0; i < cols; ++i) dot += q[size_t(r * cols + i)] * xq.q[size_t(t * xq.stride + i)];
+          const double want = double(w.scale_of_row(r)) * double(dot) / double(xq.scale[size_t(t)]);
+          ASSERT_NEAR(y[size_t(t * rows + r)], want, 1e-5 * (1 + std::fabs(want)))
+              << threads << " threads " << rows << "x" << cols << " T=" << T << " r=" << r << " t=" << t;
+        }
+    }
+  }
+}
+
+TEST(TernaryMatmulF32, MatchesDoubleReference) {
+  ThreadPool pool(2);
+  for (auto [rows, cols, T] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {65, 130, 3}, {40, 2560, 2}}) {
+    const auto q = random_ternary(rows * cols, uint64_t(cols));
+    const float s = 0.3f;
+    const TernaryMatrix w = TernaryMatrix::pack(q, rows, cols, {&s, 1});
+    const auto x = random_floats(T * cols, 4);
+    std::vector<float> y(static_cast<size_t>(T * rows));
+    ternary_matmul_f32(w, x.data(), T, y.data(), pool);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t r = 0; r < rows; ++r) {
+        double want = 0, mag = 0;
+        for (int64_t i = 0; i < cols; ++i) {
+          want += q[size_t(r * cols + i)] * double(x[size_t(t * cols + i)]);
+          mag += std::fabs(double(x[size_t(t * cols + i)]));
+        }
+        ASSERT_NEAR(y[size_t(t * rows + r)], s * want, 1e-5 * s * mag + 1e-6) << rows << "x" << cols << " r=" << r;
+      }
+  }
+}
+
+TEST(QuantizedActivations, PaddingIsZeroAndStrideWhole128) {
+  QuantizedActivations xq;
+  xq.resize(3, 130);
+  EXPECT_EQ(xq.stride, 256);
+  EXPECT_EQ(xq.q.size(), 3u * 256u);
+  for (size_t i = 0; i < xq.q.size(); ++i) ASSERT_EQ(xq.q[i], 0);
+  xq.resize(2, 130);  // fewer tokens of the same width keeps the buffer
+  EXPECT_EQ(xq.T, 2);
+}
+
+TEST(DenseMatrix, EveryTypeMatmulMatchesDecodedRows) {
+  ThreadPool pool(2);
+  const int64_t rows = 70, cols = 512, T = 3;
+  const auto w = random_floats(rows * cols, 11);
+  const auto x = random_floats(T * cols, 12);
+  for (uint32_t type : {type_id::kF32, type_id::kF16, type_id::kBF16, type_id::kQ8_0, type_id::kQ6_K}) {
+    const DenseMatrix m = DenseMatrix::from_f32(type, w, rows, cols);
+    EXPECT_EQ(m.n_bytes(), dense_row_bytes(type, cols) * rows);
+    std::vector<float> y(static_cast<size_t>(T * rows)), row(static_cast<size_t>(cols));
+    dense_matmul(m, x.data(), T, y.data(), pool);
+    for (int64_t r = 0; r < rows; ++r) {
+      m.row_f32(r, row.data());
+      for (int64_t t = 0; t < T; ++t) {
+        double want = 0, mag = 0;
+        for (int64_t i = 0; i < cols; ++i) {
+          want += double(row[size_t(i)]) * x[size_t(t * cols + i)];
+          mag += std::fabs(double(row[size_t(i)]) * x[size_t(t * cols + i)]);
+        }
+        ASSERT_NEAR(y[size_t(t * rows + r)], want, 1e-5 * mag) << type << " r=" << r;
+      }
+    }
+  }
+}
+
+TEST(DenseMatrix, ViewReadsTheCallersBytes) {
+  const std::vector<float> w = {1, 2, 3, 4, 5, 6};
+  const DenseMatrix m = DenseMatrix::view(type_id::kF32, reinterpret_cast<const uint8_t*>(w.data()), 2, 3);
+  float row[3];
+  m.row_f32(1, row);
+  EXPECT_EQ(row[0], 4);
+  EXPECT_EQ(row[2], 6);
+  EXPECT_THROW(DenseMatrix::view(type_id::kTQ2_0, nullptr, 2, 256), UserError);
+  EXPECT_THROW(DenseMatrix::view(type_id::kQ8_0, nullptr, 2, 33), UserError);
+}
+
+}  // namespace
+}  // namespace bitlm
