@@ -8,11 +8,10 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "core/fp16.h"
 #include "core/rng.h"
 #include "io/ggml_types.h"
 #include "io/gguf.h"
-#include "quant/matrix.h"
+#include "quant/ternary_formats.h"
 #include "tokenizer/tokenizer.h"
 
 namespace bitlm {
@@ -41,22 +40,11 @@ std::vector<uint8_t> f32_bytes(std::span<const float> v) {
   return b;
 }
 
-// T2 tensor bytes: the TernaryMatrix's packed rows, then a 32-byte tail holding the f32 scale.
-std::vector<uint8_t> t2_bytes(const TernaryMatrix& m) {
-  const size_t body = size_t(m.rows() * m.row_bytes());
-  std::vector<uint8_t> b(body + 32, 0);
-  std::memcpy(b.data(), m.packed(), body);
-  const float s = m.group_scales()[0];
-  std::memcpy(b.data() + body, &s, 4);
-  return b;
-}
-
 void add_ternary(GgufWriter& w, Rng& rng, const std::string& name, int64_t rows, int64_t cols) {
   std::vector<int8_t> q(static_cast<size_t>(rows * cols));
   for (auto& v : q) v = int8_t(int(rng.below(3)) - 1);
   const float scale = float(1.0 / std::sqrt(2.0 / 3.0 * double(cols)));
-  const TernaryMatrix m = TernaryMatrix::pack(q, rows, cols, {&scale, 1});
-  w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, kGgmlBitlmT2, t2_bytes(m));
+  w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, kGgmlBitlmT2, encode_ternary(kGgmlBitlmT2, q, rows, cols, scale));
 }
 
 void add_norm(GgufWriter& w, Rng& rng, const std::string& name, int64_t n) {
@@ -65,27 +53,14 @@ void add_norm(GgufWriter& w, Rng& rng, const std::string& name, int64_t n) {
   w.add_tensor(name, {uint64_t(n)}, kGgmlF32, f32_bytes(g));
 }
 
-// token_embd ~ N(0, 1), in F16 or Q8_0 (ggml block: f16 d = absmax/127, then 32 int8).
+// token_embd ~ N(0, 1), encoded row by row in F16 or Q8_0.
 void add_embedding(GgufWriter& w, Rng& rng, uint32_t type, int64_t V, int64_t D) {
-  const size_t n = size_t(V * D);
-  std::vector<uint8_t> bytes;
-  if (type == kGgmlF16) {
-    bytes.resize(n * 2);
-    for (size_t i = 0; i < n; ++i) {
-      const uint16_t h = f32_to_fp16(float(rng.normal()));
-      std::memcpy(&bytes[2 * i], &h, 2);
-    }
-  } else {
-    bytes.resize(n / 32 * 34);
-    float x[32];
-    for (size_t b = 0; b < n / 32; ++b) {
-      float amax = 0;
-      for (float& v : x) amax = std::max(amax, std::fabs(v = float(rng.normal())));
-      const float d = amax / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;
-      const uint16_t dh = f32_to_fp16(d);
-      std::memcpy(&bytes[b * 34], &dh, 2);
-      for (int i = 0; i < 32; ++i) bytes[b * 34 + 2 + size_t(i)] = uint8_t(int8_t(std::nearbyint(x[i] * inv)));
-    }
+  const uint64_t row_bytes = dense_row_bytes(type, D);
+  std::vector<uint8_t> bytes(size_t(row_bytes * uint64_t(V)));
+  std::vector<float> row(static_cast<size_t>(D));
+  for (int64_t r = 0; r < V; ++r) {
+    for (auto& v : row) v = float(rng.normal());
+    encode_dense_row(type, row.data(), D, bytes.data() + uint64_t(r) * row_bytes);
   }
   w.add_tensor(std::string(tensor_names::kTokenEmbd), {uint64_t(D), uint64_t(V)}, type, std::move(bytes));
 }

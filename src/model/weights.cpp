@@ -15,15 +15,9 @@
 #include "io/ggml_types.h"
 #include "io/gguf.h"
 #include "quant/quantize.h"
+#include "quant/ternary_formats.h"
 
 namespace bitlm {
-
-// The packed-ternary decoders and dense-type table of quant/ (quant/ternary_formats.h, being
-// written in parallel): decode_ternary writes rows*cols codes in {-1,0,+1}, row-major, and
-// returns the per-tensor scale, throwing FormatError(path, ...) naming `name` on bad data.
-float decode_ternary(const std::string& path, const std::string& name, uint32_t ggml_type,
-                     std::span<const uint8_t> data, int64_t rows, int64_t cols, std::span<int8_t> q);
-bool dense_type_supported(uint32_t ggml_type);
 
 namespace {
 

@@ -1,0 +1,98 @@
+// tests/model/config_test.cpp — the arch table and key validation, on small GGUFs written here.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "core/error.h"
+#include "io/gguf.h"
+#include "model/config.h"
+#include "model/sampler.h"
+#include "model/synth.h"
+
+namespace bitlm {
+namespace {
+
+std::string tmp_path(const std::string& name) { return testing::TempDir() + "bitlm_model_" + name; }
+
+std::unique_ptr<GgufFile> write_config(const ModelConfig& c, const std::string& name,
+                                       const std::function<void(GgufWriter&)>& patch = {}) {
+  GgufWriter w;
+  c.write_gguf(w);
+  if (patch) patch(w);
+  const std::string path = tmp_path(name);
+  w.write(path);
+  return GgufFile::open(path);
+}
+
+TEST(Config, RoundTripsEveryField) {
+  const ModelConfig c = synth_config("bitnet-2b4t");
+  const ModelConfig r = ModelConfig::from_gguf(*write_config(c, "rt.gguf"));
+  EXPECT_EQ(r.arch, "bitnet-b1.58");
+  EXPECT_EQ(r.n_embd, 2560);
+  EXPECT_EQ(r.n_ff, 6912);
+  EXPECT_EQ(r.n_layer, 30);
+  EXPECT_EQ(r.n_head, 20);
+  EXPECT_EQ(r.n_head_kv, 5);
+  EXPECT_EQ(r.head_dim, 128);
+  EXPECT_EQ(r.n_vocab, 128256);
+  EXPECT_EQ(r.rope_theta, 500000.0f);
+  EXPECT_EQ(r.activation, FfnActivation::kRelu2);
+  EXPECT_TRUE(r.sub_norms && r.rope_neox);
+}
+
+TEST(Config, ArchDefaultsAndActivationKey) {
+  ModelConfig c = synth_config("tiny");
+  c.arch = "bitnet-25";
+  auto f = write_config(c, "a.gguf", [](GgufWriter& w) { w.set("bitnet-25.hidden_act", GgufValue::string("gelu")); });
+  EXPECT_THROW(ModelConfig::from_gguf(*f), FormatError);  // an unknown activation is never defaulted
+  c.arch = "llama";
+  const ModelConfig r = ModelConfig::from_gguf(*write_config(c, "b.gguf"));
+  EXPECT_FALSE(r.sub_norms);
+  EXPECT_FALSE(r.rope_neox);
+  EXPECT_EQ(r.activation, FfnActivation::kSilu);  // written by write_gguf as "silu"
+}
+
+TEST(Config, UnknownArchNamesTheSupportedOnes) {
+  ModelConfig c = synth_config("tiny");
+  c.arch = "gpt-j";
+  try {
+    ModelConfig::from_gguf(*write_config(c, "u.gguf"));
+    FAIL();
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown architecture 'gpt-j' (supported: bitnet, "), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, AbsurdDimensionNamesTheKey) {
+  ModelConfig c = synth_config("tiny");
+  c.n_layer = 100000;
+  auto f = write_config(c, "d.gguf");
+  try {
+    ModelConfig::from_gguf(*f);
+    FAIL();
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("bitnet.block_count"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Sampler, GreedyPenaltyAndSeededDraws) {
+  const std::vector<float> logits = {1.0f, 3.0f, 2.9f, -1.0f};
+  SamplerParams p;
+  p.temperature = 0;
+  EXPECT_EQ(Sampler(p, 4).sample(logits, {}), 1);
+  p.repeat_penalty = 1.5f;
+  const std::vector<int32_t> hist = {1};
+  EXPECT_EQ(Sampler(p, 4).sample(logits, hist), 2);  // 3.0 / 1.5 = 2 < 2.9
+  p = {};
+  p.temperature = 1.0f, p.top_k = 2, p.min_p = 0, p.top_p = 1.0f, p.seed = 7;
+  Sampler a(p, 4), b(p, 4);
+  for (int i = 0; i < 50; ++i) {
+    const int32_t x = a.sample(logits, {});
+    EXPECT_TRUE(x == 1 || x == 2);  // top-k 2
+    EXPECT_EQ(x, b.sample(logits, {}));
+  }
+}
+
+}  // namespace
+}  // namespace bitlm
