@@ -1,0 +1,34 @@
+// train/checkpoint.h — the training checkpoint schema, stored in a safetensors container
+// (io/safetensors.h, written atomically: temp file, fsync, rename).
+//   tensors: "param.<name>", "adam_m.<name>", "adam_v.<name>" (F32, the model's tensor table)
+//   metadata: format = "bitlm-train-checkpoint", version = "1", config (the TrainConfig JSON),
+//             step, adam_steps, data_shard, data_offset, data_epoch, crc32 (hex, over the params,
+//             m and v arenas in table order)
+// A checkpoint is loaded only if its format, checksum and model config all match; anything else
+// is refused with a message naming the file and the mismatch.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "train/data.h"
+#include "train/optimizer.h"
+#include "train/train_config.h"
+#include "train/train_model.h"
+
+namespace bitlm {
+
+struct TrainState {
+  int64_t step = 0;  // optimizer steps done
+  ShardLoader::Position data;
+};
+
+void save_checkpoint(const std::string& path, const TrainConfig& cfg, TrainModel& model, AdamW& opt,
+                     const TrainState& state);
+// Restores model parameters, optimizer moments and step; returns the training state.
+TrainState load_checkpoint(const std::string& path, const TrainConfig& cfg, TrainModel& model, AdamW& opt);
+// The config a checkpoint was written with (for export and --resume without --config).
+TrainConfig checkpoint_config(const std::string& path);
+// Parameters only (export): checks format, checksum and model shape.
+void load_checkpoint_params(const std::string& path, TrainModel& model);
+
+}  // namespace bitlm
