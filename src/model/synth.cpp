@@ -86,6 +86,9 @@ Vocab byte_vocab(int64_t n_vocab) {
   v.eos = int32_t(v.tokens.size());
   v.tokens.push_back("</s>");
   v.types.push_back(int32_t(TokenType::kControl));
+  v.tokens.push_back("\xc4\xa0t");  // " t": one merge, as a gpt2 vocab needs at least one
+  v.types.push_back(int32_t(TokenType::kNormal));
+  v.merges.push_back("\xc4\xa0 t");
   for (int64_t i = int64_t(v.tokens.size()); i < n_vocab; ++i) {
     v.tokens.push_back(fmt::format("<unused_{}>", i));
     v.types.push_back(int32_t(TokenType::kUnused));

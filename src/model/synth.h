@@ -2,7 +2,7 @@
 // benchmark without a download. Ternary weights in bitlm's native T2 type (uniform codes in
 // {-1,0,+1}, one per-tensor scale 1/sqrt(2/3 * cols) so activations keep unit scale), embedding
 // F16 (or Q8_0), norm weights 1 + N(0, 0.02). The tokenizer is a self-contained byte-level vocab
-// (256 byte tokens, <s>, </s>, <unused_N> padding; model "gpt2", no merges) unless copied from
+// (256 byte tokens, <s>, </s>, one merge " t", <unused_N> padding; model "gpt2") unless copied from
 // another GGUF.
 #pragma once
 #include <cstdint>

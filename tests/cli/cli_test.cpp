@@ -18,9 +18,9 @@ namespace {
 const std::string kBin = std::string(BITLM_BIN_DIR) + "/bitlm";
 std::string tmp(const std::string& n) { return testing::TempDir() + "bitlm_cli_" + n; }
 
-struct Run { int rc; std::string err; };
+struct CliResult { int rc; std::string err; };
 
-Run run(const std::string& args) {
+CliResult run(const std::string& args) {
   const std::string errf = tmp("stderr.txt");
   const int st = std::system((kBin + " " + args + " > /dev/null 2> " + errf).c_str());
   std::ifstream in(errf);
@@ -39,7 +39,7 @@ class BadInput : public testing::Test {
   static std::string good() { return tmp("good.gguf"); }
 
   static void expect_one_line_error(const std::string& args, const std::string& file, const std::string& what) {
-    const Run r = run(args);
+    const CliResult r = run(args);
     EXPECT_EQ(r.rc, 2) << args << "\n" << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_NE(r.err.find(file), std::string::npos) << r.err;
@@ -131,7 +131,7 @@ TEST_F(BadInput, MissingTokenizer) {
 }
 
 TEST_F(BadInput, PromptLongerThanTheContext) {
-  const Run r = run("generate -n 2 -c 16 -p 'this prompt is much longer than sixteen bytes' -m " + good());
+  const CliResult r = run("generate -n 2 -c 16 -p 'this prompt is much longer than sixteen bytes' -m " + good());
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("but the context is 16"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
@@ -140,7 +140,7 @@ TEST_F(BadInput, PromptLongerThanTheContext) {
 TEST(Cli, GenerateStreamsTextAndTimings) {
   const std::string p = tmp("gen.gguf");
   write_synth_model({.shape = "micro", .seed = 5}, p);
-  const Run r = run("generate -n 8 -t 2 --temp 0 -p 'hello' -m " + p);
+  const CliResult r = run("generate -n 8 -t 2 --temp 0 -p 'hello' -m " + p);
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.err.find("generation:"), std::string::npos) << r.err;
 }
