@@ -3,12 +3,11 @@
 // and bitnet.cpp llama-quantize) decodes to the scale, -1/0/+1 counts and sha256 of the int8
 // row-major pattern that the peers printed into expected.json.
 //
-// test_quant links bitlm_quant only, so the GGUF tensor table is read by the small parser below
-// (tensor infos only; io/gguf.h is the validated reader the runtime uses).
+// The files are read with io's GgufFile (tests/CMakeLists.txt links test_quant to bitlm_io too).
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstring>
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -16,6 +15,8 @@
 #include <vector>
 
 #include "core/sha256.h"
+#include "io/ggml_types.h"
+#include "io/gguf.h"
 #include "quant/ternary_formats.h"
 
 namespace bitlm {
@@ -23,67 +24,10 @@ namespace {
 
 const std::string kDir = std::string(BITLM_SHARED_DIR) + "/fixtures/tiny-bitnet/";
 
-struct Tensor { std::vector<uint64_t> ne; uint32_t type; uint64_t offset; };
-struct Gguf { std::vector<uint8_t> bytes; std::map<std::string, Tensor> tensors; uint64_t data_start = 0; };
-
-class Reader {
- public:
-  explicit Reader(const std::vector<uint8_t>& b) : b_(b) {}
-  template <typename T> T get() {
-    if (pos_ + sizeof(T) > b_.size()) throw std::runtime_error("GGUF truncated");
-    T v; std::memcpy(&v, b_.data() + pos_, sizeof(T)); pos_ += sizeof(T); return v;
-  }
-  std::string str() {
-    const uint64_t n = get<uint64_t>();
-    if (pos_ + n > b_.size()) throw std::runtime_error("GGUF string truncated");
-    std::string s(reinterpret_cast<const char*>(b_.data() + pos_), n); pos_ += n; return s;
-  }
-  void skip_value(uint32_t type) {  // GGUF value types 0..12
-    static constexpr std::array<int, 13> kSize = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
-    if (type == 8) { str(); return; }
-    if (type == 9) {
-      const uint32_t et = get<uint32_t>();
-      const uint64_t n = get<uint64_t>();
-      for (uint64_t i = 0; i < n; ++i) skip_value(et);
-      return;
-    }
-    pos_ += size_t(kSize.at(type));
-  }
-  size_t pos() const { return pos_; }
-
- private:
-  const std::vector<uint8_t>& b_;
-  size_t pos_ = 0;
-};
-
-Gguf read_gguf(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot open " + path);
-  Gguf g;
-  g.bytes.assign(std::istreambuf_iterator<char>(f), {});
-  Reader r(g.bytes);
-  if (r.get<uint32_t>() != 0x46554747u) throw std::runtime_error("not GGUF: " + path);
-  r.get<uint32_t>();  // version
-  const uint64_t n_tensors = r.get<uint64_t>(), n_kv = r.get<uint64_t>();
-  uint64_t alignment = 32;
-  for (uint64_t i = 0; i < n_kv; ++i) {
-    const std::string key = r.str();
-    const uint32_t type = r.get<uint32_t>();
-    if (key == "general.alignment" && type == 4) alignment = r.get<uint32_t>();
-    else r.skip_value(type);
-  }
-  for (uint64_t i = 0; i < n_tensors; ++i) {
-    const std::string name = r.str();
-    Tensor t;
-    t.ne.resize(r.get<uint32_t>());
-    for (auto& n : t.ne) n = r.get<uint64_t>();
-    t.type = r.get<uint32_t>();
-    t.offset = r.get<uint64_t>();
-    g.tensors[name] = t;
-  }
-  g.data_start = (r.pos() + alignment - 1) / alignment * alignment;
-  return g;
-}
+// quant/ cannot include io/ (core <- quant), so it carries the ids it decodes: pin them equal.
+static_assert(type_id::kF32 == kGgmlF32 && type_id::kF16 == kGgmlF16 && type_id::kBF16 == kGgmlBF16 &&
+              type_id::kQ8_0 == kGgmlQ8_0 && type_id::kQ6_K == kGgmlQ6_K && type_id::kTQ1_0 == kGgmlTQ1_0 &&
+              type_id::kTQ2_0 == kGgmlTQ2_0 && type_id::kI2_S == kGgmlI2_S && type_id::kT2 == kGgmlBitlmT2);
 
 struct Case { const char* format; const char* file; uint32_t type; };
 constexpr Case kCases[] = {{"F32", "tiny-bitnet-F32.gguf", type_id::kF32},
@@ -97,17 +41,16 @@ TEST_P(FixtureDecode, EveryTernaryTensorMatchesExpectedJson) {
   const Case c = GetParam();
   const nlohmann::json expected = nlohmann::json::parse(std::ifstream(kDir + "expected.json"))["ternary"];
   ASSERT_EQ(expected.size(), 14u);
-  const Gguf g = read_gguf(kDir + c.file);
+  const auto g = GgufFile::open(kDir + c.file);
   for (const auto& [name, e] : expected.items()) {
     SCOPED_TRACE(std::string(c.file) + " " + name);
-    const Tensor& t = g.tensors.at(name);
+    const GgufTensorInfo* t = g->find_tensor(name);
+    ASSERT_NE(t, nullptr);
     const int64_t rows = e["rows"], cols = e["cols"];
-    ASSERT_EQ(t.ne, (std::vector<uint64_t>{uint64_t(cols), uint64_t(rows)}));
-    ASSERT_EQ(t.type, c.type);
-    const uint64_t n_bytes = ternary_format(t.type)->n_bytes(rows, cols);
-    ASSERT_LE(g.data_start + t.offset + n_bytes, g.bytes.size());
-    const DecodedTernary d = decode_ternary(
-        t.type, {g.bytes.data() + g.data_start + t.offset, n_bytes}, rows, cols, c.file, name);
+    ASSERT_EQ(t->ne, (std::vector<uint64_t>{uint64_t(cols), uint64_t(rows)}));
+    ASSERT_EQ(t->type, c.type);
+    EXPECT_EQ(t->n_bytes, ternary_format(t->type)->n_bytes(rows, cols));  // io and quant agree on sizes
+    const DecodedTernary d = decode_ternary(t->type, g->tensor_data(*t), rows, cols, g->path(), name);
     EXPECT_TRUE(d.uniform_scale);
     EXPECT_FALSE(d.from_latent);
     EXPECT_EQ(d.scale, e["scale"].get<float>());
@@ -123,6 +66,36 @@ TEST_P(FixtureDecode, EveryTernaryTensorMatchesExpectedJson) {
 
 INSTANTIATE_TEST_SUITE_P(TinyBitnet, FixtureDecode, testing::ValuesIn(kCases),
                          [](const auto& info) { return std::string(info.param.format); });
+
+// The quantized files' token_embd is llama-quantize's Q8_0 of the F32 file's: our ggml-reference
+// encoder must produce the same bytes, and our decoder must read them back within d/2 (plus the
+// f16 rounding of d, up to 127 * d * 2^-11).
+TEST(FixtureDense, Q8_0EmbeddingMatchesLlamaQuantize) {
+  const auto f32 = GgufFile::open(kDir + "tiny-bitnet-F32.gguf");
+  const auto q80 = GgufFile::open(kDir + "tiny-bitnet-TQ2_0.gguf");
+  const GgufTensorInfo* a = f32->find_tensor("token_embd.weight");
+  const GgufTensorInfo* b = q80->find_tensor("token_embd.weight");
+  ASSERT_TRUE(a && b);
+  ASSERT_EQ(a->type, kGgmlF32);
+  ASSERT_EQ(b->type, kGgmlQ8_0);
+  const int64_t cols = int64_t(a->ne[0]), rows = int64_t(a->ne[1]);
+  const uint64_t rb = dense_row_bytes(kGgmlQ8_0, cols);
+  const auto src = f32->tensor_data(*a);
+  const auto want = q80->tensor_data(*b);
+  std::vector<float> x(static_cast<size_t>(cols)), back(static_cast<size_t>(cols));
+  std::vector<uint8_t> got(rb);
+  for (int64_t r = 0; r < rows; r += 97) {
+    decode_dense_row(kGgmlF32, src.data() + r * cols * 4, cols, x.data());
+    encode_dense_row(kGgmlQ8_0, x.data(), cols, got.data());
+    ASSERT_TRUE(std::equal(got.begin(), got.end(), want.data() + r * int64_t(rb))) << "row " << r;
+    decode_dense_row(kGgmlQ8_0, want.data() + r * int64_t(rb), cols, back.data());
+    for (int64_t i = 0; i < cols; ++i) {
+      float amax = 0;
+      for (int64_t j = i / 32 * 32; j < i / 32 * 32 + 32; ++j) amax = std::max(amax, std::fabs(x[size_t(j)]));
+      ASSERT_NEAR(back[size_t(i)], x[size_t(i)], amax / 127 * 0.57f) << r << "," << i;
+    }
+  }
+}
 
 TEST(Sha256, KnownVectors) {
   EXPECT_EQ(sha256_hex({}), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
