@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/fp16.h"
 #include "core/rng.h"
 #include "ops/ops.h"
 
@@ -188,6 +189,9 @@ void TrainModel::layer_forward(int64_t l, ThreadPool& pool) {
   bitlinear_forward(mat(a.h1q, R, D), W(L.wv), mat(a.v, R, KV), pool);
   rope_forward(mat(a.q, R, Q), int(cfg_.n_head), int(cfg_.head_dim()), pos_, cfg_.rope_theta, true);
   rope_forward(mat(a.k, R, KV), int(cfg_.n_head_kv), int(cfg_.head_dim()), pos_, cfg_.rope_theta, true);
+  if (kv_f16_)
+    for (auto* kv : {&a.k, &a.v})
+      for (float& x : *kv) x = fp16_to_f32(f32_to_fp16(x));
   attention_forward_mt(mat(a.q, R, Q), mat(a.k, R, KV), mat(a.v, R, KV), int(cfg_.n_head),
                        int(cfg_.n_head_kv), int(cfg_.head_dim()), cfg_.seq_len, mat(a.att, R, Q), pool);
   rms_norm_forward(mat(a.att, R, Q), P(L.attn_sub_norm), eps, mat(tmp_, R, Q), a.rstd2);  // SubLN
@@ -287,8 +291,10 @@ double TrainModel::forward_backward(std::span<const int32_t> inputs, std::span<c
 }
 
 double TrainModel::forward(std::span<const int32_t> inputs, std::span<const int32_t> targets,
-                           ThreadPool& pool, std::vector<float>* logits_out) {
+                           ThreadPool& pool, std::vector<float>* logits_out, bool kv_f16) {
+  kv_f16_ = kv_f16;
   forward_layers(inputs, pool);
+  kv_f16_ = false;
   const double loss = head_forward(targets, false, 0.0f, pool);
   if (logits_out) logits_out->assign(logits_.begin(), logits_.end());
   return loss;

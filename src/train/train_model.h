@@ -75,8 +75,10 @@ class TrainModel {
   double forward_backward(std::span<const int32_t> inputs, std::span<const int32_t> targets,
                           float grad_scale, ThreadPool& pool);
   // Eval mode: the summed loss only. If logits_out is given it receives (n_tokens, V) logits.
+  // kv_f16 rounds K and V to IEEE half after RoPE, as the inference KV cache stores them (the
+  // export test compares against model/ with it).
   double forward(std::span<const int32_t> inputs, std::span<const int32_t> targets,
-                 ThreadPool& pool, std::vector<float>* logits_out = nullptr);
+                 ThreadPool& pool, std::vector<float>* logits_out = nullptr, bool kv_f16 = false);
 
   // Weights as the forward sees them (quantized BitLinear, else latent): for export and tests.
   std::vector<float> quantized_weight(const ParamTensor& t) const;
@@ -102,6 +104,7 @@ class TrainModel {
   size_t tok_embd_ = 0, output_norm_ = 0, output_ = 0;
 
   int64_t rows_ = 0;  // tokens in the current batch
+  bool kv_f16_ = false;
   std::vector<int32_t> pos_, tokens_;
   std::vector<LayerActs> acts_;
   std::vector<float> x_final_, rstd_final_, xf_, logits_, tmp_;

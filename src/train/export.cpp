@@ -1,0 +1,74 @@
+// train/export.cpp — see export.h.
+#include "train/export.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "io/ggml_types.h"
+#include "io/gguf.h"
+#include "model/config.h"
+#include "quant/quantize.h"
+#include "quant/ternary_formats.h"
+#include "tokenizer/tokenizer.h"
+#include "train/checkpoint.h"
+#include "train/train_model.h"
+
+namespace bitlm {
+namespace {
+
+std::vector<uint8_t> f32_bytes(std::span<const float> v) {
+  std::vector<uint8_t> b(v.size_bytes());
+  std::memcpy(b.data(), v.data(), b.size());
+  return b;
+}
+
+// The same quantizer as the training forward (bitlinear_quantize_weight), kept as integers.
+std::vector<uint8_t> packed_ternary(WeightMode mode, std::span<const float> w, int64_t rows, int64_t cols) {
+  std::vector<int8_t> q(w.size());
+  const float beta = mode == WeightMode::kTernary ? quantize_absmean(w, q) : quantize_sign(w, q).beta;
+  return encode_ternary(kGgmlBitlmT2, q, rows, cols, beta);
+}
+
+}  // namespace
+
+void export_gguf(const TrainModel& model, const std::string& tokenizer_gguf, const std::string& out_path) {
+  const TrainModelConfig& c = model.config();
+  BITLM_CHECK(c.weight_mode != WeightMode::kFp,
+              "an fp model has no ternary inference form; export works for b1.58 and b1 models");
+  ModelConfig mc;
+  mc.arch = "bitnet";
+  mc.n_embd = c.n_embd; mc.n_ff = c.n_ff; mc.n_layer = c.n_layer; mc.n_head = c.n_head;
+  mc.n_head_kv = c.n_head_kv; mc.head_dim = c.head_dim(); mc.n_ctx_train = c.seq_len;
+  mc.n_vocab = c.n_vocab; mc.rms_eps = c.rms_eps; mc.rope_theta = c.rope_theta; mc.activation = c.activation;
+  GgufWriter w;
+  mc.write_gguf(w);
+  w.set("general.name", GgufValue::string(fmt::format("bitlm-trained {}", weight_mode_name(c.weight_mode))));
+  if (!tokenizer_gguf.empty()) {
+    const auto tok = GgufFile::open(tokenizer_gguf);
+    const Vocab vocab = read_vocab(*tok);
+    BITLM_CHECK(int64_t(vocab.tokens.size()) <= c.n_vocab, "{}: the tokenizer has {} tokens, the model only {}",
+                tokenizer_gguf, vocab.tokens.size(), c.n_vocab);
+    write_vocab(vocab, w);
+  }
+  const std::span<const float> params = model.params();
+  for (const ParamTensor& t : model.tensors()) {
+    const std::span<const float> p = params.subspan(t.offset, t.size());
+    if (t.kind == ParamKind::kBitLinear)
+      w.add_tensor(t.name, {uint64_t(t.cols), uint64_t(t.rows)}, kGgmlBitlmT2,
+                   packed_ternary(c.weight_mode, p, t.rows, t.cols));
+    else if (t.kind == ParamKind::kNorm)
+      w.add_tensor(t.name, {uint64_t(t.cols)}, kGgmlF32, f32_bytes(p));
+    else
+      w.add_tensor(t.name, {uint64_t(t.cols), uint64_t(t.rows)}, kGgmlF32, f32_bytes(p));
+  }
+  w.write(out_path);
+}
+
+void export_checkpoint(const std::string& checkpoint, const std::string& tokenizer_gguf, const std::string& out_path) {
+  const TrainConfig cfg = checkpoint_config(checkpoint);
+  TrainModel model(cfg.model);
+  load_checkpoint_params(checkpoint, model);
+  export_gguf(model, tokenizer_gguf.empty() ? cfg.tokenizer : tokenizer_gguf, out_path);
+}
+
+}  // namespace bitlm
