@@ -56,6 +56,24 @@ float quantize_absmax_int8(std::span<const float> x, std::span<int8_t> q) {
   return s;
 }
 
+float rms_norm_quantize_int8(std::span<const float> x, std::span<const float> g, float eps,
+                             std::span<int8_t> q, int32_t* q_sum) {
+  BITLM_ASSERT(g.size() == x.size() && q.size() == x.size() && !x.empty());
+  double sum_sq = 0;
+  for (float v : x) sum_sq += double(v) * v;
+  const float r = float(1.0 / std::sqrt(sum_sq / double(x.size()) + double(eps)));
+  float gamma = 0;  // eq. 7 on the normalized values, recomputed rather than stored
+  for (size_t i = 0; i < x.size(); ++i) gamma = std::max(gamma, std::fabs(x[i] * r * g[i]));
+  const float s = float(kActQp) / std::max(gamma, kQuantEps);
+  int32_t sum = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    q[i] = int8_t(std::clamp(std::nearbyint(x[i] * r * g[i] * s), float(kActQn), float(kActQp)));
+    sum += q[i];
+  }
+  if (q_sum) *q_sum = sum;
+  return s;
+}
+
 // 003 eq. 14: W split into n_groups row groups, each with its own absmean beta_g.
 void quantize_absmean_groups(std::span<const float> w, int64_t rows, int64_t cols, int64_t n_groups,
                              std::span<int8_t> q, std::span<float> betas) {

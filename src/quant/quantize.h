@@ -21,6 +21,12 @@ SignQuant quantize_sign(std::span<const float> w, std::span<int8_t> q);
 // q = clamp(round_half_even(x*s), -128, 127). Returns s (divide the int32 result by it).
 float quantize_absmax_int8(std::span<const float> x, std::span<int8_t> q);
 
+// Fused Quant(RMSNorm(x)) for one token (003 Fig. 12 input of every BitLinear): y = x * rstd * g,
+// rstd = 1/sqrt(mean(x^2) + eps) (double sum, as ops/rms_norm), then quantize_absmax_int8(y) —
+// bit-identical to the two steps, without writing y. Returns the scale; *q_sum = sum of q.
+float rms_norm_quantize_int8(std::span<const float> x, std::span<const float> g, float eps,
+                             std::span<int8_t> q, int32_t* q_sum);
+
 // Group quantization (eq. 14-15): the weight split into n_groups equal row groups, each with its
 // own beta (absmean) — written to betas[g]. Activations: one absmax scale per group of columns.
 void quantize_absmean_groups(std::span<const float> w, int64_t rows, int64_t cols,

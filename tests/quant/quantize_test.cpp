@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "core/error.h"
@@ -90,6 +91,25 @@ TEST(AbsmaxInt8, TinyValuesBelowEps) {
   I8 q(1);
   quantize_absmax_int8(x, q);
   EXPECT_EQ(q[0], 13);
+}
+
+TEST(RmsNormQuantize, EqualsTheTwoStepsBitForBit) {
+  std::vector<float> x(2560), g(2560), y(2560);
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = std::sin(float(i) * 0.37f) * (i == 17 ? 40.0f : 1.5f);
+    g[i] = 1.0f + 0.1f * std::cos(float(i));
+  }
+  double sum_sq = 0;  // ops/rms_norm_forward, written out (test_quant cannot link ops)
+  for (float v : x) sum_sq += double(v) * v;
+  const float r = float(1.0 / std::sqrt(sum_sq / double(x.size()) + double(1e-5f)));
+  for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * r * g[i];
+  I8 want(x.size()), got(x.size());
+  const float want_s = quantize_absmax_int8(y, want);
+  int32_t want_sum = 0, got_sum = 0;
+  for (int8_t v : want) want_sum += v;
+  EXPECT_EQ(rms_norm_quantize_int8(x, g, 1e-5f, got, &got_sum), want_s);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(got_sum, want_sum);
 }
 
 TEST(Groups, WeightRowGroupsHaveOwnBeta) {
