@@ -502,7 +502,8 @@ void GgufWriter::set(std::string key, GgufValue value) {
 
 void GgufWriter::add_tensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type,
                             std::vector<uint8_t> data) {
-  if (name.empty()) throw UserError("GGUF writer: empty tensor name");
+  if (name.empty() || name.size() > kMaxNameBytes)
+    throw UserError(fmt::format("GGUF writer: a tensor name of {} bytes", name.size()));
   for (const auto& t : tensors_)
     if (t.name == name) throw UserError(fmt::format("GGUF writer: duplicate tensor name '{}'", name));
   if (ne.empty() || ne.size() > kMaxDims || std::count(ne.begin(), ne.end(), 0))
@@ -534,7 +535,11 @@ void GgufWriter::write(const std::string& path, uint64_t alignment) const {
   } else if (alignment != kDefaultAlignment) {
     kv.emplace_back(kAlignmentKey, GgufValue::u32(uint32_t(alignment)));
   }
-  for (const auto& [k, v] : kv) check_value(v, k, 0);
+  for (const auto& [k, v] : kv) {
+    if (k.empty() || k.size() > kMaxNameBytes)  // the reader would refuse it
+      throw UserError(fmt::format("GGUF writer: {}: a metadata key of {} bytes", path, k.size()));
+    check_value(v, k, 0);
+  }
 
   AtomicFileWriter w(path);
   w.write("GGUF", 4);

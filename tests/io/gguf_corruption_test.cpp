@@ -75,6 +75,14 @@ TEST_F(GgufCorruption, TheBaseFileIsValid) {
   EXPECT_EQ(f->tensors()[1].offset, f->tensors()[0].offset + 32);
 }
 
+TEST_F(GgufCorruption, VersionTwoHasTheSameLayout) {
+  Bytes b = valid_file();
+  b.b[4] = 2;
+  const std::string path = tmp_.path("v2.gguf");
+  test::write_bytes(path, b.b);
+  EXPECT_EQ(GgufFile::open(path)->version(), 2u);
+}
+
 TEST_F(GgufCorruption, EveryTruncatedPrefixThrows) {
   GgufWriter w;  // a file holding every value type, nested arrays and three tensors
   w.set("s", GgufValue::string("hello"));
@@ -91,7 +99,8 @@ TEST_F(GgufCorruption, EveryTruncatedPrefixThrows) {
   w.write(full_path);
   const std::vector<uint8_t> full = test::read_bytes(full_path);
   uint64_t data_end = 0;
-  for (const auto& t : GgufFile::open(full_path)->tensors()) data_end = std::max(data_end, t.offset + t.n_bytes);
+  const auto written = GgufFile::open(full_path);
+  for (const auto& t : written->tensors()) data_end = std::max(data_end, t.offset + t.n_bytes);
   ASSERT_LT(data_end, full.size() + 1);
   for (size_t n = 0; n < full.size(); ++n) {
     Bytes b;

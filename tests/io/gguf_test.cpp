@@ -173,6 +173,9 @@ TEST(Gguf, WriterRejectsInconsistentInput) {
   w.add_tensor("x", {4}, kGgmlF32, pattern(16, 0));
   EXPECT_THROW(w.add_tensor("x", {4}, kGgmlF32, pattern(16, 0)), UserError);
   EXPECT_THROW(w.write(tmp.path("a.gguf"), 48), UserError);
+  GgufWriter empty_key;
+  empty_key.set("", GgufValue::u32(1));
+  EXPECT_THROW(empty_key.write(tmp.path("a.gguf")), UserError);
   GgufValue too_big = GgufValue::u8(1);
   too_big.scalar = uint64_t(300);
   w.set("bad", too_big);

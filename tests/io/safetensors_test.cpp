@@ -77,6 +77,24 @@ TEST(Safetensors, WriterRejectsBadInput) {
   EXPECT_THROW(w.add_f32("a", {2, 2}, x), UserError);
 }
 
+// Whatever reference tensors tools/reference/*.py committed must pass the reader's validation.
+TEST(Safetensors, CommittedReferenceFilesOpen) {
+  const std::filesystem::path dir = std::filesystem::path(BITLM_TEST_DATA_DIR) / "ref";
+  int n_files = 0;
+  if (std::filesystem::is_directory(dir))
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      if (e.path().extension() != ".safetensors") continue;
+      ++n_files;
+      const auto f = SafetensorsFile::open(e.path().string());
+      EXPECT_FALSE(f->tensors().empty()) << e.path();
+      for (const auto& [name, t] : f->tensors())
+        if (t.dtype == D::kF32) {
+          EXPECT_EQ(f->read_f32(name).size(), t.n_elements()) << e.path() << " " << name;
+        }
+    }
+  if (n_files == 0) GTEST_SKIP() << "no reference files in " << dir;
+}
+
 class SafetensorsCorruption : public testing::Test {
  protected:
   std::string error(std::string_view header_json, size_t data_bytes) {
