@@ -1,7 +1,7 @@
 // quant/matrix.cpp — TernaryMatrix (T2 rows, see quant/ternary_formats.h), QuantizedActivations,
-// DenseMatrix and their matmuls (matrix.h). Threads split the output rows; each thread runs the
-// dispatch table's kernel on row tiles into a small stack buffer of int32 sums, then applies the
-// scales (003 Fig. 12: y = W_q x_q * beta / (127/gamma)).
+// DenseMatrix and their matmuls (matrix.h). Threads split the output rows (chunks of at least
+// kMinChunkWork); each thread runs the dispatch table's kernel on row tiles into a small stack
+// buffer of int32 sums, then applies the scales (003 Fig. 12: y = W_q x_q * beta / (127/gamma)).
 #include "quant/matrix.h"
 
 #include <algorithm>
@@ -14,10 +14,20 @@
 namespace bitlm {
 namespace {
 
-constexpr int64_t kRowTile = 32;     // rows per kernel call (grain of the thread split too)
+constexpr int64_t kRowTile = 32;     // rows per kernel call
 constexpr int64_t kTokenChunk = 64;  // tokens per kernel call: kRowTile * kTokenChunk int32 on the stack
+constexpr int64_t kMinChunkWork = int64_t(64) << 10;  // weight bytes x tokens per thread, at least
 
 int64_t padded_cols(int64_t cols) { return (cols + kT2Block - 1) / kT2Block * kT2Block; }
+
+// Rows per thread chunk: whole row tiles, and enough work that handing a small matrix (the tiny
+// test models, a 640-row projection at T = 1 is already 400 KiB) to the pool does not cost more
+// than computing it inline.
+int64_t row_grain(uint64_t row_bytes, int64_t T) {
+  const int64_t work = std::max<int64_t>(1, int64_t(row_bytes) * T);
+  const int64_t rows = std::max(kRowTile, (kMinChunkWork + work - 1) / work);
+  return (rows + kRowTile - 1) / kRowTile * kRowTile;
+}
 
 }  // namespace
 
@@ -60,7 +70,7 @@ void ternary_matmul(const TernaryMatrix& w, const QuantizedActivations& x, float
   BITLM_ASSERT(x.cols == w.cols() && x.stride == w.row_bytes() * 4 && x.T <= int64_t(x.scale.size()));
   const TernaryKernels& k = best_kernels();
   const int64_t rows = w.rows(), T = x.T, rb = w.row_bytes();
-  pool.parallel_for(0, rows, kRowTile, [&](int64_t begin, int64_t end) {
+  pool.parallel_for(0, rows, row_grain(uint64_t(rb), T), [&](int64_t begin, int64_t end) {
     int32_t acc[kRowTile * kTokenChunk];
     for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
       const int64_t nr = std::min(kRowTile, end - r0);
@@ -86,7 +96,7 @@ void ternary_matmul_f32(const TernaryMatrix& w, const float* x, int64_t T, float
     for (int64_t i = 0; i < cols; ++i) x_sum[size_t(t)] += x[t * cols + i];
   }
   const TernaryKernels& k = best_kernels();
-  pool.parallel_for(0, rows, kRowTile, [&](int64_t begin, int64_t end) {
+  pool.parallel_for(0, rows, row_grain(uint64_t(rb) * 4, T), [&](int64_t begin, int64_t end) {
     k.gemm_t2_f32(w.packed() + begin * rb, rb, xp.data(), stride, x_sum.data(), T, y + begin, rows, end - begin);
     for (int64_t t = 0; t < T; ++t)
       for (int64_t r = begin; r < end; ++r) y[t * rows + r] *= w.scale_of_row(r);
@@ -129,7 +139,7 @@ void DenseMatrix::row_f32(int64_t r, float* out) const {
 void dense_matmul(const DenseMatrix& w, const float* x, int64_t T, float* y, ThreadPool& pool) {
   const DotF32 dot = best_kernels().dot_f32;
   const int64_t rows = w.rows(), cols = w.cols();
-  pool.parallel_for(0, rows, 64, [&](int64_t begin, int64_t end) {
+  pool.parallel_for(0, rows, row_grain(w.n_bytes() / uint64_t(rows), T), [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> row;  // decoded once per row, used by every token
     row.resize(size_t(cols));
     for (int64_t r = begin; r < end; ++r) {
