@@ -1,0 +1,30 @@
+// cli/cmd_export.cpp — `bitlm export CKPT -o MODEL.gguf [--tokenizer TOK.gguf]`: a training
+// checkpoint to the inference GGUF that `bitlm generate` runs (train/export.h).
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/commands.h"
+#include "train/export.h"
+
+namespace bitlm::cli {
+namespace {
+
+struct ExportArgs { std::string checkpoint, out, tokenizer; };
+
+void setup(CLI::App& root) {
+  auto a = std::make_shared<ExportArgs>();
+  CLI::App* c = root.add_subcommand("export", "turn a training checkpoint into an inference GGUF");
+  c->add_option("checkpoint", a->checkpoint, "checkpoint.safetensors written by `bitlm train`")->required();
+  c->add_option("-o,--output", a->out, "output GGUF path")->required();
+  c->add_option("--tokenizer", a->tokenizer, "tokenizer GGUF whose vocab to embed (default: the config's)");
+  c->callback([a] {
+    export_checkpoint(a->checkpoint, a->tokenizer, a->out);
+    fmt::print(stderr, "wrote {}\n", a->out);
+  });
+}
+
+BITLM_COMMAND(setup);
+
+}  // namespace
+}  // namespace bitlm::cli

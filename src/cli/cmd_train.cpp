@@ -1,0 +1,47 @@
+// cli/cmd_train.cpp — `bitlm train --config FILE.json [--resume CKPT] [--steps N] [--out DIR]`:
+// trains as train/trainer.h describes; SIGINT/SIGTERM checkpoint and stop.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/commands.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+namespace bitlm::cli {
+namespace {
+
+struct TrainArgs {
+  std::string config, resume, out_dir;
+  int64_t steps = 0;
+};
+
+void run_train(const TrainArgs& a) {
+  TrainConfig cfg = !a.config.empty()            ? TrainConfig::from_file(a.config)
+                    : !a.resume.empty()          ? checkpoint_config(a.resume)
+                                                 : TrainConfig{};
+  if (!a.out_dir.empty()) cfg.out_dir = a.out_dir;
+  if (a.steps > 0) cfg.steps = cfg.schedule.total_steps = a.steps;
+  install_stop_signal_handlers();
+  TrainOptions opt;
+  opt.resume = a.resume;
+  const TrainResult r = run_training(cfg, opt);
+  fmt::print(stderr, "{} after {} steps: loss {:.4f}{} | {:.0f} tokens/s | checkpoint {}/checkpoint.safetensors\n",
+             r.interrupted ? "stopped" : "done", r.steps_done, r.last_loss,
+             r.last_val_loss > 0 ? fmt::format(" | val loss {:.4f}", r.last_val_loss) : "", r.tokens_per_s, cfg.out_dir);
+}
+
+void setup(CLI::App& root) {
+  auto a = std::make_shared<TrainArgs>();
+  CLI::App* c = root.add_subcommand("train", "train a BitNet b1.58 / b1 / fp model from token shards");
+  c->add_option("-c,--config", a->config, "training config JSON (every field has a default; see docs/training.md)");
+  c->add_option("--resume", a->resume, "continue from this checkpoint, bit for bit");
+  c->add_option("--steps", a->steps, "override the config's total steps");
+  c->add_option("-o,--out", a->out_dir, "override the config's out_dir");
+  c->callback([a] { run_train(*a); });
+}
+
+BITLM_COMMAND(setup);
+
+}  // namespace
+}  // namespace bitlm::cli
