@@ -1,5 +1,6 @@
-// io/checksum.cpp — CRC-32 by slicing-by-8 (8 table lookups per 8 bytes: ~2-3 GB/s, so a multi-GB
-// checkpoint costs about a second) and FNV-1a 64.
+// io/checksum.cpp — CRC-32 by slicing-by-8 (8 table lookups per 8 bytes; measured 1.1 GB/s on the
+// shared dev box vs ~0.4 GB/s bytewise, so a 1 GB checkpoint costs about a second) and FNV-1a 64
+// (one multiply per byte, 0.6 GB/s: for short keys).
 #include "io/checksum.h"
 
 #include <array>

@@ -77,7 +77,8 @@ class GgufFile {
 
   const std::map<std::string, GgufValue>& metadata() const { return kv_; }
   const GgufValue* find(std::string_view key) const;
-  // Typed getters; throw FormatError naming path and key when absent (get_*) or of the wrong type.
+  // Typed getters: nullopt (arrays: empty) when the key is absent; FormatError naming the path, the
+  // key and both types when it has the wrong type (or a negative value for get_uint).
   std::optional<uint64_t> get_uint(std::string_view key) const;  // any integer type >= 0
   std::optional<double> get_float(std::string_view key) const;    // any numeric type
   std::optional<std::string> get_string(std::string_view key) const;
