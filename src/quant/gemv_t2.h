@@ -32,6 +32,9 @@ using GemmT2F32 = void (*)(const uint8_t* w, int64_t row_bytes, const float* x, 
                            int64_t n_rows);
 // Float dot product (dense heads).
 using DotF32 = float (*)(const float* a, const float* b, int64_t n);
+// Dot of one encoded dense row (F16, BF16, Q8_0 or Q6_K bytes; n a multiple of the block) with
+// float x, decoding on the fly: the head streams each row once and keeps no f32 copy.
+using DotRow = float (*)(const uint8_t* row, const float* x, int64_t n);
 
 struct TernaryKernels {
   std::string_view isa;
@@ -39,6 +42,7 @@ struct TernaryKernels {
   GemmT2 gemm_t2;
   GemmT2F32 gemm_t2_f32;
   DotF32 dot_f32;
+  DotRow dot_f16, dot_bf16, dot_q8_0, dot_q6_k;
 };
 
 // The best runnable ISA, chosen once from cpu_features(); BITLM_ISA=ref|avx2|avx512|neon overrides
@@ -54,6 +58,10 @@ void gemm_t2_ref(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*
 void gemm_t2_f32_ref(const uint8_t*, int64_t, const float*, int64_t, const float*, int64_t, float*,
                      int64_t, int64_t);
 float dot_f32_ref(const float*, const float*, int64_t);
+float dot_f16_ref(const uint8_t*, const float*, int64_t);
+float dot_bf16_ref(const uint8_t*, const float*, int64_t);
+float dot_q8_0_ref(const uint8_t*, const float*, int64_t);
+float dot_q6_k_ref(const uint8_t*, const float*, int64_t);
 #if defined(__x86_64__) || defined(_M_X64)
 void gemv_t2_avx2(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
 void gemm_t2_avx2(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
@@ -61,6 +69,10 @@ void gemm_t2_avx2(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t
 void gemm_t2_f32_avx2(const uint8_t*, int64_t, const float*, int64_t, const float*, int64_t, float*,
                       int64_t, int64_t);
 float dot_f32_avx2(const float*, const float*, int64_t);
+float dot_f16_avx2(const uint8_t*, const float*, int64_t);
+float dot_bf16_avx2(const uint8_t*, const float*, int64_t);
+float dot_q8_0_avx2(const uint8_t*, const float*, int64_t);
+float dot_q6_k_avx2(const uint8_t*, const float*, int64_t);
 void gemv_t2_avx512(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
 void gemm_t2_avx512(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
                     int64_t, int64_t);

@@ -136,15 +136,21 @@ void DenseMatrix::row_f32(int64_t r, float* out) const {
   decode_dense_row(type_, data_ + uint64_t(r) * row_bytes_, cols_, out);
 }
 
+// Encoded rows are dotted straight from their bytes: a row stays in L1 across the tokens, so
+// re-decoding it per token is cheaper than a decoded f32 copy (and needs no buffer).
 void dense_matmul(const DenseMatrix& w, const float* x, int64_t T, float* y, ThreadPool& pool) {
-  const DotF32 dot = best_kernels().dot_f32;
+  const TernaryKernels& k = best_kernels();
   const int64_t rows = w.rows(), cols = w.cols();
-  pool.parallel_for(0, rows, row_grain(w.n_bytes() / uint64_t(rows), T), [&](int64_t begin, int64_t end) {
-    thread_local std::vector<float> row;  // decoded once per row, used by every token
-    row.resize(size_t(cols));
+  const uint64_t rb = w.n_bytes() / uint64_t(rows);
+  const uint32_t type = w.type();
+  const DotRow dot = type == type_id::kF16 ? k.dot_f16 : type == type_id::kBF16 ? k.dot_bf16
+                     : type == type_id::kQ8_0 ? k.dot_q8_0 : type == type_id::kQ6_K ? k.dot_q6_k : nullptr;
+  pool.parallel_for(0, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      w.row_f32(r, row.data());
-      for (int64_t t = 0; t < T; ++t) y[t * rows + r] = dot(row.data(), x + t * cols, cols);
+      const uint8_t* wr = w.row_data(r);
+      for (int64_t t = 0; t < T; ++t)
+        y[t * rows + r] = dot ? dot(wr, x + t * cols, cols)
+                              : k.dot_f32(reinterpret_cast<const float*>(wr), x + t * cols, cols);  // F32
     }
   });
 }

@@ -72,6 +72,7 @@ class DenseMatrix {
   uint32_t type() const { return type_; }
   uint64_t n_bytes() const;
   void row_f32(int64_t r, float* out) const;  // decode one row (embedding lookup)
+  const uint8_t* row_data(int64_t r) const { return data_ + uint64_t(r) * row_bytes_; }  // encoded
 
  private:
   uint32_t type_ = 0;

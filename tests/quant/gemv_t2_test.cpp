@@ -121,6 +121,28 @@ TEST_P(T2Kernel, DotF32MatchesDoubleReference) {
   }
 }
 
+TEST_P(T2Kernel, DenseRowDotsMatchDecodedDoubleReference) {
+  const int64_t n = 2560 + 256;
+  Rng rng(5);
+  std::vector<float> w(static_cast<size_t>(n)), x(static_cast<size_t>(n)), dec(static_cast<size_t>(n));
+  for (auto& v : w) v = float(rng.normal());
+  for (auto& v : x) v = float(rng.normal());
+  for (auto [type, dot] : {std::pair{type_id::kF16, GetParam()->dot_f16}, {type_id::kBF16, GetParam()->dot_bf16},
+                           {type_id::kQ8_0, GetParam()->dot_q8_0}, {type_id::kQ6_K, GetParam()->dot_q6_k}})
+    for (int64_t len : {n, int64_t(256), int64_t(32), int64_t(7)}) {
+      if ((type == type_id::kQ8_0 && len % 32) || (type == type_id::kQ6_K && len % 256)) continue;
+      std::vector<uint8_t> row(dense_row_bytes(type, len));
+      encode_dense_row(type, w.data(), len, row.data());
+      decode_dense_row(type, row.data(), len, dec.data());
+      double want = 0, mag = 0;
+      for (int64_t i = 0; i < len; ++i) {
+        want += double(dec[size_t(i)]) * x[size_t(i)];
+        mag += std::fabs(double(dec[size_t(i)]) * x[size_t(i)]);
+      }
+      EXPECT_NEAR(dot(row.data(), x.data(), len), want, 1e-6 * mag) << GetParam()->isa << " type " << type << " n=" << len;
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, T2Kernel, testing::ValuesIn(runnable_kernels()),
                          [](const auto& info) { return std::string(info.param->isa); });
 

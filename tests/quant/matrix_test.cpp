@@ -123,26 +123,27 @@ TEST(QuantizedActivations, PaddingIsZeroAndStrideWhole128) {
 
 TEST(DenseMatrix, EveryTypeMatmulMatchesDecodedRows) {
   ThreadPool pool(2);
-  const int64_t rows = 70, cols = 512, T = 3;
+  const int64_t rows = 70, cols = 512;
   const auto w = random_floats(rows * cols, 11);
-  const auto x = random_floats(T * cols, 12);
-  for (uint32_t type : {type_id::kF32, type_id::kF16, type_id::kBF16, type_id::kQ8_0, type_id::kQ6_K}) {
-    const DenseMatrix m = DenseMatrix::from_f32(type, w, rows, cols);
-    EXPECT_EQ(m.n_bytes(), dense_row_bytes(type, cols) * rows);
-    std::vector<float> y(static_cast<size_t>(T * rows)), row(static_cast<size_t>(cols));
-    dense_matmul(m, x.data(), T, y.data(), pool);
-    for (int64_t r = 0; r < rows; ++r) {
-      m.row_f32(r, row.data());
-      for (int64_t t = 0; t < T; ++t) {
-        double want = 0, mag = 0;
-        for (int64_t i = 0; i < cols; ++i) {
-          want += double(row[size_t(i)]) * x[size_t(t * cols + i)];
-          mag += std::fabs(double(row[size_t(i)]) * x[size_t(t * cols + i)]);
+  for (int64_t T : {1, 3})  // T = 1 dots encoded rows directly; T = 3 decodes each row once
+    for (uint32_t type : {type_id::kF32, type_id::kF16, type_id::kBF16, type_id::kQ8_0, type_id::kQ6_K}) {
+      const auto x = random_floats(T * cols, 12);
+      const DenseMatrix m = DenseMatrix::from_f32(type, w, rows, cols);
+      EXPECT_EQ(m.n_bytes(), dense_row_bytes(type, cols) * rows);
+      std::vector<float> y(static_cast<size_t>(T * rows)), row(static_cast<size_t>(cols));
+      dense_matmul(m, x.data(), T, y.data(), pool);
+      for (int64_t r = 0; r < rows; ++r) {
+        m.row_f32(r, row.data());
+        for (int64_t t = 0; t < T; ++t) {
+          double want = 0, mag = 0;
+          for (int64_t i = 0; i < cols; ++i) {
+            want += double(row[size_t(i)]) * x[size_t(t * cols + i)];
+            mag += std::fabs(double(row[size_t(i)]) * x[size_t(t * cols + i)]);
+          }
+          ASSERT_NEAR(y[size_t(t * rows + r)], want, 1e-5 * mag) << type << " T=" << T << " r=" << r;
         }
-        ASSERT_NEAR(y[size_t(t * rows + r)], want, 1e-5 * mag) << type << " r=" << r;
       }
     }
-  }
 }
 
 TEST(DenseMatrix, ViewReadsTheCallersBytes) {

@@ -1,0 +1,113 @@
+// quant/dot_dense_avx2.cpp — AVX2/F16C dots of encoded dense rows with float x (contract in
+// quant/gemv_t2.h, layouts in quant/ternary_formats.h): F16 via vcvtph2ps, BF16 by shifting into
+// the high half of an f32, Q8_0 by widening the int8 and scaling each 32-block sum by its d, Q6_K
+// (ggml: ql[128] low nibbles, qh[64] 2-bit highs, int8 scales[16] per 16 values, f16 d) by
+// rebuilding 32 six-bit values per vector and scaling each 16-value half-sum by d * scale.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "quant/gemv_t2.h"
+
+namespace bitlm {
+namespace {
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline __m256 f16x8(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+
+inline __m256 bf16x8(const uint8_t* p) {
+  const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+
+inline __m256 i8x8(const uint8_t* p) {
+  int64_t v;
+  std::memcpy(&v, p, 8);
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(v)));
+}
+
+template <__m256 (*kLoad)(const uint8_t*)>
+float dot_16bit(const uint8_t* row, const float* x, int64_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    a0 = _mm256_fmadd_ps(kLoad(row + 2 * i), _mm256_loadu_ps(x + i), a0);
+    a1 = _mm256_fmadd_ps(kLoad(row + 2 * i + 16), _mm256_loadu_ps(x + i + 8), a1);
+  }
+  float s = hsum(_mm256_add_ps(a0, a1));
+  for (; i < n; ++i) {  // tail: one element at a time through the same 8-wide load of a copy
+    uint8_t tmp[16] = {};
+    std::memcpy(tmp, row + 2 * i, 2);
+    s += _mm256_cvtss_f32(kLoad(tmp)) * x[i];
+  }
+  return s;
+}
+
+// Sum of 8 products of int8 q (the low 8 bytes of v) with x.
+inline __m256 mul8(__m128i v, const float* x) {
+  return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)), _mm256_loadu_ps(x));
+}
+
+}  // namespace
+
+float dot_f16_avx2(const uint8_t* row, const float* x, int64_t n) { return dot_16bit<f16x8>(row, x, n); }
+float dot_bf16_avx2(const uint8_t* row, const float* x, int64_t n) { return dot_16bit<bf16x8>(row, x, n); }
+
+float dot_q8_0_avx2(const uint8_t* row, const float* x, int64_t n) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b, row += 34, x += 32) {
+    uint16_t h;
+    std::memcpy(&h, row, 2);
+    const __m256 d = _mm256_set1_ps(_cvtsh_ss(h));
+    __m256 s = _mm256_mul_ps(i8x8(row + 2), _mm256_loadu_ps(x));
+    s = _mm256_fmadd_ps(i8x8(row + 10), _mm256_loadu_ps(x + 8), s);
+    s = _mm256_fmadd_ps(i8x8(row + 18), _mm256_loadu_ps(x + 16), s);
+    s = _mm256_fmadd_ps(i8x8(row + 26), _mm256_loadu_ps(x + 24), s);
+    acc = _mm256_fmadd_ps(d, s, acc);
+  }
+  return hsum(acc);
+}
+
+float dot_q6_k_avx2(const uint8_t* row, const float* x, int64_t n) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 256; ++b, row += 210) {
+    uint16_t h;
+    std::memcpy(&h, row + 208, 2);
+    const float d = _cvtsh_ss(h);
+    const int8_t* sc = reinterpret_cast<const int8_t*>(row + 192);
+    for (int half = 0; half < 2; ++half, x += 128, sc += 8) {
+      const uint8_t* ql = row + 64 * half;
+      const uint8_t* qh = row + 128 + 32 * half;
+      const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+      const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+      const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
+      // values l, l+32, l+64, l+96 of this half (ggml dequantize_row_q6_K), each minus 32
+      const __m256i q[4] = {
+          _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(hb, m3), 4)), k32),
+          _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(l1, m4),
+                                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), m3), 4)), k32),
+          _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), m3), 4)), k32),
+          _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), m3), 4)), k32)};
+      for (int j = 0; j < 4; ++j) {
+        const __m128i lo = _mm256_castsi256_si128(q[j]), hi = _mm256_extracti128_si256(q[j], 1);
+        const float* xj = x + 32 * j;
+        const __m256 s_lo = _mm256_add_ps(mul8(lo, xj), mul8(_mm_srli_si128(lo, 8), xj + 8));
+        const __m256 s_hi = _mm256_add_ps(mul8(hi, xj + 16), mul8(_mm_srli_si128(hi, 8), xj + 24));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d * float(sc[2 * j])), s_lo, acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d * float(sc[2 * j + 1])), s_hi, acc);
+      }
+    }
+  }
+  return hsum(acc);
+}
+
+}  // namespace bitlm
