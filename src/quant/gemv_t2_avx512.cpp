@@ -2,6 +2,8 @@
 // quant/gemv_t2.h). A zmm holds the same 32-byte block of two rows (r in the low half, r+1 in the
 // high half); the matching x slice is broadcast to both halves, and _mm512_dpbusd_epi32
 // (u8 codes x s8 x, summed into int32) needs no int16 step and no widening.
+// One shift per block: slices 0 and 2 are masked to their codes, slices 1 and 3 are masked in
+// place (4 * code) into a separate "odd" accumulator that is divided by 4 at the end (exact).
 // GCC 12 warns falsely inside its own avx512fintrin.h (the _mm512_undefined_* idiom).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -11,27 +13,31 @@
 namespace bitlm {
 namespace {
 
-struct Codes { __m512i c[4]; };
+struct Codes { __m512i c[4]; };  // c[0], c[2]: codes; c[1], c[3]: 4 * codes
+struct Acc { __m512i even, odd; };
 
 // Block b of rows r0 and r1 (r1 == r0 for an odd last row: its high half is then ignored).
 inline Codes decode(const uint8_t* r0, const uint8_t* r1) {
-  const __m512i m3 = _mm512_set1_epi8(3);
+  const __m512i m3 = _mm512_set1_epi8(3), m12 = _mm512_set1_epi8(12);
   const __m512i b = _mm512_inserti64x4(
       _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0))),
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1)), 1);
-  return {{_mm512_and_si512(b, m3), _mm512_and_si512(_mm512_srli_epi16(b, 2), m3),
-           _mm512_and_si512(_mm512_srli_epi16(b, 4), m3), _mm512_and_si512(_mm512_srli_epi16(b, 6), m3)}};
+  const __m512i b4 = _mm512_srli_epi16(b, 4);
+  return {{_mm512_and_si512(b, m3), _mm512_and_si512(b, m12), _mm512_and_si512(b4, m3), _mm512_and_si512(b4, m12)}};
 }
 
 inline __m512i bcast_x(const int8_t* x) {
   return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
 }
 
-inline __m512i block_dot(__m512i acc, const Codes& c, const int8_t* x) {
-  acc = _mm512_dpbusd_epi32(acc, c.c[0], bcast_x(x));
-  acc = _mm512_dpbusd_epi32(acc, c.c[1], bcast_x(x + 32));
-  acc = _mm512_dpbusd_epi32(acc, c.c[2], bcast_x(x + 64));
-  return _mm512_dpbusd_epi32(acc, c.c[3], bcast_x(x + 96));
+inline Acc zero() { return {_mm512_setzero_si512(), _mm512_setzero_si512()}; }
+
+inline Acc block_dot(Acc a, const Codes& c, const int8_t* x) {
+  a.even = _mm512_dpbusd_epi32(a.even, c.c[0], bcast_x(x));
+  a.odd = _mm512_dpbusd_epi32(a.odd, c.c[1], bcast_x(x + 32));
+  a.even = _mm512_dpbusd_epi32(a.even, c.c[2], bcast_x(x + 64));
+  a.odd = _mm512_dpbusd_epi32(a.odd, c.c[3], bcast_x(x + 96));
+  return a;
 }
 
 inline int32_t reduce(__m256i v) {
@@ -40,8 +46,13 @@ inline int32_t reduce(__m256i v) {
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
   return _mm_cvtsi128_si32(s);
 }
-inline int32_t hsum_lo(__m512i v) { return reduce(_mm512_castsi512_si256(v)); }  // row r
-inline int32_t hsum_hi(__m512i v) { return reduce(_mm512_extracti64x4_epi64(v, 1)); }  // row r + 1
+// dot(code, x) of row r (low half) or r + 1 (high half); the odd sum is an exact multiple of 4
+inline int32_t sum_lo(const Acc& a) {
+  return reduce(_mm512_castsi512_si256(a.even)) + (reduce(_mm512_castsi512_si256(a.odd)) >> 2);
+}
+inline int32_t sum_hi(const Acc& a) {
+  return reduce(_mm512_extracti64x4_epi64(a.even, 1)) + (reduce(_mm512_extracti64x4_epi64(a.odd, 1)) >> 2);
+}
 
 constexpr int kTokenTile = 8;
 
@@ -52,23 +63,23 @@ void gemv_t2_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_
   int64_t r = 0;
   for (; r + 4 <= n_rows; r += 4) {  // four rows share every broadcast of x
     const uint8_t* p = w + r * row_bytes;
-    __m512i a01 = _mm512_setzero_si512(), a23 = _mm512_setzero_si512();
+    Acc a01 = zero(), a23 = zero();
     for (int64_t b = 0; b < row_bytes; b += 32) {
       a01 = block_dot(a01, decode(p + b, p + row_bytes + b), x + 4 * b);
       a23 = block_dot(a23, decode(p + 2 * row_bytes + b, p + 3 * row_bytes + b), x + 4 * b);
     }
-    y[r] = hsum_lo(a01) - x_sum;
-    y[r + 1] = hsum_hi(a01) - x_sum;
-    y[r + 2] = hsum_lo(a23) - x_sum;
-    y[r + 3] = hsum_hi(a23) - x_sum;
+    y[r] = sum_lo(a01) - x_sum;
+    y[r + 1] = sum_hi(a01) - x_sum;
+    y[r + 2] = sum_lo(a23) - x_sum;
+    y[r + 3] = sum_hi(a23) - x_sum;
   }
   for (; r < n_rows; r += 2) {
     const uint8_t* p0 = w + r * row_bytes;
     const uint8_t* p1 = r + 1 < n_rows ? p0 + row_bytes : p0;
-    __m512i acc = _mm512_setzero_si512();
+    Acc acc = zero();
     for (int64_t b = 0; b < row_bytes; b += 32) acc = block_dot(acc, decode(p0 + b, p1 + b), x + 4 * b);
-    y[r] = hsum_lo(acc) - x_sum;
-    if (r + 1 < n_rows) y[r + 1] = hsum_hi(acc) - x_sum;
+    y[r] = sum_lo(acc) - x_sum;
+    if (r + 1 < n_rows) y[r + 1] = sum_hi(acc) - x_sum;
   }
 }
 
@@ -80,15 +91,15 @@ void gemm_t2_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_
     for (int64_t r = 0; r < n_rows; r += 2) {
       const uint8_t* p0 = w + r * row_bytes;
       const uint8_t* p1 = r + 1 < n_rows ? p0 + row_bytes : p0;
-      __m512i acc[kTokenTile];
-      for (auto& a : acc) a = _mm512_setzero_si512();
+      Acc acc[kTokenTile];
+      for (auto& a : acc) a = zero();
       for (int64_t b = 0; b < row_bytes; b += 32) {
         const Codes c = decode(p0 + b, p1 + b);  // decoded once for the whole token tile
         for (int t = 0; t < nt; ++t) acc[t] = block_dot(acc[t], c, xt + t * x_stride + 4 * b);
       }
       for (int t = 0; t < nt; ++t) {
-        y[(t0 + t) * y_stride + r] = hsum_lo(acc[t]) - x_sum[t0 + t];
-        if (r + 1 < n_rows) y[(t0 + t) * y_stride + r + 1] = hsum_hi(acc[t]) - x_sum[t0 + t];
+        y[(t0 + t) * y_stride + r] = sum_lo(acc[t]) - x_sum[t0 + t];
+        if (r + 1 < n_rows) y[(t0 + t) * y_stride + r + 1] = sum_hi(acc[t]) - x_sum[t0 + t];
       }
     }
   }
