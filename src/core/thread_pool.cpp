@@ -8,7 +8,11 @@
 
 namespace bitlm {
 namespace {
-constexpr int kSpinIterations = 1 << 17;
+// Workers spin this long for the next job before sleeping (decode posts one every few µs).
+constexpr int kSpinIterations = 1 << 14;
+// The caller spins this long for stragglers, then yields: on an oversubscribed machine the worker
+// it waits for may need this very core to finish.
+constexpr int kWaitSpinsBeforeYield = 1 << 10;
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -67,7 +71,10 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   }
   wake_.notify_all();
   fn(0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kWaitSpinsBeforeYield) cpu_relax();
+    else std::this_thread::yield();
+  }
   job_ = nullptr;
 }
 

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "io/gguf.h"
 #include "model/synth.h"
@@ -16,7 +17,10 @@ namespace bitlm {
 namespace {
 
 const std::string kBin = std::string(BITLM_BIN_DIR) + "/bitlm";
-std::string tmp(const std::string& n) { return testing::TempDir() + "bitlm_cli_" + n; }
+// Per-process names: ctest runs each test in its own process, in parallel.
+std::string tmp(const std::string& n) {
+  return testing::TempDir() + "bitlm_cli_" + std::to_string(getpid()) + "_" + n;
+}
 
 struct CliResult { int rc; std::string err; };
 
