@@ -102,18 +102,25 @@ def main():
         dh = q.shape[1] // n_head
         q = rope_neox(q.view(-1, n_head, dh), pos, theta)
         k = rope_neox(k.view(-1, n_head_kv, dh), pos, theta)
+        # The runtime's KV cache stores K and V in f16 (as llama.cpp's default cache does).
+        k, v = k.half().float(), v.half().float()
+        out[f"l{l}.attn_norm"] = h.clone()
+        out[f"l{l}.Qcur"] = q.reshape(q.shape[0], -1).clone()
         a = attention(q, k, v.view(-1, n_head_kv, dh))
+        out[f"l{l}.kqv_out"] = a.clone()
         a = rms_norm(a, dense(p + "attn_sub_norm.weight"), eps)  # SubLN before W_o
         x = x + bitlinear(a, *ternary(p + "attn_output.weight"), args.act)
-        out[f"l{l}.attn_out"] = x.clone()
+        out[f"l{l}.ffn_inp"] = x.clone()
         h = rms_norm(x, dense(p + "ffn_norm.weight"), eps)
         gate = bitlinear(h, *ternary(p + "ffn_gate.weight"), args.act)
         up = bitlinear(h, *ternary(p + "ffn_up.weight"), args.act)
         f = (torch.nn.functional.silu(gate) if act_fn == "silu" else torch.relu(gate).pow(2)) * up
+        out[f"l{l}.ffn_act"] = f.clone()
         f = rms_norm(f, dense(p + "ffn_sub_norm.weight"), eps)  # SubLN before W_down
         x = x + bitlinear(f, *ternary(p + "ffn_down.weight"), args.act)
-        out[f"l{l}.ffn_out"] = x.clone()
+        out[f"l{l}.l_out"] = x.clone()
     x = rms_norm(x, dense("output_norm.weight"), eps)
+    out["result_norm"] = x.clone()
     out["logits"] = x @ head.t()
     write_safetensors(args.out, out)
 
