@@ -1,19 +1,28 @@
 // ops/train_matmul.cpp — fp32 matmul for training, W stored (N, K) as nn.Linear does.
-//   forward  y  = x W^T      (T, N): dot products of rows, 4 tokens per weight row read
-//   dX       dx += dy W      (T, K): axpy of W rows, split by token rows
-//   dW       dw += dy^T x    (N, K): axpy of x rows, split by weight rows
-// Each output element is summed in a fixed order by one thread: results are independent of the
-// thread count. Blocks keep a slab of W (forward, dX) or of x (dW) in L2 while it is reused.
+//   forward  y  = x W^T      (T, N): the nt kernel, threads split weight rows
+//   dX       dx += dy W      (T, K): the acc kernel with a = dy, b = W, threads split token rows
+//   dW       dw += dy^T x    (N, K): the acc kernel with a = dy^T, b = x, threads split weight rows
+// Blocks keep a slab of W (forward, dX) or of x (dW) of <= kSlabBytes in L2 while it is reused.
+// Each output element is summed in a fixed order whatever the split (train_matmul_kernels.h), so
+// results are independent of the thread count. The ISA is chosen once; BITLM_ISA overrides.
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "core/cpu.h"
 #include "core/error.h"
 #include "ops/ops_backward.h"
+#include "ops/train_matmul_kernels.h"
 
 namespace bitlm {
 namespace {
 
-constexpr int64_t kRowBlock = 32;  // weight rows per block: 32 x 4 KB (K = 1024) fits in L2
+constexpr int64_t kSlabBytes = 256 * 1024;
+
+int64_t slab_rows(int64_t K) { return std::max<int64_t>(16, kSlabBytes / (K * int64_t(sizeof(float)))); }
 
 // 8 partial sums: the compiler vectorizes these without -ffast-math (fixed association).
-inline float dot(const float* __restrict a, const float* __restrict b, int64_t n) {
+float dot_ref(const float* __restrict a, const float* __restrict b, int64_t n) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
@@ -23,56 +32,96 @@ inline float dot(const float* __restrict a, const float* __restrict b, int64_t n
   return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
 }
 
-inline void axpy(float a, const float* __restrict x, float* __restrict y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+constexpr TrainMatmulKernels kRef = {"ref", matmul_nt_ref, matmul_acc_ref};
+#if defined(__x86_64__) || defined(_M_X64)
+constexpr TrainMatmulKernels kAvx2 = {"avx2", matmul_nt_avx2, matmul_acc_avx2};
+constexpr TrainMatmulKernels kAvx512 = {"avx512", matmul_nt_avx512, matmul_acc_avx512};
+#endif
+
+std::vector<const TrainMatmulKernels*> detect() {
+  std::vector<const TrainMatmulKernels*> k = {&kRef};
+#if defined(__x86_64__) || defined(_M_X64)
+  const CpuFeatures& f = cpu_features();
+  if (f.avx2 && f.fma) k.push_back(&kAvx2);
+  if (f.avx2 && f.fma && f.avx512f) k.push_back(&kAvx512);
+#endif
+  return k;
+}
+
+const std::vector<const TrainMatmulKernels*>& runnable() {
+  static const std::vector<const TrainMatmulKernels*> k = detect();
+  return k;
+}
+
+const TrainMatmulKernels& choose() {
+  const auto& k = runnable();
+  const char* env = std::getenv("BITLM_ISA");
+  if (!env || !*env) return *k.back();
+  for (const TrainMatmulKernels* p : k)
+    if (p->isa == env) return *p;
+  if (std::string_view(env) == "neon") return kRef;  // quant/ has a NEON set; training has not
+  throw UserError(fmt::format("BITLM_ISA={}: no fp32 training kernels for it on this CPU", env));
 }
 
 }  // namespace
 
+void matmul_nt_ref(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy,
+                   int64_t T, int64_t n0, int64_t n1, int64_t K) {
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t n = n0; n < n1; ++n) y[t * ldy + n] = dot_ref(x + t * ldx, w + n * ldw, K);
+}
+
+void matmul_acc_ref(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb,
+                    float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1,
+                    int64_t K) {
+  for (int64_t r = r0; r < r1; ++r) {
+    float* __restrict cr = c + r * ldc;
+    for (int64_t j = j0; j < j1; ++j) {
+      const float s = a[r * a_rs + j * a_js];
+      const float* __restrict bj = b + j * ldb;
+      for (int64_t k = 0; k < K; ++k) cr[k] += s * bj[k];
+    }
+  }
+}
+
+const TrainMatmulKernels& best_train_matmul_kernels() {
+  static const TrainMatmulKernels& k = choose();
+  return k;
+}
+
+std::span<const TrainMatmulKernels* const> runnable_train_matmul_kernels() { return runnable(); }
+
 void matmul_forward(Mat<const float> x, Mat<const float> w, Mat<float> y, ThreadPool& pool) {
   BITLM_ASSERT(x.cols == w.cols && y.rows == x.rows && y.cols == w.rows);
-  const int64_t T = x.rows, K = x.cols;
-  pool.parallel_for(0, w.rows, kRowBlock, [&](int64_t n0, int64_t n1) {
-    for (int64_t nb = n0; nb < n1; nb += kRowBlock) {
-      const int64_t nb_end = std::min(n1, nb + kRowBlock);
-      for (int64_t t = 0; t < T; ++t) {
-        const float* xr = x.row_ptr(t);
-        float* yr = y.row_ptr(t);
-        for (int64_t n = nb; n < nb_end; ++n) yr[n] = dot(xr, w.row_ptr(n), K);
-      }
-    }
+  const TrainMatmulKernels& k = best_train_matmul_kernels();
+  const int64_t K = x.cols, slab = slab_rows(K);
+  pool.parallel_for(0, w.rows, 16, [&](int64_t n0, int64_t n1) {
+    for (int64_t nb = n0; nb < n1; nb += slab)
+      k.nt(x.data, x.stride, w.data, w.stride, y.data, y.stride, x.rows, nb, std::min(n1, nb + slab), K);
   });
 }
 
 void matmul_backward_input(Mat<const float> dy, Mat<const float> w, Mat<float> dx,
                            ThreadPool& pool) {
   BITLM_ASSERT(dy.cols == w.rows && dx.rows == dy.rows && dx.cols == w.cols);
-  const int64_t K = w.cols;
+  const TrainMatmulKernels& k = best_train_matmul_kernels();
+  const int64_t K = w.cols, slab = slab_rows(K);
   pool.parallel_for(0, dy.rows, 4, [&](int64_t t0, int64_t t1) {
-    for (int64_t nb = 0; nb < w.rows; nb += kRowBlock) {
-      const int64_t nb_end = std::min(w.rows, nb + kRowBlock);
-      for (int64_t t = t0; t < t1; ++t) {
-        const float* dyr = dy.row_ptr(t);
-        float* dxr = dx.row_ptr(t);
-        for (int64_t n = nb; n < nb_end; ++n) axpy(dyr[n], w.row_ptr(n), dxr, K);
-      }
-    }
+    for (int64_t nb = 0; nb < w.rows; nb += slab)
+      k.acc(dy.data, dy.stride, 1, w.data, w.stride, dx.data, dx.stride, t0, t1, nb,
+            std::min(w.rows, nb + slab), K);
   });
 }
 
 void matmul_backward_weight(Mat<const float> dy, Mat<const float> x, Mat<float> dw,
                             ThreadPool& pool) {
   BITLM_ASSERT(dy.rows == x.rows && dw.rows == dy.cols && dw.cols == x.cols);
-  const int64_t K = x.cols;
-  constexpr int64_t kTokenBlock = 64;
-  pool.parallel_for(0, dw.rows, 8, [&](int64_t n0, int64_t n1) {
-    for (int64_t tb = 0; tb < x.rows; tb += kTokenBlock) {
-      const int64_t tb_end = std::min(x.rows, tb + kTokenBlock);
-      for (int64_t n = n0; n < n1; ++n) {
-        float* dwr = dw.row_ptr(n);
-        for (int64_t t = tb; t < tb_end; ++t) axpy(dy(t, n), x.row_ptr(t), dwr, K);
-      }
-    }
+  const TrainMatmulKernels& k = best_train_matmul_kernels();
+  const int64_t K = x.cols, slab = slab_rows(K);
+  pool.parallel_for(0, dw.rows, 4, [&](int64_t n0, int64_t n1) {
+    for (int64_t tb = 0; tb < x.rows; tb += slab)
+      k.acc(dy.data, 1, dy.stride, x.data, x.stride, dw.data, dw.stride, n0, n1, tb,
+            std::min(x.rows, tb + slab), K);
   });
 }
 

@@ -1,0 +1,110 @@
+// ops/train_matmul_avx512.cpp — AVX-512 F fp32 block kernels of ops/train_matmul_kernels.h.
+// nt: 4 tokens x 4 weight rows per tile, 16 zmm accumulators (one per output) over 16-float k
+// steps, the k tail masked into the same accumulator, then one fixed-order horizontal sum.
+// acc: 4 output rows x 64 columns per tile (16 zmm accumulators), j in order, column tail masked.
+#include <immintrin.h>
+
+#include "ops/train_matmul_kernels.h"
+
+namespace bitlm {
+namespace {
+
+inline __mmask16 tail_mask(int64_t n) { return __mmask16((1u << n) - 1u); }
+
+// Fixed-order horizontal sum (GCC 12's _mm512_reduce_add_ps warns of an uninitialised operand).
+inline float hsum(__m512 v) {
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
+                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  const __m128 q = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+}
+
+template <int TT, int NN>
+void nt_tile(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy,
+             int64_t K) {
+  __m512 acc[TT][NN];
+  for (int i = 0; i < TT; ++i)
+    for (int j = 0; j < NN; ++j) acc[i][j] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m512 xv[TT];
+    for (int i = 0; i < TT; ++i) xv[i] = _mm512_loadu_ps(x + i * ldx + k);
+    for (int j = 0; j < NN; ++j) {
+      const __m512 wv = _mm512_loadu_ps(w + j * ldw + k);
+      for (int i = 0; i < TT; ++i) acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
+    }
+  }
+  if (k < K) {
+    const __mmask16 m = tail_mask(K - k);
+    __m512 xv[TT];
+    for (int i = 0; i < TT; ++i) xv[i] = _mm512_maskz_loadu_ps(m, x + i * ldx + k);
+    for (int j = 0; j < NN; ++j) {
+      const __m512 wv = _mm512_maskz_loadu_ps(m, w + j * ldw + k);
+      for (int i = 0; i < TT; ++i) acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
+    }
+  }
+  for (int i = 0; i < TT; ++i)
+    for (int j = 0; j < NN; ++j) y[i * ldy + j] = hsum(acc[i][j]);
+}
+
+template <int TT>
+void nt_rows(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy,
+             int64_t n0, int64_t n1, int64_t K) {
+  int64_t n = n0;
+  for (; n + 4 <= n1; n += 4) nt_tile<TT, 4>(x, ldx, w + n * ldw, ldw, y + n, ldy, K);
+  for (; n < n1; ++n) nt_tile<TT, 1>(x, ldx, w + n * ldw, ldw, y + n, ldy, K);
+}
+
+template <int R>
+void acc_tile(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb, float* c,
+              int64_t ldc, int64_t j0, int64_t j1, int64_t k, __mmask16 m0, __mmask16 m1,
+              __mmask16 m2, __mmask16 m3) {
+  const __mmask16 m[4] = {m0, m1, m2, m3};
+  __m512 acc[R][4];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < 4; ++v) acc[r][v] = _mm512_maskz_loadu_ps(m[v], c + r * ldc + k + 16 * v);
+  for (int64_t j = j0; j < j1; ++j) {
+    const float* bj = b + j * ldb + k;
+    __m512 bv[4];
+    for (int v = 0; v < 4; ++v) bv[v] = _mm512_maskz_loadu_ps(m[v], bj + 16 * v);
+    for (int r = 0; r < R; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r * a_rs + j * a_js]);
+      for (int v = 0; v < 4; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < 4; ++v) _mm512_mask_storeu_ps(c + r * ldc + k + 16 * v, m[v], acc[r][v]);
+}
+
+template <int R>
+void acc_rows(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb, float* c,
+              int64_t ldc, int64_t j0, int64_t j1, int64_t K) {
+  for (int64_t k = 0; k < K; k += 64) {
+    __mmask16 m[4];
+    for (int v = 0; v < 4; ++v) {
+      const int64_t left = K - k - 16 * v;
+      m[v] = left >= 16 ? __mmask16(0xFFFF) : left > 0 ? tail_mask(left) : __mmask16(0);
+    }
+    acc_tile<R>(a, a_rs, a_js, b, ldb, c, ldc, j0, j1, k, m[0], m[1], m[2], m[3]);
+  }
+}
+
+}  // namespace
+
+void matmul_nt_avx512(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y,
+                      int64_t ldy, int64_t T, int64_t n0, int64_t n1, int64_t K) {
+  int64_t t = 0;
+  for (; t + 4 <= T; t += 4) nt_rows<4>(x + t * ldx, ldx, w, ldw, y + t * ldy, ldy, n0, n1, K);
+  for (; t < T; ++t) nt_rows<1>(x + t * ldx, ldx, w, ldw, y + t * ldy, ldy, n0, n1, K);
+}
+
+void matmul_acc_avx512(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb,
+                       float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1,
+                       int64_t K) {
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) acc_rows<4>(a + r * a_rs, a_rs, a_js, b, ldb, c + r * ldc, ldc, j0, j1, K);
+  for (; r < r1; ++r) acc_rows<1>(a + r * a_rs, a_rs, a_js, b, ldb, c + r * ldc, ldc, j0, j1, K);
+}
+
+}  // namespace bitlm

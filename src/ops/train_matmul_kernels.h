@@ -1,0 +1,44 @@
+// ops/train_matmul_kernels.h — fp32 block kernels behind ops/train_matmul.cpp, one set per ISA,
+// chosen once (BITLM_ISA=ref|avx2|avx512 overrides, as quant/gemv_t2.h does).
+//   nt:  y[t][n]  = sum_k x[t][k] * w[n][k]            t in [0, T), n in [n0, n1)   (y = x W^T)
+//   acc: c[r][k] += sum_{j in [j0, j1)} a[r*a_rs + j*a_js] * b[j][k]   r in [r0, r1), k in [0, K)
+// Equality contract: every output element is computed by the same sequence of float operations
+// whatever tile or row range it falls in (vector lanes are independent, tails are masked into the
+// same accumulators), so results do not depend on how callers split the work across threads.
+// Different ISAs may differ by rounding (FMA, lane-wise partial sums); tests bound that.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace bitlm {
+
+using MatmulNt = void (*)(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y,
+                          int64_t ldy, int64_t T, int64_t n0, int64_t n1, int64_t K);
+using MatmulAcc = void (*)(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb,
+                           float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1,
+                           int64_t K);
+
+struct TrainMatmulKernels {
+  std::string_view isa;
+  MatmulNt nt;
+  MatmulAcc acc;
+};
+
+const TrainMatmulKernels& best_train_matmul_kernels();
+std::span<const TrainMatmulKernels* const> runnable_train_matmul_kernels();  // ref first
+
+void matmul_nt_ref(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, int64_t,
+                   int64_t, int64_t);
+void matmul_acc_ref(const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t, int64_t,
+                    int64_t, int64_t, int64_t, int64_t);
+void matmul_nt_avx2(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, int64_t,
+                    int64_t, int64_t);
+void matmul_acc_avx2(const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t, int64_t,
+                     int64_t, int64_t, int64_t, int64_t);
+void matmul_nt_avx512(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t,
+                      int64_t, int64_t, int64_t);
+void matmul_acc_avx512(const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t,
+                       int64_t, int64_t, int64_t, int64_t, int64_t);
+
+}  // namespace bitlm
