@@ -131,8 +131,13 @@ void run_tasks(const EvalArgs& a) {
     if (bar) bar->finish(fmt::format("acc {:.4f}, {:.1f} s", results.back().acc, now_seconds() - t0));
   }
   fmt::print("{}", task_results_markdown(model_name(a.model), results));
+  if (scorer.n_truncated_continuations() > 0)
+    fmt::print(stderr, "note: {} continuations were longer than the {}-token context; only their last {} tokens were scored\n",
+               scorer.n_truncated_continuations(), rt.fwd->n_ctx(), rt.fwd->n_ctx());
   write_json(a.out_json, {{"model", a.model}, {"limit", a.limit}, {"n_ctx", rt.fwd->n_ctx()},
-                          {"bos", rt.bos >= 0}, {"act", a.act}, {"tasks", task_results_json(results)}});
+                          {"bos", rt.bos >= 0}, {"act", a.act},
+                          {"truncated_continuations", scorer.n_truncated_continuations()},
+                          {"tasks", task_results_json(results)}});
 }
 
 void add_common(CLI::App* c, EvalArgs& a) {

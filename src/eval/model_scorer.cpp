@@ -48,12 +48,19 @@ std::vector<LoglikelihoodResult> ModelScorer::score(std::span<const Loglikelihoo
   for (const size_t i : order) {
     const LoglikelihoodRequest& req = requests[i];
     BITLM_CHECK(!req.context.empty() && !req.continuation.empty(), "a loglikelihood request needs a context and a continuation");
-    BITLM_CHECK(int64_t(req.continuation.size()) < n_ctx, "a continuation of {} tokens does not fit the context of {}",
-                req.continuation.size(), n_ctx);
+    std::span<const int32_t> context = req.context, continuation = req.continuation;
+    if (int64_t(continuation.size()) > n_ctx) {
+      // Longer than the window on its own: its leading tokens become the (one-token) context and
+      // only the last n_ctx are scored — the left truncation carried into the continuation.
+      ++n_truncated_continuations_;
+      const size_t head = continuation.size() - size_t(n_ctx);
+      context = continuation.subspan(head - 1, 1);
+      continuation = continuation.subspan(head);
+    }
     // Input = context + continuation[:-1] must fit n_ctx: drop context tokens from the left.
-    const int64_t keep = std::min<int64_t>(int64_t(req.context.size()), n_ctx + 1 - int64_t(req.continuation.size()));
-    eval_context(std::span(req.context).last(size_t(keep)));
-    out[i] = score_continuation(req.continuation);
+    const int64_t keep = std::min<int64_t>(int64_t(context.size()), n_ctx + 1 - int64_t(continuation.size()));
+    eval_context(context.last(size_t(keep)));
+    out[i] = score_continuation(continuation);
   }
   return out;
 }

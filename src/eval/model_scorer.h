@@ -3,7 +3,8 @@
 // evaluated once, then for each continuation the KV cache is rewound to the end of the context and
 // context + continuation[:-1] is completed in one batched eval, so a 4-choice question costs one
 // context prefill plus four short ones. Input longer than the window loses tokens from the left
-// of the context (lm-eval truncates the same way).
+// of the context (lm-eval truncates the same way); a continuation longer than the window itself
+// keeps only its last n_ctx tokens scored (counted in n_truncated_continuations).
 #pragma once
 #include <span>
 #include <vector>
@@ -20,6 +21,7 @@ class ModelScorer : public Scorer {
   explicit ModelScorer(Forward& fwd) : fwd_(fwd) {}
   std::vector<LoglikelihoodResult> score(std::span<const LoglikelihoodRequest> requests) override;
   int64_t n_tokens_evaluated() const { return n_tokens_evaluated_; }
+  int64_t n_truncated_continuations() const { return n_truncated_continuations_; }
 
  private:
   void eval_context(std::span<const int32_t> context);
@@ -28,7 +30,7 @@ class ModelScorer : public Scorer {
   Forward& fwd_;
   std::vector<int32_t> cached_context_;
   std::vector<float> context_logits_;  // the last context token's logits: they predict continuation[0]
-  int64_t n_tokens_evaluated_ = 0;
+  int64_t n_tokens_evaluated_ = 0, n_truncated_continuations_ = 0;
 };
 
 // Tokenizer::encode without BOS, as the task and perplexity code expects.

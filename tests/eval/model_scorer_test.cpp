@@ -62,8 +62,22 @@ TEST(ModelScorer, TruncatesTheContextFromTheLeftToFitTheWindow) {
   Forward ref(*model, 8, pool);
   const std::vector<int32_t> kept(long_ctx.end() - 6, long_ctx.end());  // 6 + 3 - 1 = 8 inputs
   EXPECT_NEAR(got[0].logprob, direct(ref, kept, {7, 8, 9}).logprob, 1e-4 * std::abs(got[0].logprob));
-  const std::vector<LoglikelihoodRequest> too_long = {{{1}, std::vector<int32_t>(8, 5)}};
-  EXPECT_THROW(scorer.score(too_long), UserError);
+  EXPECT_EQ(scorer.n_truncated_continuations(), 0);
+}
+
+TEST(ModelScorer, ScoresTheLastWindowOfAContinuationLongerThanTheContext) {
+  const auto model = Model::load(kModel);
+  ThreadPool pool(1);
+  Forward fwd(*model, 8, pool), ref(*model, 8, pool);
+  ModelScorer scorer(fwd);
+  std::vector<int32_t> cont;
+  for (int i = 0; i < 11; ++i) cont.push_back(200 + 7 * i);
+  const std::vector<LoglikelihoodRequest> reqs = {{{1, 450}, cont}};
+  const auto got = scorer.score(reqs);
+  // Tokens 0-2 only condition: cont[2] is the context, cont[3..10] the 8 scored tokens.
+  const LoglikelihoodResult want = direct(ref, {cont[2]}, std::vector<int32_t>(cont.begin() + 3, cont.end()));
+  EXPECT_NEAR(got[0].logprob, want.logprob, 1e-4 * std::abs(want.logprob));
+  EXPECT_EQ(scorer.n_truncated_continuations(), 1);
 }
 
 }  // namespace
