@@ -119,6 +119,10 @@ ModelConfig synth_config(const std::string& shape) {
   throw UserError(fmt::format("unknown shape '{}' (known: {})", shape, fmt::join(synth_shape_names(), ", ")));
 }
 
+uint32_t synth_default_embd_type(const std::string& shape) {
+  return shape.starts_with("bitnet-") ? kGgmlQ8_0 : kGgmlF16;
+}
+
 ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
   ModelConfig c = synth_config(o.shape);
   BITLM_CHECK(o.embd_type == kGgmlF16 || o.embd_type == kGgmlQ8_0, "synth: embedding type must be F16 or Q8_0");

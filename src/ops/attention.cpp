@@ -1,9 +1,11 @@
 // ops/attention.cpp — see attention.h. Scalar reference; the K/V loads are the only difference
-// between the f32 and f16 variants, so both instantiate one template.
+// between the f32 and f16 variants, so both instantiate one template. The f16 (inference) head
+// goes to attention_avx2.cpp when the CPU has AVX2/FMA/F16C (checked once).
 #include "ops/attention.h"
 
 #include <cmath>
 
+#include "core/cpu.h"
 #include "core/error.h"
 #include "core/fp16.h"
 #include "ops/ops.h"
@@ -43,6 +45,17 @@ void attention_head_forward(const float* q, const float* k, const float* v, int6
 void attention_head_forward_f16(const float* q, const uint16_t* k, const uint16_t* v,
                                 int64_t kv_stride, int64_t n_pos, int head_dim, float* scores,
                                 float* out) {
+#if defined(__x86_64__) || defined(_M_X64)
+  static const bool avx2 = [] {
+    const CpuFeatures& f = cpu_features();
+    return f.avx2 && f.fma && f.f16c;
+  }();
+  if (avx2 && head_dim % 8 == 0) {
+    attention_scores_f16_avx2(q, k, kv_stride, n_pos, head_dim, 1.0f / std::sqrt(float(head_dim)), scores);
+    softmax_forward(Mat<float>(scores, 1, n_pos));
+    return attention_mix_f16_avx2(scores, v, kv_stride, n_pos, head_dim, out);
+  }
+#endif
   head_forward(q, k, v, kv_stride, n_pos, head_dim, scores, out);
 }
 

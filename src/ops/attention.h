@@ -16,6 +16,12 @@ void attention_head_forward(const float* q, const float* k, const float* v, int6
 void attention_head_forward_f16(const float* q, const uint16_t* k, const uint16_t* v,
                                 int64_t kv_stride, int64_t n_pos, int head_dim, float* scores,
                                 float* out);
+// AVX2/F16C halves of the f16 head (head_dim % 8 == 0), used by attention_head_forward_f16 when
+// the CPU can: scores[p] = scale * q.k[p]; out = sum_p w[p] v[p].
+void attention_scores_f16_avx2(const float* q, const uint16_t* k, int64_t kv_stride, int64_t n_pos,
+                               int head_dim, float scale, float* scores);
+void attention_mix_f16_avx2(const float* w, const uint16_t* v, int64_t kv_stride, int64_t n_pos,
+                            int head_dim, float* out);
 
 // Whole causal attention for a fresh sequence (positions 0..T-1), f32 K/V: the training forward
 // and tests. scores: scratch of T floats.

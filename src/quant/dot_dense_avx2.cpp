@@ -74,6 +74,23 @@ float dot_q8_0_avx2(const uint8_t* row, const float* x, int64_t n) {
   return hsum(acc);
 }
 
+// llama.cpp's trick for signed x signed with maddubs: |w| (unsigned) times x carrying w's sign.
+// Q8_0 values are within [-127, 127], so the int16 pair sums cannot saturate.
+float dot_q8_0_q8_avx2(const uint8_t* row, const int8_t* xq, const float* xd, int64_t n) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b, row += 34, xq += 32) {
+    uint16_t h;
+    std::memcpy(&h, row, 2);
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2));
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
+    const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(h) * xd[b]), s, acc);
+  }
+  return hsum(acc);
+}
+
 float dot_q6_k_avx2(const uint8_t* row, const float* x, int64_t n) {
   const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
   __m256 acc = _mm256_setzero_ps();

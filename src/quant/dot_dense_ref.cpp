@@ -33,6 +33,16 @@ float dot_q8_0_ref(const uint8_t* row, const float* x, int64_t n) {  // 34-byte 
   return acc;
 }
 
+float dot_q8_0_q8_ref(const uint8_t* row, const int8_t* xq, const float* xd, int64_t n) {
+  float acc = 0;
+  for (int64_t b = 0; b < n / 32; ++b, row += 34, xq += 32) {
+    int32_t s = 0;
+    for (int i = 0; i < 32; ++i) s += int32_t(int8_t(row[2 + i])) * xq[i];
+    acc += fp16_to_f32(u16(row)) * xd[b] * float(s);
+  }
+  return acc;
+}
+
 float dot_q6_k_ref(const uint8_t* row, const float* x, int64_t n) {  // decode_dense_row is the spec
   float y[256], acc = 0;
   for (int64_t b = 0; b < n / 256; ++b, row += 210, x += 256) {

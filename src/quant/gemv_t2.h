@@ -35,6 +35,11 @@ using DotF32 = float (*)(const float* a, const float* b, int64_t n);
 // Dot of one encoded dense row (F16, BF16, Q8_0 or Q6_K bytes; n a multiple of the block) with
 // float x, decoding on the fly: the head streams each row once and keeps no f32 copy.
 using DotRow = float (*)(const uint8_t* row, const float* x, int64_t n);
+// Dot of one Q8_0 row with x quantized per 32-block the same way (xq int8, xd one float scale per
+// block; quantize_q8_0_blocks): sum_b d_w[b] * xd[b] * int_dot_b. The block sums are exact int32,
+// only the float accumulation order differs between ISAs. This is llama.cpp's Q8_0 x Q8_0 head:
+// the row is read once at 8.5 bits per weight and the dot runs on int8 SIMD.
+using DotQ8Q8 = float (*)(const uint8_t* row, const int8_t* xq, const float* xd, int64_t n);
 
 struct TernaryKernels {
   std::string_view isa;
@@ -43,6 +48,7 @@ struct TernaryKernels {
   GemmT2F32 gemm_t2_f32;
   DotF32 dot_f32;
   DotRow dot_f16, dot_bf16, dot_q8_0, dot_q6_k;
+  DotQ8Q8 dot_q8_0_q8;
 };
 
 // The best runnable ISA, chosen once from cpu_features(); BITLM_ISA=ref|avx2|avx512|neon overrides
@@ -62,6 +68,7 @@ float dot_f16_ref(const uint8_t*, const float*, int64_t);
 float dot_bf16_ref(const uint8_t*, const float*, int64_t);
 float dot_q8_0_ref(const uint8_t*, const float*, int64_t);
 float dot_q6_k_ref(const uint8_t*, const float*, int64_t);
+float dot_q8_0_q8_ref(const uint8_t*, const int8_t*, const float*, int64_t);
 #if defined(__x86_64__) || defined(_M_X64)
 void gemv_t2_avx2(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
 void gemm_t2_avx2(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
@@ -73,6 +80,8 @@ float dot_f16_avx2(const uint8_t*, const float*, int64_t);
 float dot_bf16_avx2(const uint8_t*, const float*, int64_t);
 float dot_q8_0_avx2(const uint8_t*, const float*, int64_t);
 float dot_q6_k_avx2(const uint8_t*, const float*, int64_t);
+float dot_q8_0_q8_avx2(const uint8_t*, const int8_t*, const float*, int64_t);
+float dot_q8_0_q8_avx512(const uint8_t*, const int8_t*, const float*, int64_t);
 void gemv_t2_avx512(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
 void gemm_t2_avx512(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
                     int64_t, int64_t);

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "quant/gemv_t2.h"
+#include "quant/quantize.h"
 #include "quant/ternary_formats.h"
 
 namespace bitlm {
@@ -27,6 +28,31 @@ int64_t row_grain(uint64_t row_bytes, int64_t T) {
   const int64_t work = std::max<int64_t>(1, int64_t(row_bytes) * T);
   const int64_t rows = std::max(kRowTile, (kMinChunkWork + work - 1) / work);
   return (rows + kRowTile - 1) / kRowTile * kRowTile;
+}
+
+// Q8_0 head: x is quantized per 32-block like the weights (absmax, 003 eq. 6-7 with one scale
+// per block, as llama.cpp's vec_dot_type), then every row is an int8 dot. The buffers are
+// per calling thread and only grow, so decode allocates nothing after the first token.
+void dense_matmul_q8_0(const DenseMatrix& w, const float* x, int64_t T, float* y, ThreadPool& pool,
+                       const TernaryKernels& k) {
+  thread_local std::vector<int8_t> xq;
+  thread_local std::vector<float> xd;
+  const int64_t rows = w.rows(), cols = w.cols(), nb = cols / 32;
+  if (xq.size() < size_t(T * cols)) xq.resize(size_t(T * cols));
+  if (xd.size() < size_t(T * nb)) xd.resize(size_t(T * nb));
+  for (int64_t t = 0; t < T; ++t) {
+    float* d = xd.data() + t * nb;
+    quantize_absmax_int8_groups({x + t * cols, size_t(cols)}, nb, {xq.data() + t * cols, size_t(cols)},
+                                {d, size_t(nb)});
+    for (int64_t b = 0; b < nb; ++b) d[b] = 1.0f / d[b];  // 127/amax -> the block's step d
+  }
+  // Plain pointers: inside the lambda the names would denote each worker's own thread_local.
+  const int8_t* q = xq.data();
+  const float* d = xd.data();
+  pool.parallel_for(0, rows, row_grain(w.n_bytes() / uint64_t(rows), T), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      for (int64_t t = 0; t < T; ++t) y[t * rows + r] = k.dot_q8_0_q8(w.row_data(r), q + t * cols, d + t * nb, cols);
+  });
 }
 
 }  // namespace
@@ -72,17 +98,21 @@ void ternary_matmul(const TernaryMatrix& w, const QuantizedActivations& x, float
   const int64_t rows = w.rows(), T = x.T, rb = w.row_bytes();
   pool.parallel_for(0, rows, row_grain(uint64_t(rb), T), [&](int64_t begin, int64_t end) {
     int32_t acc[kRowTile * kTokenChunk];
+    float row_scale[kRowTile];
     for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
       const int64_t nr = std::min(kRowTile, end - r0);
       const uint8_t* wr = w.packed() + r0 * rb;
+      for (int64_t i = 0; i < nr; ++i) row_scale[i] = w.scale_of_row(r0 + i);  // hoisted: an integer division
       for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
         const int64_t nt = std::min(kTokenChunk, T - t0);
         const int8_t* xt = x.q.data() + t0 * x.stride;
         if (nt == 1) k.gemv_t2(wr, rb, xt, x.sum[size_t(t0)], acc, nr);
         else k.gemm_t2(wr, rb, xt, x.stride, x.sum.data() + t0, nt, acc, kRowTile, nr);
-        for (int64_t t = 0; t < nt; ++t)
-          for (int64_t i = 0; i < nr; ++i)
-            y[(t0 + t) * rows + r0 + i] = float(acc[t * kRowTile + i]) * (w.scale_of_row(r0 + i) / x.scale[size_t(t0 + t)]);
+        for (int64_t t = 0; t < nt; ++t) {
+          const float xs = x.scale[size_t(t0 + t)];
+          float* yt = y + (t0 + t) * rows + r0;
+          for (int64_t i = 0; i < nr; ++i) yt[i] = float(acc[t * kRowTile + i]) * (row_scale[i] / xs);
+        }
       }
     }
   });
@@ -143,8 +173,9 @@ void dense_matmul(const DenseMatrix& w, const float* x, int64_t T, float* y, Thr
   const int64_t rows = w.rows(), cols = w.cols();
   const uint64_t rb = w.n_bytes() / uint64_t(rows);
   const uint32_t type = w.type();
+  if (type == type_id::kQ8_0) return dense_matmul_q8_0(w, x, T, y, pool, k);
   const DotRow dot = type == type_id::kF16 ? k.dot_f16 : type == type_id::kBF16 ? k.dot_bf16
-                     : type == type_id::kQ8_0 ? k.dot_q8_0 : type == type_id::kQ6_K ? k.dot_q6_k : nullptr;
+                     : type == type_id::kQ6_K ? k.dot_q6_k : nullptr;
   pool.parallel_for(0, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const uint8_t* wr = w.row_data(r);
