@@ -1,0 +1,45 @@
+// tests/eval/bench_test.cpp — the `bitlm bench` harness on a synth micro model: one figure per
+// repetition and test, weight counts that add up, named errors; no timing assertions.
+#include "eval/bench.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "core/error.h"
+#include "model/synth.h"
+
+namespace bitlm {
+namespace {
+
+TEST(BenchSpread, MedianMinMax) {
+  const BenchSpread odd = bench_spread({3, 1, 2});
+  EXPECT_EQ(odd.median, 2);
+  EXPECT_EQ(odd.min, 1);
+  EXPECT_EQ(odd.max, 3);
+  EXPECT_EQ(bench_spread({4, 1, 2, 3}).median, 2.5);
+}
+
+TEST(Bench, RunsEachTestOncePerRepetition) {
+  const std::string path = "/tmp/bitlm_bench_test_" + std::to_string(getpid()) + ".gguf";
+  write_synth_model({.shape = "micro", .seed = 2}, path);
+  const auto model = Model::load(path);
+  std::remove(path.c_str());
+  ThreadPool pool(2);
+  const BenchResult r = run_bench(*model, {.n_prompt = 5, .n_gen = 3, .repetitions = 2}, pool);
+  EXPECT_EQ(r.prompt_tokens_per_s.size(), 2u);
+  EXPECT_EQ(r.gen_tokens_per_s.size(), 2u);
+  for (double v : r.gen_tokens_per_s) EXPECT_GT(v, 0);
+  EXPECT_GT(r.n_weights, 0);
+  EXPECT_GT(r.decode_bytes_per_token, model->weights.output.n_bytes());  // head plus ternary layers
+  EXPECT_GT(r.peak_rss_bytes, 0u);
+  EXPECT_GT(measure_read_bandwidth_gbs(pool, 8 << 20), 0);
+  EXPECT_THROW(run_bench(*model, {.repetitions = 0}, pool), UserError);
+  const BenchResult pp_only = run_bench(*model, {.n_prompt = 4, .n_gen = 0, .repetitions = 1}, pool);
+  EXPECT_TRUE(pp_only.gen_tokens_per_s.empty());
+}
+
+}  // namespace
+}  // namespace bitlm
