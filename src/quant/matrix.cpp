@@ -92,28 +92,57 @@ void QuantizedActivations::resize(int64_t new_T, int64_t new_cols) {
   sum.assign(size_t(new_T), 0);
 }
 
-void ternary_matmul(const TernaryMatrix& w, const QuantizedActivations& x, float* y, ThreadPool& pool) {
-  BITLM_ASSERT(x.cols == w.cols() && x.stride == w.row_bytes() * 4 && x.T <= int64_t(x.scale.size()));
-  const TernaryKernels& k = best_kernels();
+namespace {
+
+// Rows [begin, end) of y = W x (003 Fig. 12 scaling): kernel tiles of kRowTile rows x kTokenChunk
+// tokens into a stack buffer of int32 sums.
+void matmul_rows(const TernaryMatrix& w, const QuantizedActivations& x, float* y, int64_t begin, int64_t end,
+                 const TernaryKernels& k) {
   const int64_t rows = w.rows(), T = x.T, rb = w.row_bytes();
-  pool.parallel_for(0, rows, row_grain(uint64_t(rb), T), [&](int64_t begin, int64_t end) {
-    int32_t acc[kRowTile * kTokenChunk];
-    float row_scale[kRowTile];
-    for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
-      const int64_t nr = std::min(kRowTile, end - r0);
-      const uint8_t* wr = w.packed() + r0 * rb;
-      for (int64_t i = 0; i < nr; ++i) row_scale[i] = w.scale_of_row(r0 + i);  // hoisted: an integer division
-      for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
-        const int64_t nt = std::min(kTokenChunk, T - t0);
-        const int8_t* xt = x.q.data() + t0 * x.stride;
-        if (nt == 1) k.gemv_t2(wr, rb, xt, x.sum[size_t(t0)], acc, nr);
-        else k.gemm_t2(wr, rb, xt, x.stride, x.sum.data() + t0, nt, acc, kRowTile, nr);
-        for (int64_t t = 0; t < nt; ++t) {
-          const float xs = x.scale[size_t(t0 + t)];
-          float* yt = y + (t0 + t) * rows + r0;
-          for (int64_t i = 0; i < nr; ++i) yt[i] = float(acc[t * kRowTile + i]) * (row_scale[i] / xs);
-        }
+  int32_t acc[kRowTile * kTokenChunk];
+  float row_scale[kRowTile];
+  for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
+    const int64_t nr = std::min(kRowTile, end - r0);
+    const uint8_t* wr = w.packed() + r0 * rb;
+    for (int64_t i = 0; i < nr; ++i) row_scale[i] = w.scale_of_row(r0 + i);  // hoisted: an integer division
+    for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
+      const int64_t nt = std::min(kTokenChunk, T - t0);
+      const int8_t* xt = x.q.data() + t0 * x.stride;
+      if (nt == 1) k.gemv_t2(wr, rb, xt, x.sum[size_t(t0)], acc, nr);
+      else k.gemm_t2(wr, rb, xt, x.stride, x.sum.data() + t0, nt, acc, kRowTile, nr);
+      for (int64_t t = 0; t < nt; ++t) {
+        const float xs = x.scale[size_t(t0 + t)];
+        float* yt = y + (t0 + t) * rows + r0;
+        for (int64_t i = 0; i < nr; ++i) yt[i] = float(acc[t * kRowTile + i]) * (row_scale[i] / xs);
       }
+    }
+  }
+}
+
+}  // namespace
+
+void ternary_matmul(const TernaryMatrix& w, const QuantizedActivations& x, float* y, ThreadPool& pool) {
+  const TernaryMatrix* ws[] = {&w};
+  float* ys[] = {y};
+  ternary_matmul_multi(ws, x, ys, pool);
+}
+
+// The matrices' rows are stacked into one range that the pool splits; a thread's chunk may span
+// two matrices.
+void ternary_matmul_multi(std::span<const TernaryMatrix* const> ws, const QuantizedActivations& x,
+                          std::span<float* const> ys, ThreadPool& pool) {
+  BITLM_ASSERT(!ws.empty() && ws.size() == ys.size() && x.T <= int64_t(x.scale.size()));
+  int64_t total = 0;
+  for (const TernaryMatrix* w : ws) {
+    BITLM_ASSERT(w->cols() == x.cols && x.stride == w->row_bytes() * 4);
+    total += w->rows();
+  }
+  const TernaryKernels& k = best_kernels();
+  pool.parallel_for(0, total, row_grain(uint64_t(ws[0]->row_bytes()), x.T), [&](int64_t begin, int64_t end) {
+    int64_t first = 0;
+    for (size_t m = 0; m < ws.size(); first += ws[m]->rows(), ++m) {
+      const int64_t lo = std::max(begin, first), hi = std::min(end, first + ws[m]->rows());
+      if (lo < hi) matmul_rows(*ws[m], x, ys[m], lo - first, hi - first, k);
     }
   });
 }

@@ -55,6 +55,10 @@ struct QuantizedActivations {
 // y: T x rows, row-major. Threads split the rows.
 void ternary_matmul(const TernaryMatrix& w, const QuantizedActivations& x, float* y,
                     ThreadPool& pool);
+// Several matrices with the same input (W_q, W_k, W_v; W_gate, W_up) in one parallel region over
+// their stacked rows: one pool hand-off instead of one per matrix. ys[m]: T x ws[m]->rows().
+void ternary_matmul_multi(std::span<const TernaryMatrix* const> ws, const QuantizedActivations& x,
+                          std::span<float* const> ys, ThreadPool& pool);
 // Full-precision activations (`--act none`): y[t][r] = scale_of_row(r) * dot(W[r], x[t]).
 void ternary_matmul_f32(const TernaryMatrix& w, const float* x, int64_t T, float* y,
                         ThreadPool& pool);

@@ -90,6 +90,39 @@ TEST(TernaryMatmul, MatchesDoubleReferenceForEveryThreadCount) {
   }
 }
 
+// One region over stacked rows equals one call per matrix exactly, also where a thread's chunk
+// spans two matrices (rows not multiples of the grain) and for prefill-sized T.
+TEST(TernaryMatmul, MultiEqualsOneCallPerMatrix) {
+  ThreadPool pool(3);
+  const int64_t cols = 2560;
+  for (int64_t T : {1, 9}) {
+    std::vector<TernaryMatrix> ws;
+    for (int64_t rows : {200, 45, 333}) {
+      const float s = 0.25f * float(rows);
+      ws.push_back(TernaryMatrix::pack(random_ternary(rows * cols, uint64_t(rows)), rows, cols, {&s, 1}));
+    }
+    const auto x = random_floats(T * cols, 5);
+    QuantizedActivations xq;
+    xq.resize(T, cols);
+    for (int64_t t = 0; t < T; ++t)
+      xq.scale[size_t(t)] = quantize_absmax_int8({x.data() + t * cols, size_t(cols)}, {xq.q.data() + t * xq.stride, size_t(cols)});
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < cols; ++i) xq.sum[size_t(t)] += xq.q[size_t(t * xq.stride + i)];
+    std::vector<std::vector<float>> one(3), multi(3);
+    std::vector<float*> ys;
+    std::vector<const TernaryMatrix*> wp;
+    for (size_t m = 0; m < 3; ++m) {
+      one[m].resize(size_t(T * ws[m].rows()));
+      multi[m].resize(size_t(T * ws[m].rows()));
+      ternary_matmul(ws[m], xq, one[m].data(), pool);
+      ys.push_back(multi[m].data());
+      wp.push_back(&ws[m]);
+    }
+    ternary_matmul_multi(wp, xq, ys, pool);
+    for (size_t m = 0; m < 3; ++m) EXPECT_EQ(multi[m], one[m]) << "matrix " << m << " T=" << T;
+  }
+}
+
 TEST(TernaryMatmulF32, MatchesDoubleReference) {
   ThreadPool pool(2);
   for (auto [rows, cols, T] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {65, 130, 3}, {40, 2560, 2}}) {
