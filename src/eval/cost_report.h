@@ -51,8 +51,8 @@ std::string cost_report_markdown(const std::vector<ModelCost>& rows, const CostO
 
 // Memory (GiB) and latency (ms/token) versus parameters for the b1.58 paper's shapes (003
 // Tables 12 and 10, LLaMA 7B-70B) at 1.58-bit (2 bits stored) and FP16 weights, latency scaled from
-// the measured bytes-per-second of `measured` (decode reads every weight once), with the measured
-// models as points.
+// the bytes-per-second measured on the largest of `measured` (decode reads every weight once),
+// with the measured models as points.
 std::string size_plot_svg(const std::vector<ModelCost>& measured);
 
 }  // namespace bitlm

@@ -50,7 +50,7 @@ TEST(CostReport, SizePlotHasBothPanelsAndEveryShape) {
   const std::string svg = size_plot_svg({c});
   EXPECT_EQ(svg.rfind("<svg ", 0), 0u);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
-  EXPECT_NE(svg.find("Decoding latency (4.2 GB/s"), std::string::npos) << svg.substr(0, 400);  // 8 MiB / 2 ms
+  EXPECT_NE(svg.find("Decoding latency (at 4.2 GB/s"), std::string::npos) << svg.substr(0, 400);  // 8 MiB / 2 ms
   EXPECT_NE(svg.find("Memory"), std::string::npos);
   size_t polylines = 0;
   for (size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1)) ++polylines;
