@@ -18,7 +18,7 @@ namespace bitlm::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string model, prompt, act = "int8";
+  std::string model, prompt, act = "int8", numerics = "paper";
   int64_t n_predict = 64, n_ctx = 0;
   int threads = 0;
   SamplerParams sampling;
@@ -30,6 +30,7 @@ void run_generate(const GenerateArgs& a) {
   const int64_t n_ctx = a.n_ctx > 0 ? a.n_ctx : std::min<int64_t>(model->config.n_ctx_train, 4096);
   ThreadPool pool(a.threads > 0 ? a.threads : default_thread_count());
   Forward fwd(*model, n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8);
+  fwd.set_numerics(PeerNumerics::parse(a.numerics));
   const GenerateStats s = generate_text(fwd, *tok, a.prompt, a.n_predict, a.sampling, [](std::string_view piece) {
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
@@ -58,6 +59,9 @@ void setup(CLI::App& root) {
   c->add_option("--repeat-penalty", a->sampling.repeat_penalty, "repetition penalty (1 = off)");
   c->add_option("--repeat-last-n", a->sampling.repeat_last_n, "tokens the penalty looks back on (-1 = all)");
   c->add_option("--seed", a->sampling.seed, "sampling seed");
+  c->add_option("--numerics", a->numerics,
+                 "paper (default, 003's math) | llama.cpp | bitnet.cpp (the peers' rounding: Q8_K activations, "
+                 "f16 Q and softmax in attention, Q8_0 head input) | a list of q8k,q-f16,probs-f16,head-q8_0");
   c->add_option("--act", a->act, "activations: int8 (003 eq. 6-7) or none (full precision)")
       ->check(CLI::IsMember({"int8", "none"}));
   c->callback([a] { run_generate(*a); });

@@ -19,7 +19,7 @@ namespace bitlm::cli {
 namespace {
 
 struct PplArgs {
-  std::string model, text_file, act = "int8";
+  std::string model, text_file, act = "int8", numerics = "paper";
   int64_t n_ctx = 512, stride = 0;
   int threads = 0;
   bool llama_chunks = false;
@@ -41,6 +41,7 @@ void run_ppl(const PplArgs& a) {
   const std::vector<int32_t> ids = tok->encode(text, /*add_bos=*/true);
   ThreadPool pool(a.threads > 0 ? a.threads : default_thread_count());
   Forward fwd(*model, a.n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, /*max_batch=*/64);
+  fwd.set_numerics(PeerNumerics::parse(a.numerics));
   const double t0 = now_seconds();
   std::unique_ptr<ProgressBar> bar;
   const auto progress = [&](int64_t done, int64_t total) {
@@ -65,6 +66,9 @@ void setup(CLI::App& root) {
       ->check(CLI::NonNegativeNumber);
   c->add_flag("--llama-chunks", a->llama_chunks, "llama-perplexity's method (the default)");
   c->add_option("-t,--threads", a->threads, "threads")->check(CLI::NonNegativeNumber);
+  c->add_option("--numerics", a->numerics,
+                 "paper (default, 003's math) | llama.cpp | bitnet.cpp (the peers' rounding: Q8_K activations, "
+                 "f16 Q and softmax in attention, Q8_0 head input) | a list of q8k,q-f16,probs-f16,head-q8_0");
   c->add_option("--act", a->act, "activations: int8 or none")->check(CLI::IsMember({"int8", "none"}));
   c->callback([a] { run_ppl(*a); });
 }

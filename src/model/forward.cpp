@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "io/ggml_types.h"
 #include "ops/attention.h"
 #include "ops/ops.h"
 #include "quant/quantize.h"
@@ -43,6 +44,7 @@ Forward::Forward(const Model& model, int64_t n_ctx, ThreadPool& pool, ActMode ac
   for (auto* b : {&k_, &v_}) b->resize(size_t(B * cfg_.kv_dim()));
   for (auto* b : {&gate_, &up_}) b->resize(size_t(B * F));
   scores_.resize(size_t(pool.n_threads() * n_ctx));
+  xf_.resize(size_t(B * std::max({D, cfg_.q_dim(), F})));
   xq_d_.resize(B, D);
   xq_attn_.resize(B, cfg_.q_dim());
   xq_ff_.resize(B, F);
@@ -67,6 +69,14 @@ void Forward::eval(std::span<const int32_t> tokens, bool all_logits) {
   last_count_ = n;
 }
 
+void Forward::set_numerics(const PeerNumerics& numerics) {
+  if (numerics.act_quant == ActQuant::kQ8K)
+    for (int64_t n : {cfg_.n_embd, cfg_.q_dim(), cfg_.n_ff})
+      if (n % 256)
+        throw UserError(fmt::format("Q8_K activations need BitLinear inputs in 256-blocks; this model has {}", n));
+  num_ = numerics;
+}
+
 std::span<const float> Forward::logits(int64_t i) const {
   BITLM_ASSERT(i >= 0 && i < last_count_ && (logits_stride_rows_ || i == last_count_ - 1));
   return {logits_.data() + size_t(i * logits_stride_rows_ * cfg_.n_vocab), size_t(cfg_.n_vocab)};
@@ -89,6 +99,7 @@ void Forward::eval_batch(const int32_t* tokens, int64_t T, bool want_logits, int
   const int64_t first = logits_row0 >= 0 ? 0 : T - 1, rows = T - first;
   Mat<float> h = mat(h_, T, D).rows_range(first, rows);
   rms_norm_forward(x.rows_range(first, rows), w.output_norm, cfg_.rms_eps, h);
+  if (num_.head_q8_0 && w.output.type() == kGgmlQ8_0) fake_quant_q8_0(h);  // ggml's vec_dot_type
   tap("result_norm", -1, h);
   float* out = logits_.data() + size_t(std::max<int64_t>(logits_row0, 0) * cfg_.n_vocab);
   dense_matmul(w.output, h.data, rows, out, pool_);
@@ -98,6 +109,14 @@ void Forward::bitlinear(const TernaryMatrix& w, Mat<const float> x, QuantizedAct
                         bool quantize, Mat<float> y) {
   BITLM_DASSERT(x.stride == x.cols && y.stride == y.cols && w.cols() == x.cols && w.rows() == y.cols);
   if (act_ == ActMode::kNone) return ternary_matmul_f32(w, x.data, x.rows, y.data, pool_);
+  if (num_.act_quant == ActQuant::kQ8K) {  // llama.cpp: the Q8_K values, multiplied in f32
+    Mat<float> xf(xf_.data(), x.rows, x.cols);
+    if (quantize) {
+      std::copy(x.data, x.data + x.rows * x.cols, xf.data);
+      fake_quant_q8_k(xf);
+    }
+    return ternary_matmul_f32(w, xf.data, x.rows, y.data, pool_);
+  }
   if (quantize) quantize_rows(x, xq);
   ternary_matmul(w, xq, y.data, pool_);
 }
@@ -117,6 +136,7 @@ void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
   bitlinear(L.wv, h, xq_d_, false, v);                                tap("Vcur", l, v);
   rope_forward(q, int(cfg_.n_head), int(cfg_.head_dim), {pos_.data(), size_t(T)}, cfg_.rope_theta, cfg_.rope_neox);
   rope_forward(k, int(cfg_.n_head_kv), int(cfg_.head_dim), {pos_.data(), size_t(T)}, cfg_.rope_theta, cfg_.rope_neox);
+  if (num_.q_f16) round_f16(q);  // ggml's mul_mat(K f16, Q) multiplies an f16 Q
   tap("Qcur", l, q);                                                  tap("Kcur", l, k);
   for (int64_t t = 0; t < T; ++t) kv_.store(l, pos0 + t, k.row_ptr(t), v.row_ptr(t));
   attention(l, T, pos0);                                              tap("kqv_out", l, a);
@@ -149,8 +169,12 @@ void Forward::attention(int64_t l, int64_t T, int64_t pos0) {
     float* scores = scores_.data() + thread * n_ctx;
     for (int64_t job = thread; job < T * H; job += n_threads) {
       const int64_t t = job / H, h = job % H, kv_off = (h / group) * Dh;
-      attention_head_forward_f16(q_.data() + t * cfg_.q_dim() + h * Dh, k + kv_off, v + kv_off, kv_dim,
-                                 pos0 + t + 1, int(Dh), scores, attn_.data() + t * cfg_.q_dim() + h * Dh);
+      const float* qh = q_.data() + t * cfg_.q_dim() + h * Dh;
+      float* out = attn_.data() + t * cfg_.q_dim() + h * Dh;
+      if (num_.probs_f16)
+        attention_head_peer(qh, k + kv_off, v + kv_off, kv_dim, pos0 + t + 1, int(Dh), true, scores, out);
+      else
+        attention_head_forward_f16(qh, k + kv_off, v + kv_off, kv_dim, pos0 + t + 1, int(Dh), scores, out);
     }
   });
 }

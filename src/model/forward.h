@@ -15,6 +15,7 @@
 #include "core/aligned.h"
 #include "core/mat.h"
 #include "core/thread_pool.h"
+#include "model/act_quant.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
 #include "quant/matrix.h"
@@ -43,6 +44,9 @@ class Forward {
   const ModelConfig& config() const { return cfg_; }
   int64_t n_ctx() const { return kv_.n_ctx(); }
   void set_tap(TapFn tap) { tap_ = std::move(tap); }
+  // Opt-in peer numerics (act_quant.h); throws UserError if the shapes do not fit its blocks.
+  void set_numerics(const PeerNumerics& numerics);
+  const PeerNumerics& numerics() const { return num_; }
 
  private:
   void eval_batch(const int32_t* tokens, int64_t T, bool all_logits, int64_t logits_row0);
@@ -61,10 +65,12 @@ class Forward {
   int64_t max_batch_;
   KvCache kv_;
   TapFn tap_;
+  PeerNumerics num_;
 
   // Scratch, (max_batch, dim) each.
   AlignedBuffer<float> x_, h_, q_, k_, v_, attn_, o_, gate_, up_;
   AlignedBuffer<float> scores_;  // (n_threads, n_ctx)
+  AlignedBuffer<float> xf_;      // (max_batch, max(D, q_dim, F)): fake-quantized BitLinear input
   QuantizedActivations xq_d_, xq_attn_, xq_ff_;
   std::vector<int32_t> pos_;
   std::vector<float> logits_;  // (all-logits rows, V), grown only by all_logits evals

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "model/forward.h"
 #include "model/perplexity.h"
 #include "model/sampler.h"
@@ -45,13 +46,6 @@ std::vector<int32_t> greedy(Forward& fwd, const std::vector<int32_t>& prompt, in
   return out;
 }
 
-// Leading UTF-8 characters shared by a and b, whole tokens only being compared via text.
-size_t common_prefix(const std::string& a, const std::string& b) {
-  size_t n = 0;
-  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
-  return n;
-}
-
 double c128_perplexity(Forward& fwd, const nlohmann::json& e) {
   const auto ids = e["tokenizer"]["text_ids_with_bos"].get<std::vector<int32_t>>();
   const PerplexityResult r = perplexity_llama_chunks(fwd, ids, 128, /*bos=*/1);
@@ -71,28 +65,77 @@ TEST(TinyBitnet, FullPrecisionGreedyAndPerplexityMatchLlamaCpp) {
   EXPECT_NEAR(c128_perplexity(fwd, e), want_ppl, 0.005 * want_ppl);
 }
 
-// Int8 activations (003 eq. 6-7, per token). The expected continuation agrees with the full
-// precision one for 10 tokens. Measured: our per-token int8 on the TQ/I2_S files reproduces 9
-// of them and perplexity within 3.5% of llama.cpp's TQ values: llama.cpp quantizes per 256-block
-// (ffn_down's 768 inputs get 3 scales), rounds Q to f16 in attention, and the Q8_0 head sees a
-// Q8_0 hidden state; perplexities near 3e17 (ln = 40) move by ~1% from such last-bit changes.
-class TinyBitnetInt8 : public testing::TestWithParam<const char*> {};
-
-TEST_P(TinyBitnetInt8, GreedyPrefixAndPerplexityCloseToLlamaCpp) {
-  const auto e = expected();
-  const auto m = Model::load(kDir + GetParam());
-  ThreadPool pool(2);
-  Forward fwd(*m, 256, pool, ActMode::kInt8);
-  const auto prompt = e["tokenizer"]["prompt_ids_with_bos"].get<std::vector<int32_t>>();
-  const std::string want = e["greedy_24_tokens"]["activations_int8 (llama.cpp TQ1_0/TQ2_0 files and bitnet.cpp I2_S file)"];
-  const std::string got = detokenize(*m->file, greedy(fwd, prompt, 24));
-  EXPECT_GE(common_prefix(got, want), std::string(" Tri varios extrsetupüll póetta mysql").size()) << got;
-  const double want_ppl = e["perplexity_llama_cpp_c128"]["TQ2_0"];
-  EXPECT_NEAR(c128_perplexity(fwd, e), want_ppl, 0.035 * want_ppl);
+// How many leading tokens of `ids` spell a prefix of `want`.
+size_t matching_tokens(const GgufFile& f, const std::vector<int32_t>& ids, const std::string& want) {
+  size_t n = 0;
+  while (n < ids.size()) {
+    const std::string s = detokenize(f, {ids.begin(), ids.begin() + long(n + 1)});
+    if (want.compare(0, s.size(), s) != 0) break;
+    ++n;
+  }
+  return n;
 }
 
+// Int8 activations. Perplexity at c = 128 on this random model is ~3e17 (mean NLL 40 nats), so
+// 1% of perplexity is 0.01 nats of mean NLL, and with int8 activations any last-bit change
+// upstream (a value crossing a rounding boundary) moves it by ~1%: the int8 path is chaotic at
+// that level, unlike the f32 path (the same attention roundings move the F32 file's value by
+// only 0.07%). The greedy continuation is likewise near a tie at its 10th token (the F32 and
+// int8 continuations part there). Measured on all three files (their ternary values decode
+// identically, so each row holds for TQ1_0, TQ2_0 and I2_S alike):
+//   numerics                          tokens of 24   ppl / llama.cpp TQ ppl
+//   paper (per-token, f32 attention)        20           0.9697
+//   + Q f16                                 24           0.9817
+//   + softmax f16                           24           0.9723
+//   + Q f16 + softmax f16 (+ Q8_0 head)     20           0.9826  = bitnet.cpp preset
+//   Q8_K acts only                           9           0.9833
+//   Q8_K + Q f16 + softmax f16 + Q8_0 head  16           0.9912  = llama.cpp preset
+// The Q8_0 head input moves perplexity by < 0.01%. Flash attention (f16 V accumulation) and
+// ggml's SIMD expf/silu are not emulated; they are the likely rest.
+struct Int8Case {
+  const char* file;
+  const char* numerics;
+  size_t min_tokens;
+  double ppl_tol;
+};
+
+class TinyBitnetInt8 : public testing::TestWithParam<Int8Case> {};
+
+TEST_P(TinyBitnetInt8, GreedyPrefixAndPerplexityMatchPeers) {
+  const Int8Case c = GetParam();
+  const auto e = expected();
+  const auto m = Model::load(kDir + c.file);
+  ThreadPool pool(2);
+  Forward fwd(*m, 256, pool, ActMode::kInt8);
+  fwd.set_numerics(PeerNumerics::parse(c.numerics));
+  const auto prompt = e["tokenizer"]["prompt_ids_with_bos"].get<std::vector<int32_t>>();
+  const std::string want = e["greedy_24_tokens"]["activations_int8 (llama.cpp TQ1_0/TQ2_0 files and bitnet.cpp I2_S file)"];
+  const auto ids = greedy(fwd, prompt, 24);
+  EXPECT_GE(matching_tokens(*m->file, ids, want), c.min_tokens) << detokenize(*m->file, ids);
+  if (c.ppl_tol > 0) {
+    const double want_ppl = e["perplexity_llama_cpp_c128"]["TQ2_0"];
+    EXPECT_NEAR(c128_perplexity(fwd, e), want_ppl, c.ppl_tol * want_ppl);
+  }
+}
+
+// Acceptance: the peers' numerics give >= 16 tokens and perplexity within 2% on all three files;
+// the paper's math (the default) gives 20 tokens, its perplexity 3.0% below (not asserted here).
 INSTANTIATE_TEST_SUITE_P(Files, TinyBitnetInt8,
-                         testing::Values("tiny-bitnet-TQ1_0.gguf", "tiny-bitnet-TQ2_0.gguf", "tiny-bitnet-I2_S.gguf"));
+                         testing::Values(Int8Case{"tiny-bitnet-TQ1_0.gguf", "llama.cpp", 16, 0.02},
+                                         Int8Case{"tiny-bitnet-TQ2_0.gguf", "llama.cpp", 16, 0.02},
+                                         Int8Case{"tiny-bitnet-I2_S.gguf", "llama.cpp", 16, 0.02},
+                                         Int8Case{"tiny-bitnet-I2_S.gguf", "bitnet.cpp", 16, 0.02},
+                                         Int8Case{"tiny-bitnet-TQ2_0.gguf", "paper", 16, 0}));
+
+TEST(TinyBitnet, PeerNumericsParseAndRefuseUnknownNames) {
+  const PeerNumerics p = PeerNumerics::parse("q8k,head-q8_0");
+  EXPECT_EQ(p.act_quant, ActQuant::kQ8K);
+  EXPECT_TRUE(p.head_q8_0);
+  EXPECT_FALSE(p.q_f16 || p.probs_f16);
+  EXPECT_EQ(PeerNumerics::parse("bitnet.cpp").act_quant, ActQuant::kPerToken);
+  EXPECT_TRUE(PeerNumerics::parse("llama.cpp").probs_f16);
+  EXPECT_THROW(PeerNumerics::parse("q8k,fp8"), UserError);
+}
 
 TEST(TinyBitnet, PrefillInBatchesEqualsTokenByToken) {
   const auto m = Model::load(kDir + "tiny-bitnet-TQ2_0.gguf");

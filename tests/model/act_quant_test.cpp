@@ -1,0 +1,45 @@
+// tests/model/act_quant_test.cpp — the peers' fake-quant steps (model/act_quant.h) on hand-computed rows.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "core/fp16.h"
+#include "model/act_quant.h"
+
+namespace bitlm {
+namespace {
+
+TEST(ActQuant, Q8KUsesTheSignedMaxPerBlockOf256) {
+  std::vector<float> x(512, 0.0f);
+  x[0] = -2.0f, x[1] = 1.0f, x[2] = 0.3f;  // block 0: max = -2, iscale = 63.5
+  x[256] = 4.0f, x[257] = -1.0f;           // block 1: max = +4, iscale = -31.75
+  fake_quant_q8_k(Mat<float>(x.data(), 1, 512));
+  const float d0 = 1.0f / 63.5f, d1 = 1.0f / -31.75f;
+  EXPECT_EQ(x[0], -127 * d0);
+  EXPECT_EQ(x[1], 64 * d0);  // 63.5 rounds half to even
+  EXPECT_EQ(x[2], 19 * d0);  // 19.05
+  EXPECT_EQ(x[256], -127 * d1);
+  EXPECT_EQ(x[257], 32 * d1);  // 31.75 -> 32, sign flipped with the scale
+  EXPECT_EQ(x[3], 0.0f);
+}
+
+TEST(ActQuant, Q8_0StoresItsScaleAsF16) {
+  std::vector<float> x(32, 0.0f);
+  x[0] = 1.0f, x[1] = -0.5f, x[2] = 0.1f;
+  fake_quant_q8_0(Mat<float>(x.data(), 1, 32));
+  const float d16 = fp16_to_f32(f32_to_fp16(1.0f / 127.0f));
+  EXPECT_EQ(x[0], 127 * d16);
+  EXPECT_EQ(x[1], -64 * d16);  // -63.5 -> -64 (half to even)
+  EXPECT_EQ(x[2], 13 * d16);   // 12.7
+  EXPECT_NE(x[0], 1.0f);       // 1/127 is not an f16: the scale's rounding shows
+}
+
+TEST(ActQuant, RoundF16) {
+  std::vector<float> x = {1.0f + 1.0f / 4096, 3.0f};
+  round_f16(Mat<float>(x.data(), 1, 2));
+  EXPECT_EQ(x[0], 1.0f);
+  EXPECT_EQ(x[1], 3.0f);
+}
+
+}  // namespace
+}  // namespace bitlm
