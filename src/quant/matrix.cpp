@@ -1,10 +1,11 @@
 // quant/matrix.cpp — TernaryMatrix (T2 rows, see quant/ternary_formats.h), QuantizedActivations,
-// DenseMatrix and their matmuls (matrix.h). Threads split the output rows (chunks of at least
-// kMinChunkWork); each thread runs the dispatch table's kernel on row tiles into a small stack
+// DenseMatrix and their matmuls (matrix.h). Threads take grains of output rows (at least
+// kMinChunkWork each) from a shared counter; each thread runs the dispatch table's kernel on row tiles into a small stack
 // buffer of int32 sums, then applies the scales (003 Fig. 12: y = W_q x_q * beta / (127/gamma)).
 #include "quant/matrix.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "core/error.h"
@@ -30,6 +31,20 @@ int64_t row_grain(uint64_t row_bytes, int64_t T) {
   return (rows + kRowTile - 1) / kRowTile * kRowTile;
 }
 
+// fn(b, e) over grains of [0, n) handed out by an atomic counter instead of one fixed range per
+// thread: on a shared machine a preempted thread then delays only the grain it holds, and the
+// others take the rest of the matrix (each grain still streams whole rows in order).
+template <typename Fn>
+void for_grains(ThreadPool& pool, int64_t n, int64_t grain, const Fn& fn) {
+  const int64_t n_grains = (n + grain - 1) / grain;
+  if (n_grains <= 1 || pool.n_threads() == 1) return fn(int64_t(0), n);
+  std::atomic<int64_t> next{0};
+  pool.run([&](int, int) {
+    for (int64_t g; (g = next.fetch_add(1, std::memory_order_relaxed)) < n_grains;)
+      fn(g * grain, std::min(n, (g + 1) * grain));
+  });
+}
+
 // Q8_0 head: x is quantized per 32-block like the weights (absmax, 003 eq. 6-7 with one scale
 // per block, as llama.cpp's vec_dot_type), then every row is an int8 dot. The buffers are
 // per calling thread and only grow, so decode allocates nothing after the first token.
@@ -49,7 +64,7 @@ void dense_matmul_q8_0(const DenseMatrix& w, const float* x, int64_t T, float* y
   // Plain pointers: inside the lambda the names would denote each worker's own thread_local.
   const int8_t* q = xq.data();
   const float* d = xd.data();
-  pool.parallel_for(0, rows, row_grain(w.n_bytes() / uint64_t(rows), T), [&](int64_t begin, int64_t end) {
+  for_grains(pool, rows, row_grain(w.n_bytes() / uint64_t(rows), T), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)
       for (int64_t t = 0; t < T; ++t) y[t * rows + r] = k.dot_q8_0_q8(w.row_data(r), q + t * cols, d + t * nb, cols);
   });
@@ -138,7 +153,7 @@ void ternary_matmul_multi(std::span<const TernaryMatrix* const> ws, const Quanti
     total += w->rows();
   }
   const TernaryKernels& k = best_kernels();
-  pool.parallel_for(0, total, row_grain(uint64_t(ws[0]->row_bytes()), x.T), [&](int64_t begin, int64_t end) {
+  for_grains(pool, total, row_grain(uint64_t(ws[0]->row_bytes()), x.T), [&](int64_t begin, int64_t end) {
     int64_t first = 0;
     for (size_t m = 0; m < ws.size(); first += ws[m]->rows(), ++m) {
       const int64_t lo = std::max(begin, first), hi = std::min(end, first + ws[m]->rows());
@@ -205,7 +220,7 @@ void dense_matmul(const DenseMatrix& w, const float* x, int64_t T, float* y, Thr
   if (type == type_id::kQ8_0) return dense_matmul_q8_0(w, x, T, y, pool, k);
   const DotRow dot = type == type_id::kF16 ? k.dot_f16 : type == type_id::kBF16 ? k.dot_bf16
                      : type == type_id::kQ6_K ? k.dot_q6_k : nullptr;
-  pool.parallel_for(0, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
+  for_grains(pool, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const uint8_t* wr = w.row_data(r);
       for (int64_t t = 0; t < T; ++t)
