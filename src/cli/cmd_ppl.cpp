@@ -68,7 +68,8 @@ void setup(CLI::App& root) {
   c->add_option("-t,--threads", a->threads, "threads")->check(CLI::NonNegativeNumber);
   c->add_option("--numerics", a->numerics,
                  "paper (default, 003's math) | llama.cpp | bitnet.cpp (the peers' rounding: Q8_K activations, "
-                 "f16 Q and softmax in attention, Q8_0 head input) | a list of q8k,q-f16,probs-f16,head-q8_0");
+                 "f16 Q, f16 softmax or flash attention, Q8_0 head input) | a list of "
+                 "q8k,q-f16,probs-f16,flash-f16,head-q8_0");
   c->add_option("--act", a->act, "activations: int8 or none")->check(CLI::IsMember({"int8", "none"}));
   c->callback([a] { run_ppl(*a); });
 }

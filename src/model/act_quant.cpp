@@ -23,13 +23,13 @@ inline float f16_round(float v) { return fp16_to_f32(f32_to_fp16(v)); }
 PeerNumerics PeerNumerics::llama_cpp() {
   PeerNumerics n;
   n.act_quant = ActQuant::kQ8K;
-  n.q_f16 = n.probs_f16 = n.head_q8_0 = true;
+  n.q_f16 = n.flash_f16 = n.head_q8_0 = true;
   return n;
 }
 
 PeerNumerics PeerNumerics::bitnet_cpp() {
-  PeerNumerics n = llama_cpp();
-  n.act_quant = ActQuant::kPerToken;
+  PeerNumerics n;
+  n.q_f16 = n.probs_f16 = n.head_q8_0 = true;
   return n;
 }
 
@@ -45,9 +45,10 @@ PeerNumerics PeerNumerics::parse(std::string_view spec) {
     else if (item == "q-f16") n.q_f16 = true;
     else if (item == "probs-f16") n.probs_f16 = true;
     else if (item == "head-q8_0") n.head_q8_0 = true;
+    else if (item == "flash-f16") n.flash_f16 = true;
     else
       throw UserError(fmt::format("unknown numerics '{}': expected paper, llama.cpp, bitnet.cpp or a comma list of "
-                                  "q8k, q-f16, probs-f16, head-q8_0", item));
+                                  "q8k, q-f16, probs-f16, head-q8_0, flash-f16", item));
     spec = comma == std::string_view::npos ? std::string_view{} : spec.substr(comma + 1);
   }
   return n;
@@ -103,6 +104,33 @@ void attention_head_peer(const float* q, const uint16_t* k, const uint16_t* v, i
     const float w = probs_f16 ? f16_round(scores[p]) : scores[p];
     for (int i = 0; i < head_dim; ++i) out[i] += w * fp16_to_f32(vr[i]);
   }
+}
+
+void attention_head_flash_f16(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
+                              int64_t n_pos, int head_dim, float* acc16, float* out) {
+  const float scale = 1.0f / std::sqrt(float(head_dim));
+  float M = -INFINITY, S = 0;
+  std::fill(acc16, acc16 + head_dim, 0.0f);
+  for (int64_t p = 0; p < n_pos; ++p) {
+    const uint16_t* kr = k + p * kv_stride;
+    const uint16_t* vr = v + p * kv_stride;
+    double dot = 0;
+    for (int i = 0; i < head_dim; ++i) dot += double(q[i]) * fp16_to_f32(kr[i]);
+    const float s = float(dot) * scale;
+    float ms = 1, vs = 1;
+    if (s > M) {
+      const float m_old = M;
+      M = s;
+      ms = std::exp(m_old - M);
+      for (int i = 0; i < head_dim; ++i) acc16[i] = f16_round(acc16[i] * ms);
+    } else {
+      vs = std::exp(s - M);
+    }
+    for (int i = 0; i < head_dim; ++i) acc16[i] = f16_round(acc16[i] + fp16_to_f32(vr[i]) * vs);
+    S = S * ms + vs;
+  }
+  const float s_inv = 1.0f / S;
+  for (int i = 0; i < head_dim; ++i) out[i] = acc16[i] * s_inv;
 }
 
 }  // namespace bitlm

@@ -23,12 +23,16 @@ struct PeerNumerics {
   bool q_f16 = false;      // Q rounded to f16 before Q.K^T (ggml converts src1 to F16 for an F16 K)
   bool probs_f16 = false;  // softmax probabilities rounded to f16 before P.V (same, for V^T)
   bool head_q8_0 = false;  // final hidden state quantized Q8_0 (per 32) for a Q8_0 head
+  bool flash_f16 = false;  // ggml's CPU flash attention: online softmax, P.V accumulated in f16
 
-  // llama.cpp's CPU graph on TQ1_0/TQ2_0 (no flash attention): everything above.
+  // llama.cpp's CPU graph on TQ1_0/TQ2_0 as the fixture was made (flash attention on, its CPU
+  // default): q8k, q-f16, flash-f16, head-q8_0.
   static PeerNumerics llama_cpp();
-  // bitnet.cpp on I2_S: the same graph with per-token int8 activations.
+  // bitnet.cpp on I2_S (an older llama.cpp, flash attention off): per-token int8 activations,
+  // q-f16, probs-f16, head-q8_0.
   static PeerNumerics bitnet_cpp();
-  // Parses "paper" | "llama.cpp" | "bitnet.cpp" or a comma list of: q8k, q-f16, probs-f16, head-q8_0.
+  // Parses "paper" | "llama.cpp" | "bitnet.cpp" or a comma list of: q8k, q-f16, probs-f16, head-q8_0,
+  // flash-f16.
   static PeerNumerics parse(std::string_view spec);
 };
 
@@ -44,5 +48,10 @@ void round_f16(Mat<float> x);
 // q must already hold the (possibly f16-rounded) query. scores: n_pos floats of scratch.
 void attention_head_peer(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
                          int64_t n_pos, int head_dim, bool probs_f16, float* scores, float* out);
+// The same head as ggml's CPU flash attention with an f16 V (flash_attn_ext_f16_one_chunk): one
+// pass with a running max M and sum S; the output accumulator is an f16 row, rescaled by
+// exp(M_old - M) when the max grows. acc16: head_dim floats of scratch.
+void attention_head_flash_f16(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
+                              int64_t n_pos, int head_dim, float* acc16, float* out);
 
 }  // namespace bitlm

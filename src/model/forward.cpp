@@ -43,7 +43,7 @@ Forward::Forward(const Model& model, int64_t n_ctx, ThreadPool& pool, ActMode ac
   for (auto* b : {&q_, &attn_}) b->resize(size_t(B * cfg_.q_dim()));
   for (auto* b : {&k_, &v_}) b->resize(size_t(B * cfg_.kv_dim()));
   for (auto* b : {&gate_, &up_}) b->resize(size_t(B * F));
-  scores_.resize(size_t(pool.n_threads() * n_ctx));
+  scores_.resize(size_t(pool.n_threads() * std::max(n_ctx, cfg_.head_dim)));  // head_dim: flash_f16's acc
   xf_.resize(size_t(B * std::max({D, cfg_.q_dim(), F})));
   xq_d_.resize(B, D);
   xq_attn_.resize(B, cfg_.q_dim());
@@ -166,12 +166,14 @@ void Forward::attention(int64_t l, int64_t T, int64_t pos0) {
   const uint16_t* k = kv_.k_f16(l);
   const uint16_t* v = kv_.v_f16(l);
   pool_.run([&](int thread, int n_threads) {
-    float* scores = scores_.data() + thread * n_ctx;
+    float* scores = scores_.data() + thread * std::max(n_ctx, Dh);
     for (int64_t job = thread; job < T * H; job += n_threads) {
       const int64_t t = job / H, h = job % H, kv_off = (h / group) * Dh;
       const float* qh = q_.data() + t * cfg_.q_dim() + h * Dh;
       float* out = attn_.data() + t * cfg_.q_dim() + h * Dh;
-      if (num_.probs_f16)
+      if (num_.flash_f16)
+        attention_head_flash_f16(qh, k + kv_off, v + kv_off, kv_dim, pos0 + t + 1, int(Dh), scores, out);
+      else if (num_.probs_f16)
         attention_head_peer(qh, k + kv_off, v + kv_off, kv_dim, pos0 + t + 1, int(Dh), true, scores, out);
       else
         attention_head_forward_f16(qh, k + kv_off, v + kv_off, kv_dim, pos0 + t + 1, int(Dh), scores, out);

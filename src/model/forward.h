@@ -69,7 +69,7 @@ class Forward {
 
   // Scratch, (max_batch, dim) each.
   AlignedBuffer<float> x_, h_, q_, k_, v_, attn_, o_, gate_, up_;
-  AlignedBuffer<float> scores_;  // (n_threads, n_ctx)
+  AlignedBuffer<float> scores_;  // (n_threads, max(n_ctx, head_dim))
   AlignedBuffer<float> xf_;      // (max_batch, max(D, q_dim, F)): fake-quantized BitLinear input
   QuantizedActivations xq_d_, xq_attn_, xq_ff_;
   std::vector<int32_t> pos_;

@@ -1,6 +1,7 @@
 // tests/model/act_quant_test.cpp — the peers' fake-quant steps (model/act_quant.h) on hand-computed rows.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "core/fp16.h"
@@ -39,6 +40,28 @@ TEST(ActQuant, RoundF16) {
   round_f16(Mat<float>(x.data(), 1, 2));
   EXPECT_EQ(x[0], 1.0f);
   EXPECT_EQ(x[1], 3.0f);
+}
+
+// The flash head differs from the two-pass one only by its f16 accumulator: close, not equal.
+TEST(ActQuant, FlashF16HeadIsTheSoftmaxAverageUpToF16Rounding) {
+  const int n_pos = 5, dh = 4;
+  std::vector<float> q = {0.5f, -1.0f, 0.25f, 2.0f}, scores(n_pos), acc(dh), a(dh), b(dh);
+  std::vector<uint16_t> k(n_pos * dh), v(n_pos * dh);
+  for (int i = 0; i < n_pos * dh; ++i) {
+    k[size_t(i)] = f32_to_fp16(float((i * 7) % 11) / 5 - 1);
+    v[size_t(i)] = f32_to_fp16(float((i * 5) % 13) / 3 - 2);
+  }
+  attention_head_peer(q.data(), k.data(), v.data(), dh, n_pos, dh, false, scores.data(), a.data());
+  attention_head_flash_f16(q.data(), k.data(), v.data(), dh, n_pos, dh, acc.data(), b.data());
+  bool differs = false;
+  for (int i = 0; i < dh; ++i) {
+    EXPECT_NEAR(a[size_t(i)], b[size_t(i)], 4e-3f * (1 + std::fabs(a[size_t(i)])));
+    differs |= a[size_t(i)] != b[size_t(i)];
+  }
+  EXPECT_TRUE(differs);
+  // One position: the output is that V row exactly.
+  attention_head_flash_f16(q.data(), k.data(), v.data(), dh, 1, dh, acc.data(), b.data());
+  for (int i = 0; i < dh; ++i) EXPECT_EQ(b[size_t(i)], fp16_to_f32(v[size_t(i)]));
 }
 
 }  // namespace

@@ -79,19 +79,21 @@ size_t matching_tokens(const GgufFile& f, const std::vector<int32_t>& ids, const
 // Int8 activations. Perplexity at c = 128 on this random model is ~3e17 (mean NLL 40 nats), so
 // 1% of perplexity is 0.01 nats of mean NLL, and with int8 activations any last-bit change
 // upstream (a value crossing a rounding boundary) moves it by ~1%: the int8 path is chaotic at
-// that level, unlike the f32 path (the same attention roundings move the F32 file's value by
-// only 0.07%). The greedy continuation is likewise near a tie at its 10th token (the F32 and
-// int8 continuations part there). Measured on all three files (their ternary values decode
-// identically, so each row holds for TQ1_0, TQ2_0 and I2_S alike):
-//   numerics                          tokens of 24   ppl / llama.cpp TQ ppl
-//   paper (per-token, f32 attention)        20           0.9697
-//   + Q f16                                 24           0.9817
-//   + softmax f16                           24           0.9723
-//   + Q f16 + softmax f16 (+ Q8_0 head)     20           0.9826  = bitnet.cpp preset
-//   Q8_K acts only                           9           0.9833
-//   Q8_K + Q f16 + softmax f16 + Q8_0 head  16           0.9912  = llama.cpp preset
-// The Q8_0 head input moves perplexity by < 0.01%. Flash attention (f16 V accumulation) and
-// ggml's SIMD expf/silu are not emulated; they are the likely rest.
+// that level, unlike the f32 path. The greedy continuation is near a tie at its 10th token (the
+// F32 and int8 continuations part there). What decided it: llama.cpp ran with flash attention
+// (its CPU default now), whose f16 P.V accumulator and f16 Q reproduce the peers; the F32 file
+// confirms it (--act none: ppl 0.99918 of llama.cpp's -> 1.00007 with q-f16,flash-f16).
+// Measured (ternary values decode identically, so each row holds for TQ1_0, TQ2_0 and I2_S):
+//   numerics                                   tokens of 24   ppl / llama.cpp TQ ppl
+//   paper (per-token, f32 Q and softmax)             20           0.9697
+//   + q-f16                                          24           0.9817
+//   + probs-f16                                      24           0.9723
+//   + q-f16 + probs-f16 + head-q8_0 (bitnet.cpp)     20           0.9826
+//   + q-f16 + flash-f16 + head-q8_0                  20           0.9932
+//   q8k only                                          9           0.9833
+//   q8k + q-f16 + probs-f16 + head-q8_0              16           0.9912
+//   q8k + q-f16 + flash-f16 + head-q8_0 (llama.cpp)  24           1.0004
+// head-q8_0 moves perplexity by < 0.01%. bitnet.cpp's own perplexity is not in expected.json.
 struct Int8Case {
   const char* file;
   const char* numerics;
@@ -118,8 +120,9 @@ TEST_P(TinyBitnetInt8, GreedyPrefixAndPerplexityMatchPeers) {
   }
 }
 
-// Acceptance: the peers' numerics give >= 16 tokens and perplexity within 2% on all three files;
-// the paper's math (the default) gives 20 tokens, its perplexity 3.0% below (not asserted here).
+// Acceptance (issue): >= 16 tokens and perplexity within 2% on all three files, reached by the
+// llama.cpp preset (24 tokens, +0.04%) and the bitnet.cpp one on its own file (20 tokens, -1.7%);
+// the paper's math (the default) gives 20 tokens, its perplexity 3.0% below (not asserted).
 INSTANTIATE_TEST_SUITE_P(Files, TinyBitnetInt8,
                          testing::Values(Int8Case{"tiny-bitnet-TQ1_0.gguf", "llama.cpp", 16, 0.02},
                                          Int8Case{"tiny-bitnet-TQ2_0.gguf", "llama.cpp", 16, 0.02},
@@ -133,7 +136,8 @@ TEST(TinyBitnet, PeerNumericsParseAndRefuseUnknownNames) {
   EXPECT_TRUE(p.head_q8_0);
   EXPECT_FALSE(p.q_f16 || p.probs_f16);
   EXPECT_EQ(PeerNumerics::parse("bitnet.cpp").act_quant, ActQuant::kPerToken);
-  EXPECT_TRUE(PeerNumerics::parse("llama.cpp").probs_f16);
+  EXPECT_TRUE(PeerNumerics::parse("llama.cpp").flash_f16);
+  EXPECT_FALSE(PeerNumerics::parse("llama.cpp").probs_f16);
   EXPECT_THROW(PeerNumerics::parse("q8k,fp8"), UserError);
 }
 
