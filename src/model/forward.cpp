@@ -121,6 +121,19 @@ void Forward::bitlinear(const TernaryMatrix& w, Mat<const float> x, QuantizedAct
   ternary_matmul(w, xq, y.data, pool_);
 }
 
+// Matrices sharing the input x (W_q/W_k/W_v, W_gate/W_up): the default int8 path quantizes x once
+// and runs them in one parallel region (quant's ternary_matmul_multi: fewer pool barriers per
+// layer); the other numerics go one matrix at a time. ys[i]: (T, ws[i]->rows()).
+void Forward::bitlinear_shared(std::span<const TernaryMatrix* const> ws, Mat<const float> x,
+                               QuantizedActivations& xq, std::span<float* const> ys) {
+  if (act_ == ActMode::kNone || num_.act_quant == ActQuant::kQ8K) {
+    for (size_t i = 0; i < ws.size(); ++i) bitlinear(*ws[i], x, xq, i == 0, Mat<float>(ys[i], x.rows, ws[i]->rows()));
+    return;
+  }
+  quantize_rows(x, xq);
+  ternary_matmul_multi(ws, xq, ys, pool_);
+}
+
 void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
   const LayerWeights& L = model_.weights.layers[size_t(l)];
   const int64_t D = cfg_.n_embd, F = cfg_.n_ff;
@@ -131,9 +144,9 @@ void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
 
   // Attention block. x_n is quantized once and shared by W_q, W_k, W_v.
   rms_norm_forward(x, L.attn_norm, eps, h);                          tap("attn_norm", l, h);
-  bitlinear(L.wq, h, xq_d_, true, q);
-  bitlinear(L.wk, h, xq_d_, false, k);
-  bitlinear(L.wv, h, xq_d_, false, v);                                tap("Vcur", l, v);
+  const TernaryMatrix* qkv[] = {&L.wq, &L.wk, &L.wv};
+  float* const qkv_out[] = {q.data, k.data, v.data};
+  bitlinear_shared(qkv, h, xq_d_, qkv_out);                           tap("Vcur", l, v);
   rope_forward(q, int(cfg_.n_head), int(cfg_.head_dim), {pos_.data(), size_t(T)}, cfg_.rope_theta, cfg_.rope_neox);
   rope_forward(k, int(cfg_.n_head_kv), int(cfg_.head_dim), {pos_.data(), size_t(T)}, cfg_.rope_theta, cfg_.rope_neox);
   if (num_.q_f16) round_f16(q);  // ggml's mul_mat(K f16, Q) multiplies an f16 Q
@@ -147,8 +160,9 @@ void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
 
   // FFN block: act(gate) * up, SubLN, W_down.
   rms_norm_forward(x, L.ffn_norm, eps, h);                            tap("ffn_norm", l, h);
-  bitlinear(L.w_gate, h, xq_d_, true, gate);
-  bitlinear(L.w_up, h, xq_d_, false, up);
+  const TernaryMatrix* gate_up[] = {&L.w_gate, &L.w_up};
+  float* const gate_up_out[] = {gate.data, up.data};
+  bitlinear_shared(gate_up, h, xq_d_, gate_up_out);
   if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_forward(gate, up, gate);
   else swiglu_forward(gate, up, gate);
   tap("ffn_act", l, gate);

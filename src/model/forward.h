@@ -53,6 +53,8 @@ class Forward {
   void layer_forward(int64_t l, int64_t T, int64_t pos0);
   void bitlinear(const TernaryMatrix& w, Mat<const float> x, QuantizedActivations& xq,
                  bool quantize, Mat<float> y);
+  void bitlinear_shared(std::span<const TernaryMatrix* const> ws, Mat<const float> x,
+                        QuantizedActivations& xq, std::span<float* const> ys);
   void attention(int64_t l, int64_t T, int64_t pos0);
   void tap(std::string_view name, int64_t l, Mat<const float> m) const {
     if (tap_) tap_(name, l, m);
