@@ -44,7 +44,6 @@ Forward::Forward(const Model& model, int64_t n_ctx, ThreadPool& pool, ActMode ac
   for (auto* b : {&k_, &v_}) b->resize(size_t(B * cfg_.kv_dim()));
   for (auto* b : {&gate_, &up_}) b->resize(size_t(B * F));
   scores_.resize(size_t(pool.n_threads() * std::max(n_ctx, cfg_.head_dim)));  // head_dim: flash_f16's acc
-  xf_.resize(size_t(B * std::max({D, cfg_.q_dim(), F})));
   xq_d_.resize(B, D);
   xq_attn_.resize(B, cfg_.q_dim());
   xq_ff_.resize(B, F);
@@ -70,10 +69,12 @@ void Forward::eval(std::span<const int32_t> tokens, bool all_logits) {
 }
 
 void Forward::set_numerics(const PeerNumerics& numerics) {
-  if (numerics.act_quant == ActQuant::kQ8K)
+  if (numerics.act_quant == ActQuant::kQ8K) {
     for (int64_t n : {cfg_.n_embd, cfg_.q_dim(), cfg_.n_ff})
       if (n % 256)
         throw UserError(fmt::format("Q8_K activations need BitLinear inputs in 256-blocks; this model has {}", n));
+    xf_.resize(size_t(max_batch_ * std::max({cfg_.n_embd, cfg_.q_dim(), cfg_.n_ff})));  // only Q8_K copies
+  }
   num_ = numerics;
 }
 

@@ -72,7 +72,7 @@ class Forward {
   // Scratch, (max_batch, dim) each.
   AlignedBuffer<float> x_, h_, q_, k_, v_, attn_, o_, gate_, up_;
   AlignedBuffer<float> scores_;  // (n_threads, max(n_ctx, head_dim))
-  AlignedBuffer<float> xf_;      // (max_batch, max(D, q_dim, F)): fake-quantized BitLinear input
+  AlignedBuffer<float> xf_;      // (max_batch, max(D, q_dim, F)): fake-quantized BitLinear input (Q8_K only)
   QuantizedActivations xq_d_, xq_attn_, xq_ff_;
   std::vector<int32_t> pos_;
   std::vector<float> logits_;  // (all-logits rows, V), grown only by all_logits evals
