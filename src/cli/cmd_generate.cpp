@@ -37,6 +37,7 @@ void run_generate(const GenerateArgs& a) {
     return true;
   });
   std::fputc('\n', stdout);
+  std::fflush(stdout);  // before the timings line on stderr, when both go to one terminal or file
   fmt::print(stderr, "prompt: {} tokens, {:.2f} t/s | generation: {} tokens, {:.2f} t/s | threads {} | "
                      "peak RSS {:.0f} MiB\n",
              s.n_prompt, s.prompt_tokens_per_s(), s.n_generated, s.generate_tokens_per_s(), pool.n_threads(),
