@@ -7,7 +7,11 @@
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
 #endif
+#include <cstdlib>
 #include <cstring>
+#include <string>
+
+#include "core/error.h"
 
 namespace bitlm {
 namespace {
@@ -70,6 +74,28 @@ CpuFeatures detect() { return {}; }
 const CpuFeatures& cpu_features() {
   static const CpuFeatures features = detect();
   return features;
+}
+
+bool cpu_runs_isa(std::string_view isa) {
+  const CpuFeatures& f = cpu_features();
+  if (isa == "ref") return true;
+  if (isa == "avx2") return f.avx2 && f.fma;
+  if (isa == "avx512") return f.avx2 && f.fma && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
+  if (isa == "neon") return f.neon && f.dotprod;
+  return false;
+}
+
+std::string_view requested_isa() {
+  static const std::string isa = [] {
+    const char* env = std::getenv("BITLM_ISA");
+    const std::string want = env ? env : "";
+    if (want.empty() || cpu_runs_isa(want)) return want;
+    std::string have;
+    for (const char* name : {"ref", "avx2", "avx512", "neon"})
+      if (cpu_runs_isa(name)) have += std::string(have.empty() ? "" : ", ") + name;
+    throw UserError(fmt::format("BITLM_ISA={}: this CPU runs only: {}", want, have));
+  }();
+  return isa;
 }
 
 }  // namespace bitlm

@@ -1,6 +1,8 @@
 // core/cpu.h — CPU features, read once (CPUID on x86, HWCAP on ARM).
 #pragma once
+#include <span>
 #include <string>
+#include <string_view>
 
 namespace bitlm {
 
@@ -13,5 +15,24 @@ struct CpuFeatures {
 };
 
 const CpuFeatures& cpu_features();
+
+// The ISAs this CPU runs, as kernel families name them: "ref" first, then "avx2", "avx512"
+// (F/BW/VL/VNNI) or "neon" (with dotprod).
+bool cpu_runs_isa(std::string_view isa);
+
+// BITLM_ISA, read once: empty when unset. Throws UserError for a name this CPU cannot run.
+std::string_view requested_isa();
+
+// One ISA choice for every kernel family (each Table has `std::string_view isa`; runnable lists
+// ref first and the best last): the best, or the one BITLM_ISA names — and a family without
+// kernels for that ISA runs its plain reference.
+template <typename Table>
+const Table& select_kernels(std::span<const Table* const> runnable) {
+  const std::string_view want = requested_isa();
+  if (want.empty()) return *runnable.back();
+  for (const Table* t : runnable)
+    if (t->isa == want) return *t;
+  return *runnable.front();
+}
 
 }  // namespace bitlm

@@ -41,9 +41,8 @@ constexpr TrainMatmulKernels kAvx512 = {"avx512", matmul_nt_avx512, matmul_acc_a
 std::vector<const TrainMatmulKernels*> detect() {
   std::vector<const TrainMatmulKernels*> k = {&kRef};
 #if defined(__x86_64__) || defined(_M_X64)
-  const CpuFeatures& f = cpu_features();
-  if (f.avx2 && f.fma) k.push_back(&kAvx2);
-  if (f.avx2 && f.fma && f.avx512f) k.push_back(&kAvx512);
+  if (cpu_runs_isa("avx2")) k.push_back(&kAvx2);
+  if (cpu_runs_isa("avx512")) k.push_back(&kAvx512);
 #endif
   return k;
 }
@@ -51,16 +50,6 @@ std::vector<const TrainMatmulKernels*> detect() {
 const std::vector<const TrainMatmulKernels*>& runnable() {
   static const std::vector<const TrainMatmulKernels*> k = detect();
   return k;
-}
-
-const TrainMatmulKernels& choose() {
-  const auto& k = runnable();
-  const char* env = std::getenv("BITLM_ISA");
-  if (!env || !*env) return *k.back();
-  for (const TrainMatmulKernels* p : k)
-    if (p->isa == env) return *p;
-  if (std::string_view(env) == "neon") return kRef;  // quant/ has a NEON set; training has not
-  throw UserError(fmt::format("BITLM_ISA={}: no fp32 training kernels for it on this CPU", env));
 }
 
 }  // namespace
@@ -85,7 +74,7 @@ void matmul_acc_ref(const float* a, int64_t a_rs, int64_t a_js, const float* b, 
 }
 
 const TrainMatmulKernels& best_train_matmul_kernels() {
-  static const TrainMatmulKernels& k = choose();
+  static const TrainMatmulKernels& k = select_kernels<TrainMatmulKernels>(runnable());
   return k;
 }
 

@@ -26,16 +26,14 @@ constexpr TernaryKernels kNeon = {"neon", gemv_t2_neon, gemm_t2_neon, gemm_t2_f3
 #endif
 
 std::vector<const TernaryKernels*> detect() {
-  const CpuFeatures& f = cpu_features();
   std::vector<const TernaryKernels*> k = {&kRef};
 #if defined(__x86_64__) || defined(_M_X64)
-  if (f.avx2 && f.fma) k.push_back(&kAvx2);
-  if (f.avx2 && f.fma && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni) k.push_back(&kAvx512);
+  if (cpu_runs_isa("avx2")) k.push_back(&kAvx2);
+  if (cpu_runs_isa("avx512")) k.push_back(&kAvx512);
 #endif
 #if defined(__aarch64__)
-  if (f.neon && f.dotprod) k.push_back(&kNeon);
+  if (cpu_runs_isa("neon")) k.push_back(&kNeon);
 #endif
-  (void)f;
   return k;
 }
 
@@ -44,21 +42,10 @@ const std::vector<const TernaryKernels*>& runnable() {
   return k;
 }
 
-const TernaryKernels& choose() {
-  const auto& k = runnable();
-  const char* env = std::getenv("BITLM_ISA");
-  if (!env || !*env) return *k.back();
-  for (const TernaryKernels* p : k)
-    if (p->isa == env) return *p;
-  std::string have;
-  for (const TernaryKernels* p : k) have += std::string(have.empty() ? "" : ", ") + std::string(p->isa);
-  throw UserError(fmt::format("BITLM_ISA={}: this CPU runs only: {}", env, have));
-}
-
 }  // namespace
 
 const TernaryKernels& best_kernels() {
-  static const TernaryKernels& k = choose();
+  static const TernaryKernels& k = select_kernels<TernaryKernels>(runnable());
   return k;
 }
 
