@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake g++ libgtest-dev libgmock-dev libbenchmark-dev libfmt-dev libcli11-dev
       nlohmann-json3-dev libcpp-httplib-dev libopenmpi-dev openmpi-bin)
-[[ "${1:-}" == "--with-reference" ]] && pkgs+=(python3-torch python3-numpy)
+[[ "${1:-}" == "--with-reference" ]] && pkgs+=(python3-torch python3-numpy libopenblas0-pthread)  # OpenBLAS: a fair PyTorch baseline
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
