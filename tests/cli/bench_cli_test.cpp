@@ -10,29 +10,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/cli_runner.h"
 #include "model/synth.h"
 
 namespace bitlm {
 namespace {
 
-const std::string kBin = std::string(BITLM_BIN_DIR) + "/bitlm";
-
-std::string tmp(const std::string& n) {
-  return testing::TempDir() + "bitlm_bench_cli_" + std::to_string(getpid()) + "_" + n;
-}
-
-std::string read_all(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-struct CliRun { int rc; std::string out, err; };
-
-CliRun run(const std::string& args) {
-  const std::string out = tmp("stdout.txt"), err = tmp("stderr.txt");
-  const int st = std::system((kBin + " " + args + " > " + out + " 2> " + err).c_str());
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, read_all(out), read_all(err)};
-}
+using test::CliRun;
+using test::read_all;
+const auto tmp = test::tmp_path;
+const auto run = test::run_bitlm;
 
 TEST(BenchCli, PrintsPromptAndGenerationRows) {
   const std::string model = tmp("micro.gguf");

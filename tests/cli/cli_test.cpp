@@ -10,31 +10,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/cli_runner.h"
 #include "io/gguf.h"
 #include "model/synth.h"
 
 namespace bitlm {
 namespace {
 
-const std::string kBin = std::string(BITLM_BIN_DIR) + "/bitlm";
-// Per-process names: ctest runs each test in its own process, in parallel.
-std::string tmp(const std::string& n) {
-  return testing::TempDir() + "bitlm_cli_" + std::to_string(getpid()) + "_" + n;
-}
-
-struct CliResult { int rc; std::string err; };
-
-CliResult run(const std::string& args) {
-  const std::string errf = tmp("stderr.txt");
-  const int st = std::system((kBin + " " + args + " > /dev/null 2> " + errf).c_str());
-  std::ifstream in(errf);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, std::string(std::istreambuf_iterator<char>(in), {})};
-}
-
-std::string read_all(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::CliRun;
+using test::read_all;
+const auto tmp = test::tmp_path;
+const auto run = test::run_bitlm;
 void write_all(const std::string& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
 class BadInput : public testing::Test {
@@ -43,7 +29,7 @@ class BadInput : public testing::Test {
   static std::string good() { return tmp("good.gguf"); }
 
   static void expect_one_line_error(const std::string& args, const std::string& file, const std::string& what) {
-    const CliResult r = run(args);
+    const CliRun r = run(args);
     EXPECT_EQ(r.rc, 2) << args << "\n" << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_NE(r.err.find(file), std::string::npos) << r.err;
@@ -135,7 +121,7 @@ TEST_F(BadInput, MissingTokenizer) {
 }
 
 TEST_F(BadInput, PromptLongerThanTheContext) {
-  const CliResult r = run("generate -n 2 -c 16 -p 'this prompt is much longer than sixteen bytes' -m " + good());
+  const CliRun r = run("generate -n 2 -c 16 -p 'this prompt is much longer than sixteen bytes' -m " + good());
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("but the context is 16"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
@@ -144,7 +130,7 @@ TEST_F(BadInput, PromptLongerThanTheContext) {
 TEST(Cli, GenerateStreamsTextAndTimings) {
   const std::string p = tmp("gen.gguf");
   write_synth_model({.shape = "micro", .seed = 5}, p);
-  const CliResult r = run("generate -n 8 -t 2 --temp 0 -p 'hello' -m " + p);
+  const CliRun r = run("generate -n 8 -t 2 --temp 0 -p 'hello' -m " + p);
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.err.find("generation:"), std::string::npos) << r.err;
 }
