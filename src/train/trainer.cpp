@@ -12,6 +12,7 @@
 #include "core/sys.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
+#include "train/distributed.h"
 
 namespace bitlm {
 namespace {
@@ -32,6 +33,30 @@ double validation_loss(const TrainConfig& cfg, TrainModel& model, ThreadPool& po
   return sum / double(cfg.eval_batches * int64_t(n));
 }
 
+// Opens metrics.jsonl for appending. On --resume it first drops the lines past the checkpoint's
+// step (a run killed after its last checkpoint wrote them; the resumed run writes them again)
+// and a torn last line, rewriting the file atomically.
+std::ofstream open_metrics(const std::string& path, bool resume, int64_t resume_step) {
+  if (resume && std::filesystem::exists(path)) {
+    std::ifstream old(path);
+    std::string kept;
+    for (std::string line; std::getline(old, line);) {
+      const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      const bool whole = j.is_object() && j.contains("step") && j["step"].is_number_integer();
+      if (whole && j["step"].get<int64_t>() <= resume_step) kept += line + '\n';
+    }
+    old.close();
+    const std::string tmp = path + ".tmp";
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!(out << kept) || !out.flush()) throw IoError(fmt::format("{}: cannot write", tmp));
+    out.close();
+    std::filesystem::rename(tmp, path);
+  }
+  std::ofstream f(path, resume ? std::ios::app : std::ios::trunc);
+  if (!f) throw IoError(fmt::format("{}: cannot open for writing", path));
+  return f;
+}
+
 }  // namespace
 
 void install_stop_signal_handlers() {
@@ -41,15 +66,19 @@ void install_stop_signal_handlers() {
 
 TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
   g_stop_requested.store(false);
+  Distributed& dist = Distributed::world();
   ShardLoader loader(cfg.train_data, cfg.model.seq_len);
   if (cfg.model.n_vocab == 0) cfg.model.n_vocab = loader.vocab_size();
   BITLM_CHECK(cfg.model.n_vocab >= loader.vocab_size(), "model.n_vocab = {} is smaller than the data's vocab ({})",
               cfg.model.n_vocab, loader.vocab_size());
   cfg.validate();
-  std::filesystem::create_directories(cfg.out_dir);
+  BITLM_CHECK(cfg.batch_size % dist.size() == 0,
+              "batch_size = {} does not divide among the {} MPI processes (each takes an equal share of every batch)",
+              cfg.batch_size, dist.size());
   const std::string ckpt_path = cfg.out_dir + "/checkpoint.safetensors";
 
-  ThreadPool pool(cfg.threads > 0 ? cfg.threads : default_thread_count());
+  // Threads per rank: the ranks share the machine's cores unless the config says otherwise.
+  ThreadPool pool(cfg.threads > 0 ? cfg.threads : std::max(1, default_thread_count() / dist.size()));
   TrainModel model(cfg.model);
   model.init(cfg.seed, cfg.init_std);
   AdamW opt(model.params().size(), cfg.adam);
@@ -58,56 +87,72 @@ TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
     state = load_checkpoint(options.resume, cfg, model, opt);
     loader.seek(state.data);
   }
-  std::ofstream metrics(cfg.out_dir + "/metrics.jsonl", options.resume.empty() ? std::ios::trunc : std::ios::app);
-  if (!metrics) throw IoError(fmt::format("{}/metrics.jsonl: cannot open for writing", cfg.out_dir));
+  std::optional<std::ofstream> metrics;  // rank 0 alone writes files and draws the progress bar
+  std::optional<ProgressBar> bar;
+  if (dist.is_root()) {
+    std::filesystem::create_directories(cfg.out_dir);
+    metrics.emplace(open_metrics(cfg.out_dir + "/metrics.jsonl", !options.resume.empty(), state.step));
+    if (options.progress) bar.emplace("train", cfg.steps);
+  }
 
   const int64_t T = cfg.model.seq_len, tokens_per_step = cfg.batch_size * cfg.grad_accum * T;
+  const int64_t rank_batch = cfg.batch_size / dist.size();
   const float grad_scale = 1.0f / float(tokens_per_step);  // mean loss over the global batch
-  std::vector<int32_t> in(size_t(cfg.batch_size * T)), tgt(in.size());
-  std::optional<ProgressBar> bar;
-  if (options.progress) bar.emplace("train", cfg.steps);
+  std::vector<int32_t> in(size_t(rank_batch * T)), tgt(in.size());
   TrainResult res;
   const double t0 = now_seconds();
   const int64_t first_step = state.step;
   auto checkpoint = [&] {
     state.data = loader.position();
-    save_checkpoint(ckpt_path, cfg, model, opt, state);
+    if (dist.is_root()) save_checkpoint(ckpt_path, cfg, model, opt, state);
   };
-  while (state.step < cfg.steps) {
-    const StepHyper hp = schedule_at(cfg.schedule, state.step);
-    model.zero_grads();
-    double loss = 0;
-    for (int64_t micro = 0; micro < cfg.grad_accum; ++micro) {
-      loader.next(cfg.batch_size, in, tgt);
-      loss += model.forward_backward(in, tgt, grad_scale, pool);
+  try {
+    while (state.step < cfg.steps) {
+      const StepHyper hp = schedule_at(cfg.schedule, state.step);
+      model.zero_grads();
+      double loss = 0;
+      for (int64_t micro = 0; micro < cfg.grad_accum; ++micro) {
+        // Every rank walks the whole batch so that all keep the same data position.
+        loader.skip(dist.rank() * rank_batch);
+        loader.next(rank_batch, in, tgt);
+        loader.skip((dist.size() - 1 - dist.rank()) * rank_batch);
+        loss += model.forward_backward(in, tgt, grad_scale, pool);
+      }
+      loss = dist.sum_in_rank_order(loss) / double(tokens_per_step);
+      dist.sum_in_rank_order(model.grads());
+      BITLM_CHECK(std::isfinite(loss), "training diverged at step {} (loss {}); lower schedule.lr", state.step, loss);
+      const double gnorm = clip_grad_norm(model.grads(), cfg.grad_clip);
+      opt.step(model.tensors(), model.params(), model.grads(), hp.lr, hp.weight_decay, pool);
+      ++state.step;
+      const double elapsed = now_seconds() - t0;
+      res.tokens_per_s = double((state.step - first_step) * tokens_per_step) / std::max(elapsed, 1e-9);
+      res.last_loss = loss;
+      if (metrics)
+        *metrics << nlohmann::json{{"step", state.step}, {"loss", loss}, {"lr", hp.lr},
+                                   {"weight_decay", hp.weight_decay}, {"grad_norm", gnorm},
+                                   {"tokens", state.step * tokens_per_step}, {"tokens_per_s", res.tokens_per_s},
+                                   {"elapsed_s", elapsed}}.dump()
+                 << '\n';
+      if (metrics && cfg.eval_every > 0 && !cfg.valid_data.empty() && state.step % cfg.eval_every == 0) {
+        res.last_val_loss = validation_loss(cfg, model, pool);
+        *metrics << nlohmann::json{{"step", state.step}, {"val_loss", res.last_val_loss},
+                                   {"val_ppl", std::exp(res.last_val_loss)}}.dump() << '\n';
+      }
+      if (metrics) metrics->flush();
+      if (bar)
+        bar->update(state.step, fmt::format("loss {:.4f} | lr {:.2e} | {:.0f} tok/s", loss, hp.lr, res.tokens_per_s));
+      // One decision for all ranks: a signal may reach them at different steps.
+      const bool stop = dist.any(g_stop_requested.load()) || state.step == options.stop_after_steps;
+      if (stop || (cfg.checkpoint_every > 0 && state.step % cfg.checkpoint_every == 0) || state.step == cfg.steps)
+        checkpoint();
+      if (stop && state.step < cfg.steps) {
+        res.interrupted = true;
+        break;
+      }
     }
-    loss /= double(tokens_per_step);
-    BITLM_CHECK(std::isfinite(loss), "training diverged at step {} (loss {}); lower schedule.lr", state.step, loss);
-    const double gnorm = clip_grad_norm(model.grads(), cfg.grad_clip);
-    opt.step(model.tensors(), model.params(), model.grads(), hp.lr, hp.weight_decay, pool);
-    ++state.step;
-    const double elapsed = now_seconds() - t0;
-    res.tokens_per_s = double((state.step - first_step) * tokens_per_step) / std::max(elapsed, 1e-9);
-    res.last_loss = loss;
-    metrics << nlohmann::json{{"step", state.step}, {"loss", loss}, {"lr", hp.lr}, {"weight_decay", hp.weight_decay},
-                              {"grad_norm", gnorm}, {"tokens", state.step * tokens_per_step},
-                              {"tokens_per_s", res.tokens_per_s}, {"elapsed_s", elapsed}}.dump()
-            << '\n';
-    if (cfg.eval_every > 0 && !cfg.valid_data.empty() && state.step % cfg.eval_every == 0) {
-      res.last_val_loss = validation_loss(cfg, model, pool);
-      metrics << nlohmann::json{{"step", state.step}, {"val_loss", res.last_val_loss},
-                                {"val_ppl", std::exp(res.last_val_loss)}}.dump() << '\n';
-    }
-    metrics.flush();
-    if (bar)
-      bar->update(state.step, fmt::format("loss {:.4f} | lr {:.2e} | {:.0f} tok/s", loss, hp.lr, res.tokens_per_s));
-    const bool stop = g_stop_requested.load() || state.step == options.stop_after_steps;
-    if (stop || (cfg.checkpoint_every > 0 && state.step % cfg.checkpoint_every == 0) || state.step == cfg.steps)
-      checkpoint();
-    if (stop && state.step < cfg.steps) {
-      res.interrupted = true;
-      break;
-    }
+  } catch (const std::exception& e) {
+    if (dist.size() > 1) dist.abort(e.what(), dynamic_cast<const UserError*>(&e) ? 2 : 1);
+    throw;
   }
   if (bar)
     bar->finish(fmt::format("loss {:.4f} | {:.0f} tok/s{}", res.last_loss, res.tokens_per_s,

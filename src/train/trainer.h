@@ -2,10 +2,13 @@
 // gradient accumulation) -> clipping -> AdamW on the schedule -> metrics JSONL, progress bar,
 // periodic validation, atomic checkpoints every N steps, at the end and on SIGINT/SIGTERM.
 // Deterministic: the same config and seed give the same loss curve, interrupted or not.
+// Under `mpirun -np N` (train/distributed.h) each rank trains on 1/N of every batch and the
+// gradients are summed across ranks; rank 0 alone writes checkpoints, metrics and the progress bar.
 //
 // Files in out_dir: checkpoint.safetensors (train/checkpoint.h), metrics.jsonl, one JSON object
 // per line: {"step","loss","lr","weight_decay","grad_norm","tokens","tokens_per_s","elapsed_s"}
-// for training steps and {"step","val_loss","val_ppl"} for validations.
+// for training steps and {"step","val_loss","val_ppl"} for validations. On --resume, lines past
+// the checkpoint's step (written before a crash) are dropped first.
 #pragma once
 #include <atomic>
 #include <cstdint>

@@ -1,0 +1,191 @@
+// tests/cli/train_cli_test.cpp — `bitlm train` as a user runs it, on byte-token shards made here:
+// - data-parallel: `mpirun -np 2` gives the losses and weights of one process with the same global
+//   batch (to float rounding: the ranks' partial gradient sums associate differently);
+// - kill -9 mid-training, then --resume: at most one checkpoint interval is lost and the run ends
+//   bit for bit where an uninterrupted one does.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+#include "io/safetensors.h"
+#include "train/data.h"
+
+namespace bitlm {
+namespace {
+
+using test::CliRun;
+using test::kBitlmBin;
+using test::read_all;
+using test::tmp_path;
+
+// A fresh directory for one test's files.
+std::string fresh_dir(const std::string& name) {
+  const std::string dir = tmp_path(name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Byte-token shards (vocab 257: bytes + EOS) and a training config over them.
+std::string write_config(const std::string& dir, const nlohmann::json& overrides) {
+  std::string text;
+  for (int i = 0; i < 60; ++i) text += fmt::format("Story {}: the cat sat on mat {}.\n<|endoftext|>\n", i, i * 7);
+  prepare_shards(text, [](std::string_view s) { return std::vector<int32_t>(s.begin(), s.end()); }, 256, 257,
+                 dir + "/train", 1000);
+  nlohmann::json cfg = nlohmann::json::parse(R"({
+    "model": {"n_embd": 32, "n_ff": 64, "n_layer": 2, "n_head": 4, "n_head_kv": 2, "seq_len": 16},
+    "schedule": {"kind": "two_stage", "lr": 0.01, "lr_stage2": 0.005, "warmup_steps": 2},
+    "checkpoint_every": 0, "threads": 1})");
+  cfg["train_data"] = dir + "/train";
+  cfg.merge_patch(overrides);
+  const std::string path = dir + "/train.json";
+  std::ofstream(path) << cfg.dump(2);
+  return path;
+}
+
+CliRun run_shell(const std::string& command) {
+  const std::string out = tmp_path("train_stdout.txt"), err = tmp_path("train_stderr.txt");
+  const int st = std::system((command + " > " + out + " 2> " + err).c_str());
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, read_all(out), read_all(err)};
+}
+
+bool have_mpirun() { return std::system("command -v mpirun > /dev/null 2>&1") == 0; }
+
+const std::string kMpirun2 = "mpirun --allow-run-as-root --oversubscribe -np 2 ";
+
+// step -> loss of the training lines of metrics.jsonl (validation lines have no "loss").
+std::map<int64_t, double> step_losses(const std::string& metrics) {
+  std::ifstream f(metrics);
+  std::map<int64_t, double> out;
+  for (std::string line; std::getline(f, line);) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("loss")) out[j["step"].get<int64_t>()] = j["loss"].get<double>();
+  }
+  return out;
+}
+
+int64_t line_count(const std::string& path) {
+  std::ifstream f(path);
+  int64_t n = 0;
+  for (std::string line; std::getline(f, line);) ++n;
+  return n;
+}
+
+int64_t last_step(const std::string& metrics) {
+  const auto losses = step_losses(metrics);
+  return losses.empty() ? 0 : losses.rbegin()->first;
+}
+
+// Largest |a - b| over every parameter, relative to the largest |a|.
+double max_param_difference(const std::string& ckpt_a, const std::string& ckpt_b) {
+  const auto a = SafetensorsFile::open(ckpt_a), b = SafetensorsFile::open(ckpt_b);
+  double diff = 0, scale = 0;
+  for (const auto& [name, t] : a->tensors()) {
+    if (name.rfind("param.", 0) != 0) continue;
+    const std::vector<float> x = a->read_f32(name), y = b->read_f32(name);
+    EXPECT_EQ(x.size(), y.size()) << name;
+    for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
+      diff = std::max(diff, std::fabs(double(x[i]) - double(y[i])));
+      scale = std::max(scale, std::fabs(double(x[i])));
+    }
+  }
+  return diff / scale;
+}
+
+TEST(TrainCli, TwoMpiRanksMatchOneProcessWithTheSameGlobalBatch) {
+  if (!have_mpirun()) GTEST_SKIP() << "mpirun not found (apt-get install openmpi-bin)";
+  const std::string dir = fresh_dir("mpi");
+  const std::string cfg = write_config(dir, {{"steps", 8}, {"batch_size", 4}, {"grad_accum", 2}});
+  const CliRun two = run_shell(kMpirun2 + kBitlmBin + " train -c " + cfg + " -o " + dir + "/np2");
+  ASSERT_EQ(two.rc, 0) << two.err;
+  const CliRun one = run_shell(kBitlmBin + " train -c " + cfg + " -o " + dir + "/np1");
+  ASSERT_EQ(one.rc, 0) << one.err;
+
+  const auto l2 = step_losses(dir + "/np2/metrics.jsonl"), l1 = step_losses(dir + "/np1/metrics.jsonl");
+  ASSERT_EQ(l1.size(), 8u);
+  ASSERT_EQ(l2.size(), 8u);
+  EXPECT_EQ(line_count(dir + "/np2/metrics.jsonl"), 8) << "rank 0 alone writes metrics";
+  double loss_diff = 0;
+  for (const auto& [step, loss] : l1) loss_diff = std::max(loss_diff, std::fabs(l2.at(step) - loss) / loss);
+  const double param_diff =
+      max_param_difference(dir + "/np1/checkpoint.safetensors", dir + "/np2/checkpoint.safetensors");
+  std::printf("np2 vs np1: largest relative loss difference %.2e, parameter difference %.2e\n", loss_diff, param_diff);
+  EXPECT_LT(loss_diff, 1e-6);
+  EXPECT_LT(param_diff, 1e-6);
+  EXPECT_LT(l1.at(8), l1.at(1));
+}
+
+TEST(TrainCli, MpiBatchThatDoesNotDivideAmongTheRanksIsRefused) {
+  if (!have_mpirun()) GTEST_SKIP() << "mpirun not found (apt-get install openmpi-bin)";
+  const std::string dir = fresh_dir("mpi_bad");
+  const std::string cfg = write_config(dir, {{"steps", 2}, {"batch_size", 3}});
+  const CliRun r = run_shell(kMpirun2 + kBitlmBin + " train -c " + cfg + " -o " + dir + "/out");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("batch_size = 3 does not divide among the 2 MPI processes"), std::string::npos) << r.err;
+}
+
+pid_t spawn_bitlm(const std::vector<std::string>& args) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    std::vector<char*> argv{const_cast<char*>(kBitlmBin.c_str())};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+TEST(TrainCli, KillNineThenResumeLosesAtMostOneIntervalAndEndsBitIdentical) {
+  const std::string dir = fresh_dir("kill9");
+  constexpr int64_t kSteps = 300, kEvery = 20;
+  const std::string cfg = write_config(dir, {{"steps", kSteps}, {"batch_size", 2}, {"checkpoint_every", kEvery}});
+  const std::string out = dir + "/killed", ckpt = out + "/checkpoint.safetensors";
+
+  const pid_t pid = spawn_bitlm({"train", "-c", cfg, "-o", out});
+  ASSERT_GT(pid, 0);
+  // Past the first checkpoint by a few steps: the kill lands between two checkpoints.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (last_step(out + "/metrics.jsonl") < kEvery + 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "training ended before the kill";
+  const int64_t killed_at = last_step(out + "/metrics.jsonl");
+  const int64_t saved = std::stoll(SafetensorsFile::open(ckpt)->metadata().at("step"));
+  std::printf("killed after step %lld, last checkpoint at step %lld\n", (long long)killed_at, (long long)saved);
+  ASSERT_LT(killed_at, kSteps);
+  EXPECT_GE(saved, kEvery);
+  EXPECT_LE(killed_at - saved, kEvery) << "more than one checkpoint interval lost";
+
+  const CliRun resumed = test::run_bitlm("train -c " + cfg + " -o " + out + " --resume " + ckpt);
+  ASSERT_EQ(resumed.rc, 0) << resumed.err;
+  const CliRun full = test::run_bitlm("train -c " + cfg + " -o " + dir + "/full");
+  ASSERT_EQ(full.rc, 0) << full.err;
+
+  const auto a = step_losses(out + "/metrics.jsonl"), b = step_losses(dir + "/full/metrics.jsonl");
+  EXPECT_EQ(a, b);  // exact, every step once (the lines past the checkpoint were dropped on resume)
+  EXPECT_EQ(line_count(out + "/metrics.jsonl"), kSteps);
+  const auto fa = SafetensorsFile::open(ckpt), fb = SafetensorsFile::open(dir + "/full/checkpoint.safetensors");
+  EXPECT_EQ(fa->metadata().at("crc32"), fb->metadata().at("crc32"));
+  EXPECT_EQ(max_param_difference(ckpt, dir + "/full/checkpoint.safetensors"), 0.0);
+}
+
+}  // namespace
+}  // namespace bitlm
