@@ -52,8 +52,8 @@ Distributed::~Distributed() {
 }
 
 // Reduce-scatter then all-gather, by hand: rank k receives block k of every rank (all-to-all),
-// adds the N copies in rank order, and the summed blocks are gathered back to everyone.
-void Distributed::sum_in_rank_order(std::span<float> buf) {
+// sums the N copies as a pairwise tree in rank order, and the sums are gathered back to everyone.
+void Distributed::sum_pairwise(std::span<float> buf) {
   if (size_ == 1) return;
 #ifdef BITLM_HAVE_MPI
   const size_t n = size_t(size_), block = (buf.size() + n - 1) / n;
@@ -62,25 +62,22 @@ void Distributed::sum_in_rank_order(std::span<float> buf) {
   std::copy(buf.begin(), buf.end(), send_.begin());
   recv_.resize(block * n);
   MPI_Alltoall(send_.data(), int(block), MPI_FLOAT, recv_.data(), int(block), MPI_FLOAT, MPI_COMM_WORLD);
-  for (size_t i = 0; i < block; ++i) {
-    float s = recv_[i];
-    for (size_t r = 1; r < n; ++r) s += recv_[r * block + i];
-    send_[i] = s;
-  }
-  MPI_Allgather(send_.data(), int(block), MPI_FLOAT, recv_.data(), int(block), MPI_FLOAT, MPI_COMM_WORLD);
+  for (size_t r = 0; r < n; ++r) blocks_.push(std::span<const float>(recv_).subspan(r * block, block));
+  const std::vector<float>& mine = blocks_.finish();
+  MPI_Allgather(mine.data(), int(block), MPI_FLOAT, recv_.data(), int(block), MPI_FLOAT, MPI_COMM_WORLD);
   std::copy(recv_.begin(), recv_.begin() + std::ptrdiff_t(buf.size()), buf.begin());
 #endif
 }
 
-double Distributed::sum_in_rank_order(double x) {
+double Distributed::sum_pairwise(double x) {
   if (size_ == 1) return x;
   std::vector<double> all(size_t(size_), 0.0);
 #ifdef BITLM_HAVE_MPI
   MPI_Allgather(&x, 1, MPI_DOUBLE, all.data(), 1, MPI_DOUBLE, MPI_COMM_WORLD);
 #endif
-  double s = all[0];
-  for (size_t r = 1; r < all.size(); ++r) s += all[r];
-  return s;
+  PairwiseSum<double> sum;
+  for (const double& v : all) sum.push({&v, 1});
+  return sum.finish()[0];
 }
 
 bool Distributed::any(bool flag) {

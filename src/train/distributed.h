@@ -2,11 +2,11 @@
 // Every rank holds the whole model and the same parameters; each takes 1/N of every batch's
 // sequences, and the gradients are summed over ranks before the (identical) optimizer step.
 //
-// The sums are deterministic and the same on every rank: element i is added as
-// ((g_0[i] + g_1[i]) + g_2[i]) + ... in rank order, whatever MPI's reduction algorithm would do,
-// so all ranks apply bit-identical updates and a run repeats bit for bit. (A single process sums
-// the same tokens in another order, so it agrees with an N-rank run to float rounding only:
-// docs/training.md gives the measured difference.)
+// The sums are deterministic and the same on every rank: the ranks' values are added as one
+// pairwise tree in rank order (train/pairwise_sum.h), whatever MPI's own reduction would do, so
+// every rank applies bit-identical updates. Each rank sums its sequences' gradients with the same
+// tree; when batch_size / N is a power of two the N-rank sum is then bit-identical to one process
+// summing all the sequences (docs/training.md: otherwise they agree to float rounding).
 //
 // MPI is optional at build time (BITLM_HAVE_MPI, set by CMake when it finds MPI). MPI is
 // initialised only when a launcher started the process with more than one rank
@@ -16,6 +16,8 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include "train/pairwise_sum.h"
 
 namespace bitlm {
 
@@ -29,9 +31,9 @@ class Distributed {
   int size() const { return size_; }
   bool is_root() const { return rank_ == 0; }
 
-  // buf <- sum over ranks of buf, in rank order (see above). Same length on every rank.
-  void sum_in_rank_order(std::span<float> buf);
-  double sum_in_rank_order(double x);
+  // buf <- sum over ranks of buf, one pairwise tree in rank order. Same length on every rank.
+  void sum_pairwise(std::span<float> buf);
+  double sum_pairwise(double x);
   // True on every rank if `flag` is true on any (a stop signal may reach the ranks at different steps).
   bool any(bool flag);
   // Ends every rank with `exit_code` after printing `message`: an error on one rank would
@@ -47,6 +49,7 @@ class Distributed {
   int rank_ = 0, size_ = 1;
   bool mpi_ = false;
   std::vector<float> send_, recv_;  // scratch of the gradient sum, kept between steps
+  PairwiseSum<float> blocks_;
 };
 
 }  // namespace bitlm

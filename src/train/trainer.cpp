@@ -13,6 +13,7 @@
 #include "train/checkpoint.h"
 #include "train/data.h"
 #include "train/distributed.h"
+#include "train/pairwise_sum.h"
 
 namespace bitlm {
 namespace {
@@ -31,6 +32,40 @@ double validation_loss(const TrainConfig& cfg, TrainModel& model, ThreadPool& po
     sum += model.forward(in, tgt, pool);
   }
   return sum / double(cfg.eval_batches * int64_t(n));
+}
+
+struct GradientSums {
+  PairwiseSum<float> sequences;
+  PairwiseSum<double> losses;
+  std::vector<float> step;  // the step's gradient: the micro-batches' sums added in order
+};
+
+// Computes one step's gradient into sums.step and returns its summed loss. Every sequence's
+// gradient is a leaf of one pairwise tree per micro-batch (train/pairwise_sum.h); the ranks take
+// consecutive runs of its sequences and their subtrees are joined by the same tree, so a
+// power-of-two share per rank adds exactly as one process would (distributed.h).
+double step_gradient(const TrainConfig& cfg, float grad_scale, TrainModel& model, ShardLoader& loader,
+                     Distributed& dist, ThreadPool& pool, GradientSums& sums) {
+  const int64_t rank_batch = cfg.batch_size / dist.size();
+  std::vector<int32_t> in(size_t(cfg.model.seq_len)), tgt(in.size());
+  sums.step.assign(model.grads().size(), 0.0f);
+  double loss = 0;
+  for (int64_t micro = 0; micro < cfg.grad_accum; ++micro) {
+    loader.skip(dist.rank() * rank_batch);  // every rank walks the whole batch: one data position
+    for (int64_t s = 0; s < rank_batch; ++s) {
+      loader.next(1, in, tgt);
+      model.zero_grads();
+      const double seq_loss = model.forward_backward(in, tgt, grad_scale, pool);
+      sums.losses.push({&seq_loss, 1});
+      sums.sequences.push(model.grads());
+    }
+    loader.skip((dist.size() - 1 - dist.rank()) * rank_batch);
+    std::vector<float>& micro_grad = sums.sequences.finish();
+    dist.sum_pairwise(micro_grad);
+    for (size_t i = 0; i < micro_grad.size(); ++i) sums.step[i] += micro_grad[i];
+    loss += dist.sum_pairwise(sums.losses.finish()[0]);
+  }
+  return loss;
 }
 
 // Opens metrics.jsonl for appending. On --resume it first drops the lines past the checkpoint's
@@ -96,9 +131,8 @@ TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
   }
 
   const int64_t T = cfg.model.seq_len, tokens_per_step = cfg.batch_size * cfg.grad_accum * T;
-  const int64_t rank_batch = cfg.batch_size / dist.size();
   const float grad_scale = 1.0f / float(tokens_per_step);  // mean loss over the global batch
-  std::vector<int32_t> in(size_t(rank_batch * T)), tgt(in.size());
+  GradientSums sums;
   TrainResult res;
   const double t0 = now_seconds();
   const int64_t first_step = state.step;
@@ -109,20 +143,10 @@ TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
   try {
     while (state.step < cfg.steps) {
       const StepHyper hp = schedule_at(cfg.schedule, state.step);
-      model.zero_grads();
-      double loss = 0;
-      for (int64_t micro = 0; micro < cfg.grad_accum; ++micro) {
-        // Every rank walks the whole batch so that all keep the same data position.
-        loader.skip(dist.rank() * rank_batch);
-        loader.next(rank_batch, in, tgt);
-        loader.skip((dist.size() - 1 - dist.rank()) * rank_batch);
-        loss += model.forward_backward(in, tgt, grad_scale, pool);
-      }
-      loss = dist.sum_in_rank_order(loss) / double(tokens_per_step);
-      dist.sum_in_rank_order(model.grads());
+      const double loss = step_gradient(cfg, grad_scale, model, loader, dist, pool, sums) / double(tokens_per_step);
       BITLM_CHECK(std::isfinite(loss), "training diverged at step {} (loss {}); lower schedule.lr", state.step, loss);
-      const double gnorm = clip_grad_norm(model.grads(), cfg.grad_clip);
-      opt.step(model.tensors(), model.params(), model.grads(), hp.lr, hp.weight_decay, pool);
+      const double gnorm = clip_grad_norm(sums.step, cfg.grad_clip);
+      opt.step(model.tensors(), model.params(), sums.step, hp.lr, hp.weight_decay, pool);
       ++state.step;
       const double elapsed = now_seconds() - t0;
       res.tokens_per_s = double((state.step - first_step) * tokens_per_step) / std::max(elapsed, 1e-9);
