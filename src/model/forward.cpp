@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "io/ggml_types.h"
 #include "ops/attention.h"
+#include "ops/attention_quant.h"
 #include "ops/ops.h"
 #include "quant/quantize.h"
 
@@ -34,9 +35,10 @@ void add_inplace(Mat<float> x, Mat<const float> y) {  // the residual connection
 
 }  // namespace
 
-Forward::Forward(const Model& model, int64_t n_ctx, ThreadPool& pool, ActMode act, int64_t max_batch)
+Forward::Forward(const Model& model, int64_t n_ctx, ThreadPool& pool, ActMode act, int64_t max_batch,
+                 KvCacheType kv_type)
     : model_(model), cfg_(model.config), pool_(pool), act_(act), max_batch_(max_batch),
-      kv_(model.config.n_layer, n_ctx, model.config.kv_dim()) {
+      kv_(model.config.n_layer, n_ctx, model.config.kv_dim(), model.config.head_dim, kv_type) {
   BITLM_ASSERT(max_batch > 0);
   const int64_t B = max_batch, D = cfg_.n_embd, F = cfg_.n_ff;
   for (auto* b : {&x_, &h_, &o_}) b->resize(size_t(B * D));
@@ -69,6 +71,9 @@ void Forward::eval(std::span<const int32_t> tokens, bool all_logits) {
 }
 
 void Forward::set_numerics(const PeerNumerics& numerics) {
+  if ((numerics.probs_f16 || numerics.flash_f16) && kv_.type() != KvCacheType::kF16)
+    throw UserError(fmt::format("the probs-f16 / flash-f16 numerics model an f16 KV cache, not {}",
+                                kv_type_name(kv_.type())));
   if (numerics.act_quant == ActQuant::kQ8K) {
     for (int64_t n : {cfg_.n_embd, cfg_.q_dim(), cfg_.n_ff})
       if (n % 256)
@@ -176,24 +181,37 @@ void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
 // Causal GQA over the cache: token t (position pos0+t) sees positions [0, pos0+t]. Threads take
 // (token, head) pairs; each has its own score row.
 void Forward::attention(int64_t l, int64_t T, int64_t pos0) {
-  const int64_t H = cfg_.n_head, Dh = cfg_.head_dim, group = cfg_.n_head / cfg_.n_head_kv;
-  const int64_t kv_dim = cfg_.kv_dim(), n_ctx = kv_.n_ctx();
-  const uint16_t* k = kv_.k_f16(l);
-  const uint16_t* v = kv_.v_f16(l);
+  const int64_t H = cfg_.n_head, Dh = cfg_.head_dim, group = cfg_.n_head / cfg_.n_head_kv, n_ctx = kv_.n_ctx();
   pool_.run([&](int thread, int n_threads) {
     float* scores = scores_.data() + thread * std::max(n_ctx, Dh);
     for (int64_t job = thread; job < T * H; job += n_threads) {
-      const int64_t t = job / H, h = job % H, kv_off = (h / group) * Dh;
-      const float* qh = q_.data() + t * cfg_.q_dim() + h * Dh;
-      float* out = attn_.data() + t * cfg_.q_dim() + h * Dh;
-      if (num_.flash_f16)
-        attention_head_flash_f16(qh, k + kv_off, v + kv_off, kv_dim, pos0 + t + 1, int(Dh), scores, out);
-      else if (num_.probs_f16)
-        attention_head_peer(qh, k + kv_off, v + kv_off, kv_dim, pos0 + t + 1, int(Dh), true, scores, out);
-      else
-        attention_head_forward_f16(qh, k + kv_off, v + kv_off, kv_dim, pos0 + t + 1, int(Dh), scores, out);
+      const int64_t t = job / H, h = job % H;
+      attention_head(l, h / group, q_.data() + t * cfg_.q_dim() + h * Dh, pos0 + t + 1, scores,
+                     attn_.data() + t * cfg_.q_dim() + h * Dh);
     }
   });
+}
+
+// One query head over KV head `kv_head` of layer l's first n_pos rows, in the cache's storage.
+void Forward::attention_head(int64_t l, int64_t kv_head, const float* q, int64_t n_pos, float* scores,
+                             float* out) const {
+  const int Dh = int(cfg_.head_dim);
+  const int64_t bph = kv_blocks_per_head(Dh), blocks = cfg_.n_head_kv * bph;
+  switch (kv_.type()) {
+    case KvCacheType::kQ8:
+      return attention_head_forward_q8(q, kv_.k_q8(l) + kv_head * bph, kv_.v_q8(l) + kv_head * bph, blocks, n_pos,
+                                       Dh, scores, out);
+    case KvCacheType::kQ4:
+      return attention_head_forward_q4(q, kv_.k_q4(l) + kv_head * bph, kv_.v_q4(l) + kv_head * bph, blocks, n_pos,
+                                       Dh, scores, out);
+    case KvCacheType::kF16: break;
+  }
+  const uint16_t* k = kv_.k_f16(l) + kv_head * Dh;
+  const uint16_t* v = kv_.v_f16(l) + kv_head * Dh;
+  const int64_t kv_dim = cfg_.kv_dim();
+  if (num_.flash_f16) attention_head_flash_f16(q, k, v, kv_dim, n_pos, Dh, scores, out);
+  else if (num_.probs_f16) attention_head_peer(q, k, v, kv_dim, n_pos, Dh, true, scores, out);
+  else attention_head_forward_f16(q, k, v, kv_dim, n_pos, Dh, scores, out);
 }
 
 }  // namespace bitlm

@@ -29,8 +29,9 @@ using TapFn = std::function<void(std::string_view name, int64_t layer, Mat<const
 
 class Forward {
  public:
+  // kv_type: the cache's storage (kv_cache.h); q8/q4 attend over the quantized rows directly.
   Forward(const Model& model, int64_t n_ctx, ThreadPool& pool, ActMode act = ActMode::kInt8,
-          int64_t max_batch = 32);
+          int64_t max_batch = 32, KvCacheType kv_type = KvCacheType::kF16);
 
   // Runs `tokens` at positions kv().n_pos() ... and appends them to the cache. Logits of the
   // last token are always computed; with all_logits, every token's (read them with logits(i)).
@@ -44,7 +45,8 @@ class Forward {
   const ModelConfig& config() const { return cfg_; }
   int64_t n_ctx() const { return kv_.n_ctx(); }
   void set_tap(TapFn tap) { tap_ = std::move(tap); }
-  // Opt-in peer numerics (act_quant.h); throws UserError if the shapes do not fit its blocks.
+  // Opt-in peer numerics (act_quant.h); throws UserError if the shapes do not fit its blocks, or
+  // for probs-f16 / flash-f16 on a q8/q4 cache (they model ggml's f16 cache).
   void set_numerics(const PeerNumerics& numerics);
   const PeerNumerics& numerics() const { return num_; }
 
@@ -56,6 +58,7 @@ class Forward {
   void bitlinear_shared(std::span<const TernaryMatrix* const> ws, Mat<const float> x,
                         QuantizedActivations& xq, std::span<float* const> ys);
   void attention(int64_t l, int64_t T, int64_t pos0);
+  void attention_head(int64_t l, int64_t kv_head, const float* q, int64_t n_pos, float* scores, float* out) const;
   void tap(std::string_view name, int64_t l, Mat<const float> m) const {
     if (tap_) tap_(name, l, m);
   }
