@@ -15,7 +15,7 @@ namespace bitlm::cli {
 namespace {
 
 struct BenchArgs {
-  std::string model;
+  std::string model, kv_type = "f16";
   int threads = 0;
   BenchOptions o;
 };
@@ -29,14 +29,18 @@ void print_row(const char* test, int64_t n, const std::vector<double>& tps) {
 void run_bench_cmd(const BenchArgs& a) {
   const auto model = Model::load(a.model);
   ThreadPool pool(a.threads > 0 ? a.threads : default_thread_count());
-  const BenchResult r = run_bench(*model, a.o, pool);
+  BenchOptions o = a.o;
+  o.kv_type = parse_kv_type(a.kv_type);
+  const BenchResult r = run_bench(*model, o, pool);
   const double bw = measure_read_bandwidth_gbs(pool);
   const ModelConfig& c = model->config;
   fmt::print("model: {} ({}, D {}, {} layers, vocab {}) | weights {:.1f} MiB, {:.3f} G params, {:.2f} bits/weight\n",
              a.model, c.arch, c.n_embd, c.n_layer, c.n_vocab, double(r.weight_bytes) / (1 << 20),
              double(r.n_weights) / 1e9, 8.0 * double(r.weight_bytes) / double(r.n_weights));
-  fmt::print("isa: {} | threads: {} | repetitions: {} | peak RSS {:.0f} MiB\n\n", best_kernels().isa, pool.n_threads(),
+  fmt::print("isa: {} | threads: {} | repetitions: {} | peak RSS {:.0f} MiB\n", best_kernels().isa, pool.n_threads(),
              a.o.repetitions, double(r.peak_rss_bytes) / (1 << 20));
+  fmt::print("kv cache: {} | {:.2f} MiB at context {} (depth {})\n\n", a.kv_type, double(r.kv_bytes) / (1 << 20),
+             a.o.depth + std::max<int64_t>(1, std::max(a.o.n_prompt, a.o.n_gen)), a.o.depth);
   fmt::print("| test      |       t/s | min - max t/s     | ms/token  |\n");
   fmt::print("|-----------|-----------|-------------------|-----------|\n");
   if (!r.prompt_tokens_per_s.empty()) print_row("pp", a.o.n_prompt, r.prompt_tokens_per_s);
@@ -56,6 +60,9 @@ void setup(CLI::App& root) {
   c->add_option("-p,--n-prompt", a->o.n_prompt, "prompt tokens (0 = skip)")->check(CLI::NonNegativeNumber);
   c->add_option("-n,--n-gen", a->o.n_gen, "generated tokens (0 = skip)")->check(CLI::NonNegativeNumber);
   c->add_option("-t,--threads", a->threads, "threads (default: all available)")->check(CLI::NonNegativeNumber);
+  c->add_option("-d,--depth", a->o.depth, "positions already in the KV cache (random rows) before each test")
+      ->check(CLI::NonNegativeNumber);
+  add_kv_type_option(c, a->kv_type);
   c->add_option("-r,--repetitions", a->o.repetitions, "repetitions of each test")->check(CLI::PositiveNumber);
   c->callback([a] { run_bench_cmd(*a); });
 }

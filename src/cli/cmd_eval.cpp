@@ -26,7 +26,7 @@ namespace bitlm::cli {
 namespace {
 
 struct EvalArgs {
-  std::string model, out_json, act = "int8";
+  std::string model, out_json, act = "int8", kv_type = "f16";
   std::vector<std::string> data_files;
   std::string tasks = "arc_easy,arc_challenge,hellaswag,piqa,winogrande,boolq,openbookqa,lambada";
   std::string data_dir = std::string(BITLM_SHARED_DIR) + "/data";
@@ -50,7 +50,8 @@ Runtime open_model(const EvalArgs& a, int64_t default_ctx) {
   rt.tok = Tokenizer::from_gguf(*rt.model->file);
   rt.pool = std::make_unique<ThreadPool>(a.threads > 0 ? a.threads : default_thread_count());
   const int64_t n_ctx = a.n_ctx > 0 ? a.n_ctx : std::min<int64_t>(default_ctx, rt.model->config.n_ctx_train);
-  rt.fwd = std::make_unique<Forward>(*rt.model, n_ctx, *rt.pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, 64);
+  rt.fwd = std::make_unique<Forward>(*rt.model, n_ctx, *rt.pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, 64,
+                                     parse_kv_type(a.kv_type));
   rt.bos = a.no_bos ? -1 : rt.tok->bos();
   return rt;
 }
@@ -91,7 +92,7 @@ void run_ppl(const EvalArgs& a) {
     entries.push_back({file, s, o.n_ctx, o.stride});
   }
   fmt::print("{}", perplexity_markdown(model_name(a.model), entries));
-  write_json(a.out_json, {{"model", a.model}, {"perplexity", perplexity_json(entries)}});
+  write_json(a.out_json, {{"model", a.model}, {"kv_type", a.kv_type}, {"perplexity", perplexity_json(entries)}});
 }
 
 std::map<std::string, std::string> parse_task_files(const std::vector<std::string>& specs) {
@@ -135,7 +136,7 @@ void run_tasks(const EvalArgs& a) {
     fmt::print(stderr, "note: {} continuations were longer than the {}-token context; only their last {} tokens were scored\n",
                scorer.n_truncated_continuations(), rt.fwd->n_ctx(), rt.fwd->n_ctx());
   write_json(a.out_json, {{"model", a.model}, {"limit", a.limit}, {"n_ctx", rt.fwd->n_ctx()},
-                          {"bos", rt.bos >= 0}, {"act", a.act},
+                          {"bos", rt.bos >= 0}, {"act", a.act}, {"kv_type", a.kv_type},
                           {"truncated_continuations", scorer.n_truncated_continuations()},
                           {"tasks", task_results_json(results)}});
 }
@@ -146,6 +147,7 @@ void add_common(CLI::App* c, EvalArgs& a) {
       ->check(CLI::NonNegativeNumber);
   c->add_option("-t,--threads", a.threads, "threads")->check(CLI::NonNegativeNumber);
   c->add_option("--act", a.act, "activations: int8 or none")->check(CLI::IsMember({"int8", "none"}));
+  add_kv_type_option(c, a.kv_type);
   c->add_flag("--no-bos", a.no_bos, "do not prepend BOS to contexts / documents");
   c->add_option("-o,--output", a.out_json, "write the JSON report here");
 }

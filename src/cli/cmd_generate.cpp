@@ -18,7 +18,7 @@ namespace bitlm::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string model, prompt, act = "int8", numerics = "paper";
+  std::string model, prompt, act = "int8", numerics = "paper", kv_type = "f16";
   int64_t n_predict = 64, n_ctx = 0;
   int threads = 0;
   SamplerParams sampling;
@@ -29,7 +29,7 @@ void run_generate(const GenerateArgs& a) {
   const auto tok = Tokenizer::from_gguf(*model->file);
   const int64_t n_ctx = a.n_ctx > 0 ? a.n_ctx : std::min<int64_t>(model->config.n_ctx_train, 4096);
   ThreadPool pool(a.threads > 0 ? a.threads : default_thread_count());
-  Forward fwd(*model, n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8);
+  Forward fwd(*model, n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, 32, parse_kv_type(a.kv_type));
   fwd.set_numerics(PeerNumerics::parse(a.numerics));
   const GenerateStats s = generate_text(fwd, *tok, a.prompt, a.n_predict, a.sampling, [](std::string_view piece) {
     std::fwrite(piece.data(), 1, piece.size(), stdout);
@@ -66,6 +66,7 @@ void setup(CLI::App& root) {
                  "q8k,q-f16,probs-f16,flash-f16,head-q8_0");
   c->add_option("--act", a->act, "activations: int8 (003 eq. 6-7) or none (full precision)")
       ->check(CLI::IsMember({"int8", "none"}));
+  add_kv_type_option(c, a->kv_type);
   c->callback([a] { run_generate(*a); });
 }
 

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "core/sys.h"
+#include "model/kv_cache.h"
 #include "model/model.h"
 
 namespace bitlm::cli {
@@ -33,6 +34,13 @@ void run_info(const std::string& path) {
              n_ternary ? 8.0 * double(w.n_ternary_bytes()) / double(n_ternary) : 0.0);
   fmt::print("file size       {:.2f} MiB\n", double(m->file->file_size()) / (1 << 20));
   fmt::print("resident memory {:.2f} MiB after load\n", double(current_rss_bytes()) / (1 << 20));
+  std::string kv;  // K and V, every layer, the training context
+  for (KvCacheType t : {KvCacheType::kF16, KvCacheType::kQ8, KvCacheType::kQ4}) {
+    const int64_t row = KvCache::row_bytes_for(t, c.kv_dim(), c.head_dim);
+    kv += fmt::format("{}{} {:.2f} MiB", kv.empty() ? "" : " | ", kv_type_name(t),
+                      double(2 * c.n_layer * c.n_ctx_train * row) / (1 << 20));
+  }
+  fmt::print("kv cache        {} at ctx {} (--kv-type)\n", kv, c.n_ctx_train);
 }
 
 void setup(CLI::App& root) {

@@ -19,7 +19,7 @@ namespace bitlm::cli {
 namespace {
 
 struct PplArgs {
-  std::string model, text_file, act = "int8", numerics = "paper";
+  std::string model, text_file, act = "int8", numerics = "paper", kv_type = "f16";
   int64_t n_ctx = 512, stride = 0;
   int threads = 0;
   bool llama_chunks = false;
@@ -40,7 +40,8 @@ void run_ppl(const PplArgs& a) {
   const auto tok = Tokenizer::from_gguf(*model->file);
   const std::vector<int32_t> ids = tok->encode(text, /*add_bos=*/true);
   ThreadPool pool(a.threads > 0 ? a.threads : default_thread_count());
-  Forward fwd(*model, a.n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, /*max_batch=*/64);
+  Forward fwd(*model, a.n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, /*max_batch=*/64,
+              parse_kv_type(a.kv_type));
   fwd.set_numerics(PeerNumerics::parse(a.numerics));
   const double t0 = now_seconds();
   std::unique_ptr<ProgressBar> bar;
@@ -71,6 +72,7 @@ void setup(CLI::App& root) {
                  "f16 Q, f16 softmax or flash attention, Q8_0 head input) | a list of "
                  "q8k,q-f16,probs-f16,flash-f16,head-q8_0");
   c->add_option("--act", a->act, "activations: int8 or none")->check(CLI::IsMember({"int8", "none"}));
+  add_kv_type_option(c, a->kv_type);
   c->callback([a] { run_ppl(*a); });
 }
 

@@ -15,6 +15,11 @@ int register_command(CommandSetup setup) {
   return 0;
 }
 
+CLI::Option* add_kv_type_option(CLI::App* c, std::string& kv_type) {
+  return c->add_option("--kv-type", kv_type, "KV cache storage: f16 (default), q8 or q4 (per-32 absmax blocks)")
+      ->check(CLI::IsMember({"f16", "q8", "q4"}));
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"bitlm: train and run BitNet b1.58 / b1 language models on the CPU"};
   app.require_subcommand(1);

@@ -12,6 +12,10 @@ using CommandSetup = std::function<void(CLI::App& root)>;
 int register_command(CommandSetup setup);
 int run(int argc, char** argv);
 
+// --kv-type f16|q8|q4 (model/kv_cache.h), the same on every command that runs a Forward; an
+// unknown value is a parse error (exit 2).
+CLI::Option* add_kv_type_option(CLI::App* c, std::string& kv_type);
+
 }  // namespace bitlm::cli
 
 #define BITLM_CONCAT_INNER(a, b) a##b

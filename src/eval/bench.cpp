@@ -1,5 +1,5 @@
-// eval/bench.cpp — see bench.h. Each repetition clears the cache, so every pp run sees the same
-// empty context and every tg run the same growing one (llama-bench's convention); one warm-up
+// eval/bench.cpp — see bench.h. Each repetition rewinds the cache to `depth`, so every pp run sees
+// the same context and every tg run the same growing one (llama-bench's convention); one warm-up
 // token first faults in the mmap'd head and spins up the pool.
 #include "eval/bench.h"
 
@@ -34,6 +34,18 @@ void count_weights(const ModelWeights& w, BenchResult& r) {
   r.decode_bytes_per_token = ternary + w.output.n_bytes();
 }
 
+// Random N(0, 1) rows at positions [0, depth) of every layer.
+void fill_kv_cache(KvCache& kv, int64_t n_layer, int64_t depth, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> k(size_t(kv.kv_dim())), v(k.size());
+  for (int64_t l = 0; l < n_layer; ++l)
+    for (int64_t p = 0; p < depth; ++p) {
+      for (size_t i = 0; i < k.size(); ++i) k[i] = float(rng.normal()), v[i] = float(rng.normal());
+      kv.store(l, p, k.data(), v.data());
+    }
+  kv.set_n_pos(depth);
+}
+
 }  // namespace
 
 BenchSpread bench_spread(std::vector<double> v) {
@@ -47,22 +59,26 @@ BenchResult run_bench(const Model& model, const BenchOptions& o, ThreadPool& poo
   if (o.n_prompt < 0 || o.n_gen < 0 || o.repetitions < 1)
     throw UserError(fmt::format("bench: -p {} -n {} -r {}: counts must be >= 0 and repetitions >= 1", o.n_prompt,
                                 o.n_gen, o.repetitions));
+  BITLM_CHECK(o.depth >= 0, "bench: depth {} must be >= 0", o.depth);
   const int64_t n_vocab = model.config.n_vocab;
-  Forward fwd(model, std::max<int64_t>(1, std::max(o.n_prompt, o.n_gen)), pool);
+  Forward fwd(model, o.depth + std::max<int64_t>(1, std::max(o.n_prompt, o.n_gen)), pool, ActMode::kInt8, 32,
+              o.kv_type);
   BenchResult r;
+  r.kv_bytes = fwd.kv().n_bytes();
   count_weights(model.weights, r);
+  fill_kv_cache(fwd.kv(), model.config.n_layer, o.depth, o.seed + 2);
   const std::vector<int32_t> prompt = random_tokens(o.n_prompt, n_vocab, o.seed);
   const std::vector<int32_t> gen = random_tokens(o.n_gen, n_vocab, o.seed + 1);
   fwd.eval(std::span<const int32_t>(gen.empty() ? prompt.data() : gen.data(), 1));  // warm-up
   for (int rep = 0; rep < o.repetitions; ++rep) {
     if (o.n_prompt > 0) {
-      fwd.kv().clear();
+      fwd.kv().set_n_pos(o.depth);
       const double t0 = now_seconds();
       fwd.eval(prompt);
       r.prompt_tokens_per_s.push_back(double(o.n_prompt) / (now_seconds() - t0));
     }
     if (o.n_gen > 0) {
-      fwd.kv().clear();
+      fwd.kv().set_n_pos(o.depth);
       const double t0 = now_seconds();
       for (int32_t id : gen) fwd.eval(std::span<const int32_t>(&id, 1));
       r.gen_tokens_per_s.push_back(double(o.n_gen) / (now_seconds() - t0));

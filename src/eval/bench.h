@@ -8,14 +8,17 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "model/kv_cache.h"
 #include "model/model.h"
 
 namespace bitlm {
 
 struct BenchOptions {
   int64_t n_prompt = 128, n_gen = 64;
+  int64_t depth = 0;  // positions already in the KV cache before each test (llama-bench's -d)
   int repetitions = 5;
   uint64_t seed = 1;  // the token ids are random (speed does not depend on them)
+  KvCacheType kv_type = KvCacheType::kF16;
 };
 
 struct BenchSpread { double median = 0, min = 0, max = 0; };
@@ -27,9 +30,12 @@ struct BenchResult {
   uint64_t decode_bytes_per_token = 0;  // ternary weights + output head: what one decode step streams
   int64_t n_weights = 0;              // parameters behind weight_bytes
   uint64_t peak_rss_bytes = 0;        // after the runs, before the bandwidth probe
+  uint64_t kv_bytes = 0;              // the KV cache at depth + max(n_prompt, n_gen) context
 };
 
-// Runs the tests on `model` with a fresh Forward of n_prompt + n_gen context (+1 warm-up token).
+// Runs the tests on `model` with a fresh Forward of depth + max(n_prompt, n_gen) context. The
+// first `depth` rows are random K/V rows stored straight into the cache: attention's cost does not
+// depend on their values, and a real prefill of a long depth would take minutes on large shapes.
 BenchResult run_bench(const Model& model, const BenchOptions& options, ThreadPool& pool);
 
 // Best of 3 passes of a plain read of `n_bytes` split over the pool's threads, GB/s (1e9 B/s).

@@ -41,5 +41,21 @@ TEST(Bench, RunsEachTestOncePerRepetition) {
   EXPECT_TRUE(pp_only.gen_tokens_per_s.empty());
 }
 
+// depth rows sit in the cache before each test; kv_bytes is the whole cache in the chosen type.
+TEST(Bench, DepthAndKvType) {
+  const std::string path = "/tmp/bitlm_bench_kv_test_" + std::to_string(getpid()) + ".gguf";
+  write_synth_model({.shape = "micro", .seed = 3}, path);
+  const auto model = Model::load(path);
+  std::remove(path.c_str());
+  const ModelConfig& c = model->config;
+  ThreadPool pool(2);
+  for (KvCacheType kv : {KvCacheType::kF16, KvCacheType::kQ4}) {
+    const BenchResult r = run_bench(*model, {.n_prompt = 3, .n_gen = 2, .depth = 20, .repetitions = 1, .kv_type = kv}, pool);
+    EXPECT_EQ(r.gen_tokens_per_s.size(), 1u);
+    EXPECT_EQ(r.kv_bytes, uint64_t(2 * c.n_layer * (20 + 3) * KvCache::row_bytes_for(kv, c.kv_dim(), c.head_dim)));
+  }
+  EXPECT_THROW(run_bench(*model, {.depth = -1}, pool), UserError);
+}
+
 }  // namespace
 }  // namespace bitlm
