@@ -1,11 +1,13 @@
 // cli/cmd_train.cpp — `bitlm train --config FILE.json [--resume CKPT] [--steps N] [--out DIR]`:
-// trains as train/trainer.h describes; SIGINT/SIGTERM checkpoint and stop.
+// trains as train/trainer.h describes; SIGINT/SIGTERM checkpoint and stop. Also runs under
+// `mpirun -np N` (train/distributed.h).
 #include <fmt/format.h>
 
 #include <memory>
 
 #include "cli/commands.h"
 #include "train/checkpoint.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace bitlm::cli {
@@ -26,6 +28,7 @@ void run_train(const TrainArgs& a) {
   TrainOptions opt;
   opt.resume = a.resume;
   const TrainResult r = run_training(cfg, opt);
+  if (!Distributed::world().is_root()) return;  // under mpirun, one summary line
   fmt::print(stderr, "{} after {} steps: loss {:.4f}{} | {:.0f} tokens/s | checkpoint {}/checkpoint.safetensors\n",
              r.interrupted ? "stopped" : "done", r.steps_done, r.last_loss,
              r.last_val_loss > 0 ? fmt::format(" | val loss {:.4f}", r.last_val_loss) : "", r.tokens_per_s, cfg.out_dir);

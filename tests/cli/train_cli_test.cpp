@@ -115,6 +115,7 @@ RankDifference two_ranks_vs_one(const std::string& name, int64_t batch_size, int
   const std::string cfg = write_config(dir, {{"steps", 8}, {"batch_size", batch_size}, {"grad_accum", grad_accum}});
   const CliRun two = run_shell(kMpirun2 + kBitlmBin + " train -c " + cfg + " -o " + dir + "/np2");
   EXPECT_EQ(two.rc, 0) << two.err;
+  EXPECT_EQ(two.err.find("done after 8 steps"), two.err.rfind("done after 8 steps")) << "one summary line: " << two.err;
   const CliRun one = run_shell(kBitlmBin + " train -c " + cfg + " -o " + dir + "/np1");
   EXPECT_EQ(one.rc, 0) << one.err;
   const auto l2 = step_losses(dir + "/np2/metrics.jsonl"), l1 = step_losses(dir + "/np1/metrics.jsonl");
