@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <thread>
 
 #include "core/error.h"
 #include "core/progress.h"
@@ -32,6 +33,14 @@ double validation_loss(const TrainConfig& cfg, TrainModel& model, ThreadPool& po
     sum += model.forward(in, tgt, pool);
   }
   return sum / double(cfg.eval_batches * int64_t(n));
+}
+
+// A rank that mpirun bound to some cores (its default for -np 2: one core each) uses them all;
+// unbound ranks see every core and split them.
+int rank_threads(int n_ranks) {
+  const int visible = default_thread_count();
+  const bool bound = visible < int(std::thread::hardware_concurrency());
+  return bound ? visible : std::max(1, visible / n_ranks);
 }
 
 struct GradientSums {
@@ -112,8 +121,7 @@ TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
               cfg.batch_size, dist.size());
   const std::string ckpt_path = cfg.out_dir + "/checkpoint.safetensors";
 
-  // Threads per rank: the ranks share the machine's cores unless the config says otherwise.
-  ThreadPool pool(cfg.threads > 0 ? cfg.threads : std::max(1, default_thread_count() / dist.size()));
+  ThreadPool pool(cfg.threads > 0 ? cfg.threads : rank_threads(dist.size()));
   TrainModel model(cfg.model);
   model.init(cfg.seed, cfg.init_std);
   AdamW opt(model.params().size(), cfg.adam);
