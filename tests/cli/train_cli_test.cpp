@@ -2,8 +2,8 @@
 // - data-parallel: `mpirun -np 2` gives the losses and weights of one process with the same global
 //   batch, bit for bit when each rank's share is a power of two (train/pairwise_sum.h), else to
 //   float rounding;
-// - kill -9 mid-training, then --resume: at most one checkpoint interval is lost and the run ends
-//   bit for bit where an uninterrupted one does.
+// - kill -9 mid-training (of the process, or of one MPI rank), then --resume: at most one
+//   checkpoint interval is lost and the run ends bit for bit where an uninterrupted one does.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -155,54 +156,86 @@ TEST(TrainCli, MpiBatchThatDoesNotDivideAmongTheRanksIsRefused) {
   EXPECT_NE(r.err.find("batch_size = 3 does not divide among the 2 MPI processes"), std::string::npos) << r.err;
 }
 
-pid_t spawn_bitlm(const std::vector<std::string>& args) {
+// Starts argv[0] (looked up in PATH) with its output discarded.
+pid_t spawn(const std::vector<std::string>& args) {
   const pid_t pid = fork();
   if (pid == 0) {
     freopen("/dev/null", "w", stdout);
     freopen("/dev/null", "w", stderr);
-    std::vector<char*> argv{const_cast<char*>(kBitlmBin.c_str())};
+    std::vector<char*> argv;
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   return pid;
 }
 
-TEST(TrainCli, KillNineThenResumeLosesAtMostOneIntervalAndEndsBitIdentical) {
-  const std::string dir = fresh_dir("kill9");
-  constexpr int64_t kSteps = 300, kEvery = 20;
-  const std::string cfg = write_config(dir, {{"steps", kSteps}, {"batch_size", 2}, {"checkpoint_every", kEvery}});
+// The first child process of `parent` (an MPI rank of mpirun), or -1.
+pid_t first_child(pid_t parent) {
+  std::ifstream f(fmt::format("/proc/{}/task/{}/children", parent, parent));
+  pid_t child = -1;
+  f >> child;
+  return child;
+}
+
+constexpr int64_t kEvery = 20;  // checkpoint interval
+
+// Starts training (`launcher` + bitlm train), waits until it is a few steps past the first
+// checkpoint, SIGKILLs the process `victim` picks, checks that at most one checkpoint interval
+// was lost, resumes with `resume_launcher` and compares with an uninterrupted one-process run:
+// every step's loss and every weight bit-identical.
+void kill_resume_compare(const std::string& name, int64_t steps, const std::vector<std::string>& launcher,
+                         const std::function<pid_t(pid_t)>& victim, const std::string& resume_launcher) {
+  const std::string dir = fresh_dir(name);
+  const std::string cfg = write_config(dir, {{"steps", steps}, {"batch_size", 2}, {"checkpoint_every", kEvery}});
   const std::string out = dir + "/killed", ckpt = out + "/checkpoint.safetensors";
 
-  const pid_t pid = spawn_bitlm({"train", "-c", cfg, "-o", out});
+  std::vector<std::string> args = launcher;
+  for (const std::string& a : {kBitlmBin, std::string("train"), std::string("-c"), cfg, std::string("-o"), out})
+    args.push_back(a);
+  const pid_t pid = spawn(args);
   ASSERT_GT(pid, 0);
-  // Past the first checkpoint by a few steps: the kill lands between two checkpoints.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (last_step(out + "/metrics.jsonl") < kEvery + 3 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  kill(pid, SIGKILL);
+  const pid_t target = victim(pid);
+  ASSERT_GT(target, 0);
+  kill(target, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "training ended before the kill";
+  ASSERT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "training ended before the kill";
   const int64_t killed_at = last_step(out + "/metrics.jsonl");
   const int64_t saved = std::stoll(SafetensorsFile::open(ckpt)->metadata().at("step"));
-  std::printf("killed after step %lld, last checkpoint at step %lld\n", (long long)killed_at, (long long)saved);
-  ASSERT_LT(killed_at, kSteps);
+  std::printf("%s: killed after step %lld, last checkpoint at step %lld\n", name.c_str(), (long long)killed_at,
+              (long long)saved);
+  ASSERT_LT(killed_at, steps);
   EXPECT_GE(saved, kEvery);
   EXPECT_LE(killed_at - saved, kEvery) << "more than one checkpoint interval lost";
 
-  const CliRun resumed = test::run_bitlm("train -c " + cfg + " -o " + out + " --resume " + ckpt);
+  const CliRun resumed = run_shell(resume_launcher + kBitlmBin + " train -c " + cfg + " -o " + out + " --resume " + ckpt);
   ASSERT_EQ(resumed.rc, 0) << resumed.err;
   const CliRun full = test::run_bitlm("train -c " + cfg + " -o " + dir + "/full");
   ASSERT_EQ(full.rc, 0) << full.err;
 
   const auto a = step_losses(out + "/metrics.jsonl"), b = step_losses(dir + "/full/metrics.jsonl");
   EXPECT_EQ(a, b);  // exact, every step once (the lines past the checkpoint were dropped on resume)
-  EXPECT_EQ(line_count(out + "/metrics.jsonl"), kSteps);
+  EXPECT_EQ(line_count(out + "/metrics.jsonl"), steps);
   const auto fa = SafetensorsFile::open(ckpt), fb = SafetensorsFile::open(dir + "/full/checkpoint.safetensors");
   EXPECT_EQ(fa->metadata().at("crc32"), fb->metadata().at("crc32"));
   EXPECT_EQ(max_param_difference(ckpt, dir + "/full/checkpoint.safetensors"), 0.0);
+}
+
+TEST(TrainCli, KillNineThenResumeLosesAtMostOneIntervalAndEndsBitIdentical) {
+  kill_resume_compare("kill9", 300, {}, [](pid_t p) { return p; }, "");
+}
+
+// A rank killed: mpirun ends the job. Resumed with 2 ranks, it ends as one uninterrupted process
+// does (1 sequence per rank: a power-of-two share).
+TEST(TrainCli, MpiRankKilledThenResumedEndsAsOneProcessRun) {
+  if (!have_mpirun()) GTEST_SKIP() << "mpirun not found (apt-get install openmpi-bin)";
+  kill_resume_compare("mpi_kill9", 100, {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2"}, first_child,
+                      kMpirun2);
 }
 
 }  // namespace
