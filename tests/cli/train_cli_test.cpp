@@ -171,12 +171,20 @@ pid_t spawn(const std::vector<std::string>& args) {
   return pid;
 }
 
-// The first child process of `parent` (an MPI rank of mpirun), or -1.
-pid_t first_child(pid_t parent) {
-  std::ifstream f(fmt::format("/proc/{}/task/{}/children", parent, parent));
-  pid_t child = -1;
-  f >> child;
-  return child;
+// A child process of `parent` (an MPI rank of mpirun), or -1: the ppid field of /proc/PID/stat.
+pid_t child_of(pid_t parent) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = read_all(entry.path().string() + "/stat");
+    const size_t comm_end = stat.rfind(')');
+    if (comm_end == std::string::npos) continue;
+    char state = 0;
+    long ppid = 0;
+    if (std::sscanf(stat.c_str() + comm_end + 1, " %c %ld", &state, &ppid) == 2 && ppid == parent)
+      return pid_t(std::stol(pid));
+  }
+  return -1;
 }
 
 constexpr int64_t kEvery = 20;  // checkpoint interval
@@ -234,7 +242,7 @@ TEST(TrainCli, KillNineThenResumeLosesAtMostOneIntervalAndEndsBitIdentical) {
 // does (1 sequence per rank: a power-of-two share).
 TEST(TrainCli, MpiRankKilledThenResumedEndsAsOneProcessRun) {
   if (!have_mpirun()) GTEST_SKIP() << "mpirun not found (apt-get install openmpi-bin)";
-  kill_resume_compare("mpi_kill9", 100, {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2"}, first_child,
+  kill_resume_compare("mpi_kill9", 100, {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2"}, child_of,
                       kMpirun2);
 }
 
