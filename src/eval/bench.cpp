@@ -66,6 +66,7 @@ BenchResult run_bench(const Model& model, const BenchOptions& o, ThreadPool& poo
   BenchResult r;
   r.kv_bytes = fwd.kv().n_bytes();
   count_weights(model.weights, r);
+  r.decode_bytes_per_token += uint64_t(2 * model.config.n_layer * fwd.kv().row_bytes() * (o.depth + o.n_gen / 2));
   fill_kv_cache(fwd.kv(), model.config.n_layer, o.depth, o.seed + 2);
   const std::vector<int32_t> prompt = random_tokens(o.n_prompt, n_vocab, o.seed);
   const std::vector<int32_t> gen = random_tokens(o.n_gen, n_vocab, o.seed + 1);

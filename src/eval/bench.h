@@ -27,7 +27,8 @@ BenchSpread bench_spread(std::vector<double> values);
 struct BenchResult {
   std::vector<double> prompt_tokens_per_s, gen_tokens_per_s;  // one per repetition
   uint64_t weight_bytes = 0;          // every tensor the forward reads (ternary packed + dense)
-  uint64_t decode_bytes_per_token = 0;  // ternary weights + output head: what one decode step streams
+  uint64_t decode_bytes_per_token = 0;  // layer weights + output head + the K/V rows attention reads
+                                        // (mean over the tg run): what one decode step streams
   int64_t n_weights = 0;              // parameters behind weight_bytes
   uint64_t peak_rss_bytes = 0;        // after the runs, before the bandwidth probe
   uint64_t kv_bytes = 0;              // the KV cache at depth + max(n_prompt, n_gen) context

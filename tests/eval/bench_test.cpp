@@ -49,11 +49,18 @@ TEST(Bench, DepthAndKvType) {
   std::remove(path.c_str());
   const ModelConfig& c = model->config;
   ThreadPool pool(2);
+  uint64_t decode_bytes[2];
   for (KvCacheType kv : {KvCacheType::kF16, KvCacheType::kQ4}) {
     const BenchResult r = run_bench(*model, {.n_prompt = 3, .n_gen = 2, .depth = 20, .repetitions = 1, .kv_type = kv}, pool);
     EXPECT_EQ(r.gen_tokens_per_s.size(), 1u);
-    EXPECT_EQ(r.kv_bytes, uint64_t(2 * c.n_layer * (20 + 3) * KvCache::row_bytes_for(kv, c.kv_dim(), c.head_dim)));
+    const int64_t row = KvCache::row_bytes_for(kv, c.kv_dim(), c.head_dim);
+    EXPECT_EQ(r.kv_bytes, uint64_t(2 * c.n_layer * (20 + 3) * row));
+    decode_bytes[kv == KvCacheType::kQ4] = r.decode_bytes_per_token;
   }
+  // decode reads the K/V rows at depth + n_gen / 2 positions on top of the weights
+  EXPECT_EQ(decode_bytes[0] - decode_bytes[1],
+            uint64_t(2 * c.n_layer * 21 * (KvCache::row_bytes_for(KvCacheType::kF16, c.kv_dim(), c.head_dim) -
+                                            KvCache::row_bytes_for(KvCacheType::kQ4, c.kv_dim(), c.head_dim))));
   EXPECT_THROW(run_bench(*model, {.depth = -1}, pool), UserError);
 }
 
