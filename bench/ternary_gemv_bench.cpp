@@ -1,10 +1,12 @@
-// bench/ternary_gemv_bench.cpp — the T2 kernels of quant/gemv_t2.h for every runnable ISA on the
-// BitNet b1.58 2B-4T shapes, single thread. GEMV streams weights from DRAM: each iteration uses
+// bench/ternary_gemv_bench.cpp — the T2 and T1 kernels of quant/gemv_t2.h for every runnable ISA on
+// the BitNet b1.58 2B-4T shapes, single thread. GEMV streams weights from DRAM: each iteration uses
 // the next of several copies whose total exceeds the L3 cache, so bytes_per_second is the weight
 // bandwidth decode achieves ("hot" rows reuse one copy: the kernel's compute ceiling).
 // GEMM runs T = 128 tokens (prefill); its counter is weight bytes too, per pass over the tokens.
+// "weights/s" compares the layouts (T1 reads 0.8x the bytes of T2 for the same weights).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -19,37 +21,55 @@ struct Shape { int64_t rows, cols; };
 constexpr Shape kShapes[] = {{2560, 2560}, {640, 2560}, {6912, 2560}, {2560, 6912}};
 constexpr int64_t kColdBytes = int64_t(256) << 20;  // > 32 MiB L3 by far
 
+struct Layout {
+  const char* name;
+  uint32_t type;
+  int64_t weights_per_byte;
+  GemvT2 TernaryKernels::*gemv;
+  GemmT2 TernaryKernels::*gemm;
+};
+constexpr Layout kLayouts[] = {{"t2", type_id::kT2, 4, &TernaryKernels::gemv_t2, &TernaryKernels::gemm_t2},
+                               {"t1", type_id::kT1, 5, &TernaryKernels::gemv_t1, &TernaryKernels::gemm_t1}};
+
 struct Weights {
-  int64_t row_bytes, matrix_bytes, copies;
+  int64_t row_bytes, matrix_bytes, copies, stride;
   std::vector<uint8_t> w;
   std::vector<int8_t> x;
-  Weights(Shape s, int64_t T, bool cold) : row_bytes(t2_row_bytes(s.cols)), matrix_bytes(s.rows * row_bytes) {
-    copies = cold ? (kColdBytes + matrix_bytes - 1) / matrix_bytes : 1;
+  Weights(const Layout& l, Shape s, int64_t T, bool cold) {
     Rng rng(1);
+    std::vector<int8_t> q(size_t(s.rows * s.cols));
+    for (auto& v : q) v = int8_t(int(rng.below(3)) - 1);
+    const std::vector<uint8_t> one = encode_ternary(l.type, q, s.rows, s.cols, 1.0f);
+    matrix_bytes = int64_t(one.size()) - kTensorTailBytes;
+    row_bytes = matrix_bytes / s.rows;
+    stride = row_bytes * l.weights_per_byte;
+    copies = cold ? (kColdBytes + matrix_bytes - 1) / matrix_bytes : 1;
     w.resize(size_t(copies * matrix_bytes));
-    for (auto& b : w) b = uint8_t(rng.next() % 3 | (rng.next() % 3) << 2 | (rng.next() % 3) << 4 | (rng.next() % 3) << 6);
-    x.resize(size_t(T * row_bytes * 4));
+    for (int64_t c = 0; c < copies; ++c) std::copy(one.begin(), one.end() - kTensorTailBytes, w.begin() + c * matrix_bytes);
+    x.resize(size_t(T * stride));
     for (auto& v : x) v = int8_t(int(rng.below(256)) - 128);
   }
 };
 
-void gemv(benchmark::State& state, const TernaryKernels* k, Shape s, bool cold) {
-  Weights d(s, 1, cold);
+void gemv(benchmark::State& state, const TernaryKernels* k, Layout l, Shape s, bool cold) {
+  Weights d(l, s, 1, cold);
   std::vector<int32_t> y(size_t(s.rows));
   int64_t i = 0;
   for (auto _ : state) {
-    k->gemv_t2(d.w.data() + (i++ % d.copies) * d.matrix_bytes, d.row_bytes, d.x.data(), 0, y.data(), s.rows);
+    (k->*l.gemv)(d.w.data() + (i++ % d.copies) * d.matrix_bytes, d.row_bytes, d.x.data(), 0, y.data(), s.rows);
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(int64_t(state.iterations()) * d.matrix_bytes);
+  state.counters["weights/s"] = benchmark::Counter(double(state.iterations()) * double(s.rows * s.cols),
+                                                   benchmark::Counter::kIsRate);
 }
 
-void gemm(benchmark::State& state, const TernaryKernels* k, Shape s) {
+void gemm(benchmark::State& state, const TernaryKernels* k, Layout l, Shape s) {
   constexpr int64_t T = 128;
-  Weights d(s, T, false);
+  Weights d(l, s, T, false);
   std::vector<int32_t> y(size_t(T * s.rows)), x_sum(T, 0);
   for (auto _ : state) {
-    k->gemm_t2(d.w.data(), d.row_bytes, d.x.data(), d.row_bytes * 4, x_sum.data(), T, y.data(), s.rows, s.rows);
+    (k->*l.gemm)(d.w.data(), d.row_bytes, d.x.data(), d.stride, x_sum.data(), T, y.data(), s.rows, s.rows);
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(int64_t(state.iterations()) * d.matrix_bytes);
@@ -61,14 +81,16 @@ void gemm(benchmark::State& state, const TernaryKernels* k, Shape s) {
 
 int main(int argc, char** argv) {
   using namespace bitlm;
-  for (const TernaryKernels* k : runnable_kernels())
-    for (Shape s : kShapes) {
-      const std::string shape = std::to_string(s.rows) + "x" + std::to_string(s.cols);
-      const std::string isa(k->isa);
-      benchmark::RegisterBenchmark(("gemv_t2/" + isa + "/" + shape + "/cold").c_str(), gemv, k, s, true);
-      benchmark::RegisterBenchmark(("gemv_t2/" + isa + "/" + shape + "/hot").c_str(), gemv, k, s, false);
-      if (k->isa != "ref") benchmark::RegisterBenchmark(("gemm_t2_T128/" + isa + "/" + shape).c_str(), gemm, k, s);
-    }
+  for (const Layout& l : kLayouts)
+    for (const TernaryKernels* k : runnable_kernels())
+      for (Shape s : kShapes) {
+        const std::string shape = std::to_string(s.rows) + "x" + std::to_string(s.cols);
+        const std::string isa(k->isa), name(l.name);
+        benchmark::RegisterBenchmark(("gemv_" + name + "/" + isa + "/" + shape + "/cold").c_str(), gemv, k, l, s, true);
+        benchmark::RegisterBenchmark(("gemv_" + name + "/" + isa + "/" + shape + "/hot").c_str(), gemv, k, l, s, false);
+        if (k->isa != "ref")
+          benchmark::RegisterBenchmark(("gemm_" + name + "_T128/" + isa + "/" + shape).c_str(), gemm, k, l, s);
+      }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -21,7 +21,7 @@ constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 bool is_linear_weight(const GgufTensorInfo& t) { return t.name.starts_with("blk.") && t.ne.size() == 2; }
 
 bool is_low_bit(uint32_t type) {
-  return type == kGgmlTQ1_0 || type == kGgmlTQ2_0 || type == kGgmlI2_S || type == kGgmlBitlmT2;
+  return type == kGgmlTQ1_0 || type == kGgmlTQ2_0 || type == kGgmlI2_S || type == kGgmlBitlmT2 || type == kGgmlBitlmT1;
 }
 
 double median(std::vector<double> v) {

@@ -9,8 +9,15 @@ namespace {
 
 // I2_S: 128 codes -> 32 bytes (x86 layout, FORMATS.md), over the whole tensor, then a 32-byte
 // tail holding the f32 per-tensor scale. BITLM_T2: every row padded to whole 128-weight blocks,
-// then the same 32-byte scale tail.
-constexpr uint32_t kTernaryBlockElems = 128, kTernaryBlockBytes = 32, kScaleTailBytes = 32;
+// then the same 32-byte scale tail. BITLM_T1: the same with 160-weight blocks (5 per byte).
+constexpr uint32_t kTernaryBlockElems = 128, kTernaryBlockBytes = 32, kScaleTailBytes = 32, kT1BlockElems = 160;
+
+// Rows padded to whole blocks, then the scale tail (bitlm's native types).
+std::optional<uint64_t> padded_rows_bytes(uint64_t block_elems, uint64_t ne0, uint64_t n_elements) {
+  const uint64_t row_bytes = (ne0 + block_elems - 1) / block_elems * kTernaryBlockBytes;
+  const auto body = checked_mul(n_elements / ne0, row_bytes);
+  return body ? checked_add(*body, kScaleTailBytes) : std::nullopt;
+}
 
 }  // namespace
 
@@ -40,6 +47,7 @@ std::optional<GgmlTypeTraits> ggml_type_traits(uint32_t type) {
     case kGgmlTQ2_0: return GgmlTypeTraits{"TQ2_0", 256, 66};
     case kGgmlI2_S: return GgmlTypeTraits{"I2_S", kTernaryBlockElems, kTernaryBlockBytes};
     case kGgmlBitlmT2: return GgmlTypeTraits{"BITLM_T2", kTernaryBlockElems, kTernaryBlockBytes};
+    case kGgmlBitlmT1: return GgmlTypeTraits{"BITLM_T1", kT1BlockElems, kTernaryBlockBytes};
     default: return std::nullopt;
   }
 }
@@ -47,11 +55,7 @@ std::optional<GgmlTypeTraits> ggml_type_traits(uint32_t type) {
 std::optional<uint64_t> ggml_tensor_bytes(uint32_t type, uint64_t ne0, uint64_t n_elements) {
   const auto t = ggml_type_traits(type);
   if (!t || ne0 == 0 || n_elements % ne0 != 0) return std::nullopt;
-  if (type == kGgmlBitlmT2) {
-    const uint64_t row_bytes = (ne0 + kTernaryBlockElems - 1) / kTernaryBlockElems * kTernaryBlockBytes;
-    const auto body = checked_mul(n_elements / ne0, row_bytes);
-    return body ? checked_add(*body, kScaleTailBytes) : std::nullopt;
-  }
+  if (type == kGgmlBitlmT2 || type == kGgmlBitlmT1) return padded_rows_bytes(t->block_elems, ne0, n_elements);
   if (ne0 % t->block_elems != 0) return std::nullopt;
   const auto body = checked_mul(n_elements / t->block_elems, t->block_bytes);
   if (type == kGgmlI2_S) return body ? checked_add(*body, kScaleTailBytes) : std::nullopt;

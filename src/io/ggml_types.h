@@ -19,6 +19,9 @@ enum GgmlType : uint32_t {
   // Rows of ne0 weights each padded to ceil(ne0/128)*32 bytes, then a 32-byte tail starting with
   // the f32 scale (traits say 128/32; ggml_tensor_bytes adds the row padding and the tail).
   kGgmlBitlmT2 = 1024,
+  // bitlm's 1.6-bit ternary type: 5 weights per byte, rows padded to ceil(ne0/160)*32 bytes, then
+  // the same 32-byte scale tail as T2.
+  kGgmlBitlmT1 = 1025,
 };
 
 struct GgmlTypeTraits {

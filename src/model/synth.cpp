@@ -40,11 +40,11 @@ std::vector<uint8_t> f32_bytes(std::span<const float> v) {
   return b;
 }
 
-void add_ternary(GgufWriter& w, Rng& rng, const std::string& name, int64_t rows, int64_t cols) {
+void add_ternary(GgufWriter& w, Rng& rng, uint32_t type, const std::string& name, int64_t rows, int64_t cols) {
   std::vector<int8_t> q(static_cast<size_t>(rows * cols));
   for (auto& v : q) v = int8_t(int(rng.below(3)) - 1);
   const float scale = float(1.0 / std::sqrt(2.0 / 3.0 * double(cols)));
-  w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, kGgmlBitlmT2, encode_ternary(kGgmlBitlmT2, q, rows, cols, scale));
+  w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, type, encode_ternary(type, q, rows, cols, scale));
 }
 
 void add_norm(GgufWriter& w, Rng& rng, const std::string& name, int64_t n) {
@@ -126,6 +126,7 @@ uint32_t synth_default_embd_type(const std::string& shape) {
 ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
   ModelConfig c = synth_config(o.shape);
   BITLM_CHECK(o.embd_type == kGgmlF16 || o.embd_type == kGgmlQ8_0, "synth: embedding type must be F16 or Q8_0");
+  BITLM_CHECK(o.weight_type == kGgmlBitlmT2 || o.weight_type == kGgmlBitlmT1, "synth: weight type must be T2 or T1");
   GgufWriter w;
   c.write_gguf(w);
   w.set("general.name", GgufValue::string(fmt::format("bitlm-synth-{}", o.shape)));
@@ -146,16 +147,16 @@ ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const auto name = [&](std::string_view what) { return tensor_names::block(l, what); };
     add_norm(w, rng, name("attn_norm"), c.n_embd);
-    add_ternary(w, rng, name("attn_q"), c.q_dim(), c.n_embd);
-    add_ternary(w, rng, name("attn_k"), c.kv_dim(), c.n_embd);
-    add_ternary(w, rng, name("attn_v"), c.kv_dim(), c.n_embd);
+    add_ternary(w, rng, o.weight_type, name("attn_q"), c.q_dim(), c.n_embd);
+    add_ternary(w, rng, o.weight_type, name("attn_k"), c.kv_dim(), c.n_embd);
+    add_ternary(w, rng, o.weight_type, name("attn_v"), c.kv_dim(), c.n_embd);
     add_norm(w, rng, name("attn_sub_norm"), c.q_dim());
-    add_ternary(w, rng, name("attn_output"), c.n_embd, c.q_dim());
+    add_ternary(w, rng, o.weight_type, name("attn_output"), c.n_embd, c.q_dim());
     add_norm(w, rng, name("ffn_norm"), c.n_embd);
-    add_ternary(w, rng, name("ffn_gate"), c.n_ff, c.n_embd);
-    add_ternary(w, rng, name("ffn_up"), c.n_ff, c.n_embd);
+    add_ternary(w, rng, o.weight_type, name("ffn_gate"), c.n_ff, c.n_embd);
+    add_ternary(w, rng, o.weight_type, name("ffn_up"), c.n_ff, c.n_embd);
     add_norm(w, rng, name("ffn_sub_norm"), c.n_ff);
-    add_ternary(w, rng, name("ffn_down"), c.n_embd, c.n_ff);
+    add_ternary(w, rng, o.weight_type, name("ffn_down"), c.n_embd, c.n_ff);
   }
   w.write(path);
   return c;

@@ -76,6 +76,11 @@ void release_pages(std::span<const uint8_t> bytes) {
 
 TernaryMatrix load_ternary(const GgufFile& f, std::string_view name, int64_t rows, int64_t cols) {
   const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(cols), uint64_t(rows)});
+  if (TernaryMatrix::is_native(t.type)) {  // T2/T1 are copied as stored: no decode and re-pack
+    TernaryMatrix m = TernaryMatrix::copy_native(t.type, f.tensor_data(t), rows, cols, f.path(), t.name);
+    release_pages(f.tensor_data(t));
+    return m;
+  }
   std::vector<int8_t> q(static_cast<size_t>(rows * cols));
   float scale = 0;
   if (t.type == kGgmlF32 || t.type == kGgmlF16 || t.type == kGgmlBF16) {

@@ -49,6 +49,10 @@ struct TernaryKernels {
   DotF32 dot_f32;
   DotRow dot_f16, dot_bf16, dot_q8_0, dot_q6_k;
   DotQ8Q8 dot_q8_0_q8;
+  // T1 rows (1.6-bit layout, 160-weight blocks; x padded to row_bytes * 5 values): same contract,
+  // every implementation equals gemv_t1_ref exactly. `--act none` on T1 runs gemm_t1_f32_ref.
+  GemvT2 gemv_t1;
+  GemmT2 gemm_t1;
 };
 
 // The best runnable ISA, chosen once from cpu_features(); BITLM_ISA=ref|avx2|avx512|neon overrides
@@ -69,6 +73,11 @@ float dot_bf16_ref(const uint8_t*, const float*, int64_t);
 float dot_q8_0_ref(const uint8_t*, const float*, int64_t);
 float dot_q6_k_ref(const uint8_t*, const float*, int64_t);
 float dot_q8_0_q8_ref(const uint8_t*, const int8_t*, const float*, int64_t);
+void gemv_t1_ref(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
+void gemm_t1_ref(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
+                 int64_t, int64_t);
+void gemm_t1_f32_ref(const uint8_t*, int64_t, const float*, int64_t, const float*, int64_t, float*,
+                     int64_t, int64_t);
 #if defined(__x86_64__) || defined(_M_X64)
 void gemv_t2_avx2(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
 void gemm_t2_avx2(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
@@ -84,6 +93,12 @@ float dot_q8_0_q8_avx2(const uint8_t*, const int8_t*, const float*, int64_t);
 float dot_q8_0_q8_avx512(const uint8_t*, const int8_t*, const float*, int64_t);
 void gemv_t2_avx512(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
 void gemm_t2_avx512(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
+                    int64_t, int64_t);
+void gemv_t1_avx2(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
+void gemm_t1_avx2(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
+                  int64_t, int64_t);
+void gemv_t1_avx512(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
+void gemm_t1_avx512(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
                     int64_t, int64_t);
 #endif
 #if defined(__aarch64__)

@@ -4,8 +4,12 @@
 // buffer of int32 sums, then applies the scales (003 Fig. 12: y = W_q x_q * beta / (127/gamma)).
 #include "quant/matrix.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/error.h"
@@ -20,7 +24,14 @@ constexpr int64_t kRowTile = 32;     // rows per kernel call
 constexpr int64_t kTokenChunk = 64;  // tokens per kernel call: kRowTile * kTokenChunk int32 on the stack
 constexpr int64_t kMinChunkWork = int64_t(64) << 10;  // weight bytes x tokens per thread, at least
 
-int64_t padded_cols(int64_t cols) { return (cols + kT2Block - 1) / kT2Block * kT2Block; }
+constexpr int64_t kActivationPad = 640;  // a whole number of T2 (128) and T1 (160) blocks
+constexpr size_t kHugePage = size_t(2) << 20;
+
+int64_t padded_activations(int64_t cols) { return (cols + kActivationPad - 1) / kActivationPad * kActivationPad; }
+
+int64_t row_bytes_of(uint32_t layout, int64_t cols) {
+  return layout == type_id::kT1 ? t1_row_bytes(cols) : t2_row_bytes(cols);
+}
 
 // Rows per thread chunk: whole row tiles, and enough work that handing a small matrix (the tiny
 // test models, a 640-row projection at T = 1 is already 400 KiB) to the pool does not cost more
@@ -72,36 +83,87 @@ void dense_matmul_q8_0(const DenseMatrix& w, const float* x, int64_t T, float* y
 
 }  // namespace
 
+void WeightBuffer::Free::operator()(uint8_t* p) const { std::free(p); }
+
+void WeightBuffer::allocate(size_t n) {
+  const size_t bytes = (n + 63) / 64 * 64;
+  void* p = bytes >= kHugePage ? std::aligned_alloc(kHugePage, bytes) : std::aligned_alloc(64, bytes);
+  if (bytes && !p) throw std::bad_alloc();
+#if defined(MADV_HUGEPAGE)
+  if (bytes >= kHugePage) madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);  // a hint: errors ignored
+#endif
+  data_.reset(static_cast<uint8_t*>(p));
+  size_ = n;
+}
+
+TernaryMatrix TernaryMatrix::empty(uint32_t layout, int64_t rows, int64_t cols, std::span<const float> group_scales) {
+  BITLM_ASSERT(layout == type_id::kT2 || layout == type_id::kT1);
+  TernaryMatrix m;
+  m.rows_ = rows;
+  m.cols_ = cols;
+  m.layout_ = layout;
+  m.row_bytes_ = row_bytes_of(layout, cols);
+  m.scales_.assign(group_scales.begin(), group_scales.end());
+  m.packed_.allocate(size_t(rows * m.row_bytes_));
+  return m;
+}
+
 TernaryMatrix TernaryMatrix::pack(std::span<const int8_t> q, int64_t rows, int64_t cols,
-                                  std::span<const float> group_scales) {
+                                  std::span<const float> group_scales, uint32_t layout) {
   BITLM_CHECK(rows > 0 && cols > 0 && int64_t(q.size()) == rows * cols,
               "TernaryMatrix: {} values for a {}x{} matrix", q.size(), rows, cols);
   BITLM_CHECK(!group_scales.empty() && rows % int64_t(group_scales.size()) == 0,
               "TernaryMatrix: {} rows do not split into {} scale groups", rows, group_scales.size());
   for (size_t i = 0; i < q.size(); ++i)
     BITLM_CHECK(q[i] >= -1 && q[i] <= 1, "TernaryMatrix: value {} at {} is not in {{-1, 0, 1}}", q[i], i);
-  TernaryMatrix m;
-  m.rows_ = rows;
-  m.cols_ = cols;
-  m.row_bytes_ = t2_row_bytes(cols);
-  m.scales_.assign(group_scales.begin(), group_scales.end());
-  m.packed_.resize(size_t(rows * m.row_bytes_));
-  for (int64_t r = 0; r < rows; ++r) pack_t2_row(q.data() + r * cols, cols, m.packed_.data() + r * m.row_bytes_);
+  TernaryMatrix m = empty(layout, rows, cols, group_scales);
+  const auto pack_row = layout == type_id::kT1 ? pack_t1_row : pack_t2_row;
+  for (int64_t r = 0; r < rows; ++r) pack_row(q.data() + r * cols, cols, m.packed_.data() + r * m.row_bytes_);
+  return m;
+}
+
+bool TernaryMatrix::is_native(uint32_t ggml_type) { return ggml_type == type_id::kT2 || ggml_type == type_id::kT1; }
+
+TernaryMatrix TernaryMatrix::copy_native(uint32_t ggml_type, std::span<const uint8_t> data, int64_t rows,
+                                         int64_t cols, std::string_view path, std::string_view name) {
+  BITLM_ASSERT(is_native(ggml_type) && rows > 0 && cols > 0);
+  const int64_t rb = row_bytes_of(ggml_type, cols);
+  const std::string where{path};
+  if (data.size() != uint64_t(rows * rb + kTensorTailBytes))
+    throw FormatError(where, fmt::format("tensor '{}': {} bytes for {}x{}, expected {}", name, data.size(), rows,
+                                         cols, rows * rb + kTensorTailBytes));
+  float scale;
+  std::memcpy(&scale, data.data() + rows * rb, 4);
+  if (!std::isfinite(scale) || scale < 0)
+    throw FormatError(where, fmt::format("tensor '{}': scale {} is not a finite non-negative number", name, scale));
+  TernaryMatrix m = empty(ggml_type, rows, cols, {&scale, 1});
+  std::memcpy(m.packed_.data(), data.data(), size_t(rows * rb));
+  if (ggml_type == type_id::kT2) {  // code 3 (both bits set) has no ternary meaning; every T1 byte is valid
+    uint8_t bad = 0;
+    for (size_t i = 0; i < m.packed_.size(); ++i) bad |= m.packed_.data()[i] & (m.packed_.data()[i] >> 1);
+    if (bad & 0x55) throw FormatError(where, fmt::format("tensor '{}': a T2 weight has code 3", name));
+  }
   return m;
 }
 
 void TernaryMatrix::unpack(std::span<int8_t> q) const {
   BITLM_ASSERT(int64_t(q.size()) == rows_ * cols_);
-  for (int64_t r = 0; r < rows_; ++r) unpack_t2_row(packed_.data() + r * row_bytes_, cols_, q.data() + r * cols_);
+  const auto unpack_row = layout_ == type_id::kT1 ? unpack_t1_row : unpack_t2_row;
+  for (int64_t r = 0; r < rows_; ++r) unpack_row(packed_.data() + r * row_bytes_, cols_, q.data() + r * cols_);
 }
 
 uint64_t TernaryMatrix::n_bytes() const { return uint64_t(rows_ * row_bytes_); }
+
+int64_t TernaryMatrix::padded_cols() const {
+  return row_bytes_ / (layout_ == type_id::kT1 ? kT1BlockBytes : kT2BlockBytes) *
+         (layout_ == type_id::kT1 ? kT1Block : kT2Block);
+}
 
 void QuantizedActivations::resize(int64_t new_T, int64_t new_cols) {
   T = new_T;
   if (new_cols == cols && int64_t(scale.size()) == new_T) return;  // keeps the zero padding
   cols = new_cols;
-  stride = padded_cols(new_cols);
+  stride = padded_activations(new_cols);
   q.resize(size_t(new_T * stride));  // zeroed: kernels read the padding
   scale.assign(size_t(new_T), 0.0f);
   sum.assign(size_t(new_T), 0);
@@ -114,6 +176,9 @@ namespace {
 void matmul_rows(const TernaryMatrix& w, const QuantizedActivations& x, float* y, int64_t begin, int64_t end,
                  const TernaryKernels& k) {
   const int64_t rows = w.rows(), T = x.T, rb = w.row_bytes();
+  const bool t1 = w.layout() == type_id::kT1;
+  const GemvT2 gemv = t1 ? k.gemv_t1 : k.gemv_t2;
+  const GemmT2 gemm = t1 ? k.gemm_t1 : k.gemm_t2;
   int32_t acc[kRowTile * kTokenChunk];
   float row_scale[kRowTile];
   for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
@@ -123,8 +188,8 @@ void matmul_rows(const TernaryMatrix& w, const QuantizedActivations& x, float* y
     for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
       const int64_t nt = std::min(kTokenChunk, T - t0);
       const int8_t* xt = x.q.data() + t0 * x.stride;
-      if (nt == 1) k.gemv_t2(wr, rb, xt, x.sum[size_t(t0)], acc, nr);
-      else k.gemm_t2(wr, rb, xt, x.stride, x.sum.data() + t0, nt, acc, kRowTile, nr);
+      if (nt == 1) gemv(wr, rb, xt, x.sum[size_t(t0)], acc, nr);
+      else gemm(wr, rb, xt, x.stride, x.sum.data() + t0, nt, acc, kRowTile, nr);
       for (int64_t t = 0; t < nt; ++t) {
         const float xs = x.scale[size_t(t0 + t)];
         float* yt = y + (t0 + t) * rows + r0;
@@ -149,7 +214,7 @@ void ternary_matmul_multi(std::span<const TernaryMatrix* const> ws, const Quanti
   BITLM_ASSERT(!ws.empty() && ws.size() == ys.size() && x.T <= int64_t(x.scale.size()));
   int64_t total = 0;
   for (const TernaryMatrix* w : ws) {
-    BITLM_ASSERT(w->cols() == x.cols && x.stride == w->row_bytes() * 4);
+    BITLM_ASSERT(w->cols() == x.cols && x.stride >= w->padded_cols());
     total += w->rows();
   }
   const TernaryKernels& k = best_kernels();
@@ -163,15 +228,15 @@ void ternary_matmul_multi(std::span<const TernaryMatrix* const> ws, const Quanti
 }
 
 void ternary_matmul_f32(const TernaryMatrix& w, const float* x, int64_t T, float* y, ThreadPool& pool) {
-  const int64_t rows = w.rows(), cols = w.cols(), rb = w.row_bytes(), stride = rb * 4;
+  const int64_t rows = w.rows(), cols = w.cols(), rb = w.row_bytes(), stride = w.padded_cols();
   std::vector<float> xp(size_t(T * stride), 0.0f), x_sum(size_t(T), 0.0f);  // padded copy for the kernels
   for (int64_t t = 0; t < T; ++t) {
     std::memcpy(xp.data() + t * stride, x + t * cols, size_t(cols) * sizeof(float));
     for (int64_t i = 0; i < cols; ++i) x_sum[size_t(t)] += x[t * cols + i];
   }
-  const TernaryKernels& k = best_kernels();
-  pool.parallel_for(0, rows, row_grain(uint64_t(rb) * 4, T), [&](int64_t begin, int64_t end) {
-    k.gemm_t2_f32(w.packed() + begin * rb, rb, xp.data(), stride, x_sum.data(), T, y + begin, rows, end - begin);
+  const GemmT2F32 gemm = w.layout() == type_id::kT1 ? gemm_t1_f32_ref : best_kernels().gemm_t2_f32;
+  pool.parallel_for(0, rows, row_grain(uint64_t(stride), T), [&](int64_t begin, int64_t end) {
+    gemm(w.packed() + begin * rb, rb, xp.data(), stride, x_sum.data(), T, y + begin, rows, end - begin);
     for (int64_t t = 0; t < T; ++t)
       for (int64_t r = begin; r < end; ++r) y[t * rows + r] *= w.scale_of_row(r);
   });

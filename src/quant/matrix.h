@@ -10,22 +10,50 @@
 // in their file format (mmap-backed or owned) and decoded row by row.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "core/aligned.h"
 #include "core/thread_pool.h"
+#include "quant/ternary_formats.h"
 
 namespace bitlm {
+
+// Packed weight bytes: 2 MiB-aligned, and the whole 2 MiB pages inside are madvise(MADV_HUGEPAGE)d
+// before the first write (decode streams every byte once per token; 4 KiB pages cost a TLB miss
+// per page). The partial last page stays small: rounding it up would add up to 2 MiB of resident
+// memory per matrix.
+class WeightBuffer {
+ public:
+  void allocate(size_t n);  // uninitialized; the caller writes every byte
+  uint8_t* data() { return data_.get(); }
+  const uint8_t* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+
+ private:
+  struct Free { void operator()(uint8_t* p) const; };
+  std::unique_ptr<uint8_t, Free> data_;
+  size_t size_ = 0;
+};
 
 class TernaryMatrix {
  public:
   TernaryMatrix() = default;
   // q: rows*cols values in {-1,0,+1}, row-major. scales: one per row group (rows % size == 0).
+  // layout: type_id::kT2 (2 bits/weight) or type_id::kT1 (1.6 bits/weight).
   static TernaryMatrix pack(std::span<const int8_t> q, int64_t rows, int64_t cols,
-                            std::span<const float> group_scales);
+                            std::span<const float> group_scales, uint32_t layout = type_id::kT2);
+  // A file tensor already in a native layout (T2 or T1) is copied as it is, without a decode and
+  // re-pack; FormatError naming `path` and tensor `name` on a wrong size, a T2 code 3 or a scale
+  // that is not finite and non-negative.
+  static TernaryMatrix copy_native(uint32_t ggml_type, std::span<const uint8_t> data, int64_t rows,
+                                   int64_t cols, std::string_view path, std::string_view name);
+  static bool is_native(uint32_t ggml_type);  // T2 or T1
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
+  uint32_t layout() const { return layout_; }  // type_id::kT2 or kT1
   float scale_of_row(int64_t r) const { return scales_[size_t(r / (rows_ / int64_t(scales_.size())))]; }
   std::span<const float> group_scales() const { return scales_; }
   void unpack(std::span<int8_t> q) const;  // back to row-major {-1,0,+1}
@@ -33,16 +61,19 @@ class TernaryMatrix {
   // Internal layout, for kernels.
   const uint8_t* packed() const { return packed_.data(); }
   int64_t row_bytes() const { return row_bytes_; }
+  int64_t padded_cols() const;  // activations the kernels read per token (whole blocks)
 
  private:
+  static TernaryMatrix empty(uint32_t layout, int64_t rows, int64_t cols, std::span<const float> group_scales);
   int64_t rows_ = 0, cols_ = 0, row_bytes_ = 0;
+  uint32_t layout_ = 0;
   std::vector<float> scales_;
-  AlignedBuffer<uint8_t> packed_;
+  WeightBuffer packed_;
 };
 
 // Per-token int8 activations (003 eq. 6-7): x_q[t] = RoundClip(127/max(gamma_t, 1e-5) * x[t]),
 // x_scale[t] = 127/max(gamma_t, 1e-5). Layout: T rows of `cols` int8, padded to a multiple of
-// 128 with zeros (kernels may read whole blocks).
+// 640 with zeros (kernels read whole blocks: 128 weights in T2, 160 in T1).
 struct QuantizedActivations {
   int64_t T = 0, cols = 0, stride = 0;
   AlignedBuffer<int8_t> q;

@@ -72,6 +72,22 @@ void t2_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t
   std::memcpy(out + rows * rb, &scale, 4);
 }
 
+// ---- T1 ----
+uint64_t t1_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * t1_row_bytes(cols) + kTensorTailBytes); }
+
+void t1_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
+  const int64_t rb = t1_row_bytes(cols);
+  for (int64_t r = 0; r < rows; ++r) unpack_t1_row(data + r * rb, cols, out.q.data() + r * cols);
+  out.scale = load_f32(data + rows * rb);
+}
+
+void t1_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
+  const int64_t rb = t1_row_bytes(cols);
+  for (int64_t r = 0; r < rows; ++r) pack_t1_row(q + r * cols, cols, out + r * rb);
+  std::memset(out + rows * rb, 0, kTensorTailBytes);
+  std::memcpy(out + rows * rb, &scale, 4);
+}
+
 // ---- TQ2_0 ----
 uint64_t tq2_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * cols / kQK * kTQ2Bytes); }
 
@@ -197,6 +213,7 @@ void float_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint
 
 constexpr TernaryFormatTraits kTernaryFormats[] = {
     {kT2, "T2", 1, t2_bytes, t2_decode, t2_encode},
+    {kT1, "T1", 1, t1_bytes, t1_decode, t1_encode},
     {kTQ1_0, "TQ1_0", kQK, tq1_bytes, tq1_decode, tq1_encode},
     {kTQ2_0, "TQ2_0", kQK, tq2_bytes, tq2_decode, tq2_encode},
     {kI2_S, "I2_S", kT2Block, i2s_bytes, i2s_decode, i2s_encode},
@@ -224,6 +241,19 @@ void pack_t2_row(const int8_t* q, int64_t cols, uint8_t* out) {
 void unpack_t2_row(const uint8_t* in, int64_t cols, int8_t* q) {
   for (int64_t c = 0; c < cols; ++c)
     q[c] = int8_t(((in[c / kT2Block * kT2BlockBytes + c % 32] >> (2 * (c % kT2Block / 32))) & 3) - 1);
+}
+
+void pack_t1_row(const int8_t* q, int64_t cols, uint8_t* out) {
+  for (int64_t b = 0; b < (cols + kT1Block - 1) / kT1Block; ++b) {
+    int8_t blk[kT1Block] = {};  // weights past cols are 0 (code 1)
+    const int64_t n = std::min(kT1Block, cols - b * kT1Block);
+    std::copy(q + b * kT1Block, q + b * kT1Block + n, blk);
+    for (int j = 0; j < 32; ++j) out[b * kT1BlockBytes + j] = trit_byte(blk + j, 32, 5);
+  }
+}
+
+void unpack_t1_row(const uint8_t* in, int64_t cols, int8_t* q) {
+  for (int64_t c = 0; c < cols; ++c) q[c] = trit(in[c / kT1Block * kT1BlockBytes + c % 32], int(c % kT1Block / 32));
 }
 
 const TernaryFormatTraits* ternary_format(uint32_t ggml_type) {

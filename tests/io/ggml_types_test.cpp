@@ -27,6 +27,8 @@ TEST(GgmlTypes, TernaryTrailersAndRowPadding) {
   EXPECT_EQ(ggml_tensor_bytes(kGgmlBitlmT2, 128, 128 * 5), 5 * 32 + 32);
   EXPECT_EQ(ggml_tensor_bytes(kGgmlBitlmT2, 130, 130 * 3), 3 * 64 + 32);  // rows padded to whole blocks
   EXPECT_EQ(ggml_tensor_bytes(kGgmlBitlmT2, 1, 7), 7 * 32 + 32);
+  EXPECT_EQ(ggml_tensor_bytes(kGgmlBitlmT1, 160, 160 * 5), 5 * 32 + 32);
+  EXPECT_EQ(ggml_tensor_bytes(kGgmlBitlmT1, 161, 161 * 3), 3 * 64 + 32);  // 160-weight blocks
 }
 
 TEST(GgmlTypes, RejectsUnknownTypesBadRowsAndOverflow) {

@@ -42,6 +42,45 @@ TEST(TernaryMatrix, PackUnpackRoundTrip) {
   }
 }
 
+TEST(TernaryMatrix, T1PackUnpackRoundTrip) {
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 160}, {3, 161}, {8, 1}, {5, 6917}}) {
+    const auto q = random_ternary(rows * cols, uint64_t(rows + cols));
+    const float s = 0.75f;
+    const TernaryMatrix m = TernaryMatrix::pack(q, rows, cols, {&s, 1}, type_id::kT1);
+    EXPECT_EQ(m.layout(), type_id::kT1);
+    EXPECT_EQ(m.row_bytes(), (cols + 159) / 160 * 32);
+    EXPECT_EQ(m.padded_cols(), (cols + 159) / 160 * 160);
+    std::vector<int8_t> back(q.size());
+    m.unpack(back);
+    EXPECT_EQ(back, q) << rows << "x" << cols;
+  }
+}
+
+// A file's T2/T1 bytes are copied as they are: the same weights and scale as a decode + pack.
+TEST(TernaryMatrix, CopyNativeKeepsTheFileBytes) {
+  const int64_t rows = 5, cols = 333;
+  const auto q = random_ternary(rows * cols, 9);
+  for (uint32_t type : {type_id::kT2, type_id::kT1}) {
+    const auto bytes = encode_ternary(type, q, rows, cols, 0.625f);
+    const TernaryMatrix m = TernaryMatrix::copy_native(type, bytes, rows, cols, "f.gguf", "w");
+    EXPECT_EQ(m.layout(), type);
+    EXPECT_EQ(m.scale_of_row(4), 0.625f);
+    std::vector<int8_t> back(q.size());
+    m.unpack(back);
+    EXPECT_EQ(back, q) << type;
+  }
+}
+
+TEST(TernaryMatrix, CopyNativeRejectsBadBytes) {
+  const auto q = random_ternary(2 * 130, 4);
+  auto t2 = encode_ternary(type_id::kT2, q, 2, 130, 1.0f);
+  EXPECT_THROW(TernaryMatrix::copy_native(type_id::kT2, {t2.data(), t2.size() - 1}, 2, 130, "f", "w"), FormatError);
+  t2[70] |= 0x30;  // a code 3
+  EXPECT_THROW(TernaryMatrix::copy_native(type_id::kT2, t2, 2, 130, "f", "w"), FormatError);
+  auto t1 = encode_ternary(type_id::kT1, q, 2, 130, -1.0f);  // a negative scale
+  EXPECT_THROW(TernaryMatrix::copy_native(type_id::kT1, t1, 2, 130, "f", "w"), FormatError);
+}
+
 TEST(TernaryMatrix, GroupScalesMapToRows) {
   const auto q = random_ternary(6 * 4, 1);
   const std::vector<float> s = {1, 2, 3};
@@ -123,6 +162,31 @@ TEST(TernaryMatmul, MultiEqualsOneCallPerMatrix) {
   }
 }
 
+// The 1.6-bit layout changes the bytes, not the arithmetic: the same int32 sums and scaling.
+TEST(TernaryMatmul, T1EqualsT2Exactly) {
+  ThreadPool pool(2);
+  for (auto [rows, cols, T] : {std::tuple<int64_t, int64_t, int64_t>{70, 161, 1}, {33, 2560, 5}, {97, 300, 70}}) {
+    const auto q = random_ternary(rows * cols, uint64_t(rows + cols));
+    const float s = 0.5f;
+    const TernaryMatrix t2 = TernaryMatrix::pack(q, rows, cols, {&s, 1}, type_id::kT2);
+    const TernaryMatrix t1 = TernaryMatrix::pack(q, rows, cols, {&s, 1}, type_id::kT1);
+    const auto x = random_floats(T * cols, uint64_t(T));
+    QuantizedActivations xq;
+    xq.resize(T, cols);
+    for (int64_t t = 0; t < T; ++t) {
+      xq.scale[size_t(t)] = quantize_absmax_int8({x.data() + t * cols, size_t(cols)}, {xq.q.data() + t * xq.stride, size_t(cols)});
+      for (int64_t i = 0; i < cols; ++i) xq.sum[size_t(t)] += xq.q[size_t(t * xq.stride + i)];
+    }
+    std::vector<float> y2(static_cast<size_t>(T * rows)), y1(y2.size()), f2(y2.size()), f1(y2.size());
+    ternary_matmul(t2, xq, y2.data(), pool);
+    ternary_matmul(t1, xq, y1.data(), pool);
+    EXPECT_EQ(y1, y2) << rows << "x" << cols << " T=" << T;
+    ternary_matmul_f32(t2, x.data(), T, f2.data(), pool);
+    ternary_matmul_f32(t1, x.data(), T, f1.data(), pool);
+    for (size_t i = 0; i < f1.size(); ++i) ASSERT_NEAR(f1[i], f2[i], 1e-4 * (1 + std::fabs(f2[i]))) << i;
+  }
+}
+
 TEST(TernaryMatmulF32, MatchesDoubleReference) {
   ThreadPool pool(2);
   for (auto [rows, cols, T] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {65, 130, 3}, {40, 2560, 2}}) {
@@ -144,11 +208,11 @@ TEST(TernaryMatmulF32, MatchesDoubleReference) {
   }
 }
 
-TEST(QuantizedActivations, PaddingIsZeroAndStrideWhole128) {
+TEST(QuantizedActivations, PaddingIsZeroAndStrideWholeT2AndT1Blocks) {
   QuantizedActivations xq;
   xq.resize(3, 130);
-  EXPECT_EQ(xq.stride, 256);
-  EXPECT_EQ(xq.q.size(), 3u * 256u);
+  EXPECT_EQ(xq.stride, 640);  // a multiple of 128 (T2) and 160 (T1)
+  EXPECT_EQ(xq.q.size(), 3u * 640u);
   for (size_t i = 0; i < xq.q.size(); ++i) ASSERT_EQ(xq.q[i], 0);
   xq.resize(2, 130);  // fewer tokens of the same width keeps the buffer
   EXPECT_EQ(xq.T, 2);

@@ -38,7 +38,7 @@ TEST_P(TernaryRoundTrip, EncodeThenDecodeIsIdentity) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, TernaryRoundTrip,
-                         testing::Values(type_id::kT2, type_id::kTQ1_0, type_id::kTQ2_0, type_id::kI2_S,
+                         testing::Values(type_id::kT2, type_id::kT1, type_id::kTQ1_0, type_id::kTQ2_0, type_id::kI2_S,
                                          type_id::kF32, type_id::kF16, type_id::kBF16),
                          [](const auto& info) { return std::string(ternary_format(info.param)->name); });
 
@@ -67,6 +67,31 @@ TEST(T2, ColsNotAMultipleOf128RoundTrip) {
     const auto q = random_ternary(3 * cols, uint64_t(cols));
     const auto bytes = encode_ternary(type_id::kT2, q, 3, cols, 1.0f);
     EXPECT_EQ(decode_ternary(type_id::kT2, bytes, 3, cols, "mem", "w").q, q) << cols;
+  }
+}
+
+TEST(T1, RowLayoutByHand) {
+  std::vector<int8_t> q(161, 0);
+  q[0] = 1;     // byte 0, digit 0 (most significant): code 2
+  q[128] = -1;  // byte 0, digit 4: code 0
+  q[33] = 1;    // byte 1, digit 1: code 2
+  std::vector<uint8_t> row(size_t(t1_row_bytes(161)), 0);
+  ASSERT_EQ(row.size(), 64u);
+  pack_t1_row(q.data(), 161, row.data());
+  EXPECT_EQ(row[0], (unsigned(2 * 81 + 27 + 9 + 3 + 0) * 256 + 242) / 243);  // 21110_3 = 201 -> 212
+  EXPECT_EQ(row[1], (unsigned(81 + 2 * 27 + 9 + 3 + 1) * 256 + 242) / 243);
+  EXPECT_EQ(row[33], (unsigned(121) * 256 + 242) / 243);  // past cols: code 1 (w = 0) everywhere
+  std::vector<int8_t> back(161);
+  unpack_t1_row(row.data(), 161, back.data());
+  EXPECT_EQ(back, q);
+}
+
+TEST(T1, ColsNotAMultipleOf160RoundTrip) {
+  for (int64_t cols : {1, 159, 161, 6917}) {
+    const auto q = random_ternary(3 * cols, uint64_t(cols));
+    const auto bytes = encode_ternary(type_id::kT1, q, 3, cols, 1.0f);
+    EXPECT_EQ(bytes.size(), uint64_t(3 * t1_row_bytes(cols) + 32));
+    EXPECT_EQ(decode_ternary(type_id::kT1, bytes, 3, cols, "mem", "w").q, q) << cols;
   }
 }
 

@@ -1,0 +1,139 @@
+// quant/gemv_t1_avx512.cpp — T1 kernels for AVX-512 VNNI + BW (1.6-bit layout in
+// quant/ternary_formats.h, contract in quant/gemv_t2.h). A zmm holds the same 32-byte block of two
+// rows (r low, r+1 high), as in gemv_t2_avx512.cpp. Byte t_n = b * 3^n mod 256 comes from t_{n-1}
+// with two byte adds, and digit n is code_n = floor(3 t_n / 256), so 3 t_n = 256 code_n + t_{n+1}.
+//  - GEMM (prefill) extracts the codes once per block, [t_n >= 86] + [t_n >= 171] (saturating
+//    subtract, min with 1), and reuses them for a tile of tokens with _mm512_dpbusd_epi32.
+//  - GEMV (decode) extracts nothing: sum_j code_n,j x_j = (3 sum_j t_n,j x_j - sum_j t_n+1,j x_j) / 256,
+//    and both sums are plain u8 x s8 dpbusd of the bytes themselves. Two dpbusd and two adds per
+//    64 codes instead of one dpbusd and seven byte ops; the int32 total is divided once (exact).
+// GCC 12 warns falsely inside its own avx512fintrin.h (the _mm512_undefined_* idiom).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include "quant/gemv_t2.h"
+
+namespace bitlm {
+namespace {
+
+struct Codes { __m512i c[5]; };
+
+inline __m512i digit(__m512i t) {
+  const __m512i one = _mm512_set1_epi8(1);
+  return _mm512_add_epi8(_mm512_min_epu8(_mm512_subs_epu8(t, _mm512_set1_epi8(85)), one),
+                         _mm512_min_epu8(_mm512_subs_epu8(t, _mm512_set1_epi8(char(170))), one));
+}
+
+inline __m512i times3(__m512i t) { return _mm512_add_epi8(_mm512_add_epi8(t, t), t); }  // mod 256
+
+// Block of rows r0 and r1 (r1 == r0 for an odd last row: its high half is then ignored).
+inline __m512i load2(const uint8_t* r0, const uint8_t* r1) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0))),
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1)), 1);
+}
+
+inline Codes decode(const uint8_t* r0, const uint8_t* r1) {
+  __m512i t = load2(r0, r1);
+  Codes c;
+  c.c[0] = digit(t);
+  for (int n = 1; n < 5; ++n) {
+    t = times3(t);
+    c.c[n] = digit(t);
+  }
+  return c;
+}
+
+inline __m512i bcast_x(const int8_t* x) {
+  return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
+}
+
+inline __m512i block_dot(__m512i acc, const Codes& c, const int8_t* x) {
+  for (int n = 0; n < 5; ++n) acc = _mm512_dpbusd_epi32(acc, c.c[n], bcast_x(x + 32 * n));
+  return acc;
+}
+
+// GEMV sums: cur = sum t_n x_n, next = sum t_n+1 x_n over the digits; dot(code, x) = (3 cur - next) / 256.
+struct Sums {
+  __m512i cur = _mm512_setzero_si512(), next = _mm512_setzero_si512();
+  int32_t lo() const;
+  int32_t hi() const;
+};
+
+inline Sums block_sums(Sums s, __m512i t, const int8_t* x) {
+  for (int n = 0; n < 5; ++n) {
+    const __m512i xn = bcast_x(x + 32 * n);
+    s.cur = _mm512_dpbusd_epi32(s.cur, t, xn);
+    t = times3(t);
+    s.next = _mm512_dpbusd_epi32(s.next, t, xn);
+  }
+  return s;
+}
+
+inline int32_t reduce(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+inline int32_t sum_lo(__m512i a) { return reduce(_mm512_castsi512_si256(a)); }
+inline int32_t sum_hi(__m512i a) { return reduce(_mm512_extracti64x4_epi64(a, 1)); }
+// Per lane, 3 cur - next is 256 times that lane's code dot exactly (every byte's term is), so the
+// shift is exact there, before the lanes are summed: the int32 range is then that of the result.
+inline __m512i code_dot(const Sums& s) {
+  return _mm512_srai_epi32(_mm512_sub_epi32(_mm512_add_epi32(_mm512_add_epi32(s.cur, s.cur), s.cur), s.next), 8);
+}
+inline int32_t Sums::lo() const { return sum_lo(code_dot(*this)); }
+inline int32_t Sums::hi() const { return sum_hi(code_dot(*this)); }
+
+constexpr int kTokenTile = 8;
+
+}  // namespace
+
+void gemv_t1_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_t x_sum, int32_t* y,
+                    int64_t n_rows) {
+  int64_t r = 0;
+  for (; r + 4 <= n_rows; r += 4) {  // four rows share every broadcast of x
+    const uint8_t* p = w + r * row_bytes;
+    Sums a01, a23;
+    for (int64_t b = 0; b < row_bytes; b += 32) {
+      a01 = block_sums(a01, load2(p + b, p + row_bytes + b), x + 5 * b);
+      a23 = block_sums(a23, load2(p + 2 * row_bytes + b, p + 3 * row_bytes + b), x + 5 * b);
+    }
+    y[r] = a01.lo() - x_sum;
+    y[r + 1] = a01.hi() - x_sum;
+    y[r + 2] = a23.lo() - x_sum;
+    y[r + 3] = a23.hi() - x_sum;
+  }
+  for (; r < n_rows; r += 2) {
+    const uint8_t* p0 = w + r * row_bytes;
+    const uint8_t* p1 = r + 1 < n_rows ? p0 + row_bytes : p0;
+    Sums acc;
+    for (int64_t b = 0; b < row_bytes; b += 32) acc = block_sums(acc, load2(p0 + b, p1 + b), x + 5 * b);
+    y[r] = acc.lo() - x_sum;
+    if (r + 1 < n_rows) y[r + 1] = acc.hi() - x_sum;
+  }
+}
+
+void gemm_t1_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
+                    const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
+  for (int64_t t0 = 0; t0 < T; t0 += kTokenTile) {
+    const int nt = int(T - t0 < kTokenTile ? T - t0 : kTokenTile);
+    const int8_t* xt = x + t0 * x_stride;
+    for (int64_t r = 0; r < n_rows; r += 2) {
+      const uint8_t* p0 = w + r * row_bytes;
+      const uint8_t* p1 = r + 1 < n_rows ? p0 + row_bytes : p0;
+      __m512i acc[kTokenTile];
+      for (auto& a : acc) a = _mm512_setzero_si512();
+      for (int64_t b = 0; b < row_bytes; b += 32) {
+        const Codes c = decode(p0 + b, p1 + b);  // decoded once for the whole token tile
+        for (int t = 0; t < nt; ++t) acc[t] = block_dot(acc[t], c, xt + t * x_stride + 5 * b);
+      }
+      for (int t = 0; t < nt; ++t) {
+        y[(t0 + t) * y_stride + r] = sum_lo(acc[t]) - x_sum[t0 + t];
+        if (r + 1 < n_rows) y[(t0 + t) * y_stride + r + 1] = sum_hi(acc[t]) - x_sum[t0 + t];
+      }
+    }
+  }
+}
+
+}  // namespace bitlm
