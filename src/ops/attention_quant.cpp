@@ -22,19 +22,20 @@ inline int code(const KvBlockQ4& b, int j) {
 // n values of block b of a head (the last may be partial).
 inline int block_len(int head_dim, int b) { return std::min(kKvBlock, head_dim - b * kKvBlock); }
 
+// Padding codes are 0 on both sides, so whole blocks are summed.
 template <typename Block>
-float dot_ref(const float* q, const Block* k, int head_dim) {
+float dot_ref(const KvBlockQ8* q, const Block* k, int head_dim) {
   float dot = 0;
   for (int b = 0; b < kv_blocks_per_head(head_dim); ++b) {
-    float s = 0;
-    for (int j = 0; j < block_len(head_dim, b); ++j) s += q[b * kKvBlock + j] * float(code(k[b], j));
-    dot += fp16_to_f32(k[b].d) * s;
+    int32_t s = 0;
+    for (int j = 0; j < kKvBlock; ++j) s += int32_t(q[b].q[j]) * code(k[b], j);
+    dot += fp16_to_f32(k[b].d) * fp16_to_f32(q[b].d) * float(s);
   }
   return dot;
 }
 
 template <typename Block>
-void scores_ref(const float* q, const Block* k, int64_t stride, int64_t n_pos, int head_dim, float scale,
+void scores_ref(const KvBlockQ8* q, const Block* k, int64_t stride, int64_t n_pos, int head_dim, float scale,
                 float* scores) {
   for (int64_t p = 0; p < n_pos; ++p) scores[p] = dot_ref(q, k + p * stride, head_dim) * scale;
 }
@@ -100,7 +101,10 @@ template <typename Block>
 void head_forward(const float* q, const Block* k, const Block* v, int64_t stride, int64_t n_pos, int head_dim,
                   float* scores, float* out, KvPassKernels<Block> KvAttentionKernels::*type) {
   const KvPassKernels<Block>& pass = (head_dim % kKvBlock == 0 ? best() : kRef).*type;
-  pass.scores(q, k, stride, n_pos, head_dim, 1.0f / std::sqrt(float(head_dim)), scores);
+  thread_local std::vector<KvBlockQ8> qq;  // grows once per thread to the largest head
+  qq.resize(size_t(kv_blocks_per_head(head_dim)));
+  quantize_kv_q8(q, head_dim, qq.data());
+  pass.scores(qq.data(), k, stride, n_pos, head_dim, 1.0f / std::sqrt(float(head_dim)), scores);
   softmax_forward(Mat<float>(scores, 1, n_pos));
   pass.mix(scores, v, stride, n_pos, head_dim, out);
 }

@@ -12,9 +12,11 @@
 //   KvBlockQ4: f16 d, 16 bytes of nibbles   x = d * (n - 8),  n in [0, 15]        18 bytes / 32
 //              byte j holds value j (low nibble) and value j + 16 (high nibble), as Q4_0.
 //
-// The kernels read the quantized rows directly (no f32 copy of the cache): scores[p] =
-// scale * sum_blocks d * (q . codes), out = sum_p w[p] * d_p * codes_p. Quantizing happens once
-// per row at store time (scalar, one implementation, so no ISA can differ in the codes).
+// The kernels read the quantized rows directly (no f32 copy of the cache). The query is quantized
+// per 32-block as q8 too (llama.cpp's vec_dot_type for a Q8_0 / Q4_0 K cache), so each block's
+// q.k is an exact int32: scores[p] = scale * sum_blocks d_q d_k * int_dot; then the V pass in
+// float, out = sum_p w[p] * d_p * codes_p. Quantizing happens once per K/V row at store time and
+// once per query head (scalar, one implementation, so no ISA can differ in the codes).
 #pragma once
 #include <cstdint>
 #include <span>
@@ -51,11 +53,12 @@ void attention_head_forward_q8(const float* q, const KvBlockQ8* k, const KvBlock
 void attention_head_forward_q4(const float* q, const KvBlockQ4* k, const KvBlockQ4* v, int64_t stride,
                                int64_t n_pos, int head_dim, float* scores, float* out);
 
-// The two passes per ISA. SIMD kernels need head_dim % 32 == 0 (the head functions above fall
-// back to ref otherwise); they sum floats in another order than ref: equal within rounding.
+// The two passes per ISA, q the query's q8 blocks. SIMD kernels need head_dim % 32 == 0 (the head
+// functions above fall back to ref otherwise); their block sums are the same int32s, only the
+// float accumulation order differs from ref: equal within rounding.
 template <typename Block>
 struct KvPassKernels {
-  void (*scores)(const float* q, const Block* k, int64_t stride, int64_t n_pos, int head_dim, float scale,
+  void (*scores)(const KvBlockQ8* q, const Block* k, int64_t stride, int64_t n_pos, int head_dim, float scale,
                  float* scores);
   void (*mix)(const float* w, const Block* v, int64_t stride, int64_t n_pos, int head_dim, float* out);
 };
@@ -67,9 +70,9 @@ struct KvAttentionKernels {
 // ref first, the best last; the heads use the best, or the one BITLM_ISA names.
 std::span<const KvAttentionKernels* const> runnable_kv_attention_kernels();
 
-void kv_scores_q8_avx2(const float*, const KvBlockQ8*, int64_t, int64_t, int, float, float*);
+void kv_scores_q8_avx2(const KvBlockQ8*, const KvBlockQ8*, int64_t, int64_t, int, float, float*);
 void kv_mix_q8_avx2(const float*, const KvBlockQ8*, int64_t, int64_t, int, float*);
-void kv_scores_q4_avx2(const float*, const KvBlockQ4*, int64_t, int64_t, int, float, float*);
+void kv_scores_q4_avx2(const KvBlockQ8*, const KvBlockQ4*, int64_t, int64_t, int, float, float*);
 void kv_mix_q4_avx2(const float*, const KvBlockQ4*, int64_t, int64_t, int, float*);
 
 }  // namespace bitlm

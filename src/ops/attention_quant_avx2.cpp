@@ -1,7 +1,9 @@
 // ops/attention_quant_avx2.cpp — the q8/q4 KV passes with AVX2/FMA (contract and layout in
-// ops/attention_quant.h; head_dim % 32 == 0). A block's 32 codes widen to four vectors of 8
-// floats; the f16 scale multiplies the block's partial dot (scores) or the softmax weight (mix).
-// The mix keeps up to 64 output floats (two blocks) in registers while it streams the positions.
+// ops/attention_quant.h; head_dim % 32 == 0). Scores: a block's int8 q.k with vpmaddubsw on
+// (|k|, sign(q, k)) then vpmaddwd (exact int32; |q|, |k| <= 127 cannot saturate the int16 pairs),
+// scaled by d_q d_k in float. Mix: a block's 32 codes widen to four vectors of 8 floats, the f16
+// scale folds into the softmax weight, and up to 64 output floats (two blocks) stay in registers
+// while the positions stream by.
 // Scales convert with F16C's vcvtph2ps: no shared inline code is built with -mavx2.
 #include <immintrin.h>
 
@@ -35,21 +37,32 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// A block's 32 codes as int8 (q4: nibbles minus 8).
+inline __m256i codes_i8(const KvBlockQ8& b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.q)); }
+inline __m256i codes_i8(const KvBlockQ4& b) {
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.q));
+  const __m128i m4 = _mm_set1_epi8(15);
+  const __m256i n = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), m4), _mm_and_si128(bytes, m4));
+  return _mm256_sub_epi8(n, _mm256_set1_epi8(8));
+}
+
 template <typename Block>
-float dot(const float* q, const Block* k, int n_blocks) {
+float dot(const KvBlockQ8* q, const Block* k, int n_blocks) {
+  const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc = _mm256_setzero_ps();
-  for (int b = 0; b < n_blocks; ++b, q += kKvBlock) {
-    __m256 c[4];
-    codes(k[b], c);
-    __m256 s = _mm256_mul_ps(_mm256_loadu_ps(q), c[0]);
-    for (int j = 1; j < 4; ++j) s = _mm256_fmadd_ps(_mm256_loadu_ps(q + 8 * j), c[j], s);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(k[b].d)), s, acc);
+  for (int b = 0; b < n_blocks; ++b) {
+    const __m256i kc = codes_i8(k[b]);
+    const __m256i qc = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q[b].q));
+    const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(kc, kc), _mm256_sign_epi8(qc, kc));
+    const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(k[b].d) * _cvtsh_ss(q[b].d)), s, acc);
   }
   return hsum(acc);
 }
 
 template <typename Block>
-void scores(const float* q, const Block* k, int64_t stride, int64_t n_pos, int head_dim, float scale, float* out) {
+void scores(const KvBlockQ8* q, const Block* k, int64_t stride, int64_t n_pos, int head_dim, float scale,
+            float* out) {
   const int nb = head_dim / kKvBlock;
   for (int64_t p = 0; p < n_pos; ++p) out[p] = dot(q, k + p * stride, nb) * scale;
 }
@@ -80,14 +93,14 @@ void mix(const float* w, const Block* v, int64_t stride, int64_t n_pos, int head
 
 }  // namespace
 
-void kv_scores_q8_avx2(const float* q, const KvBlockQ8* k, int64_t stride, int64_t n_pos, int head_dim,
+void kv_scores_q8_avx2(const KvBlockQ8* q, const KvBlockQ8* k, int64_t stride, int64_t n_pos, int head_dim,
                        float scale, float* out) {
   scores(q, k, stride, n_pos, head_dim, scale, out);
 }
 void kv_mix_q8_avx2(const float* w, const KvBlockQ8* v, int64_t stride, int64_t n_pos, int head_dim, float* out) {
   mix(w, v, stride, n_pos, head_dim, out);
 }
-void kv_scores_q4_avx2(const float* q, const KvBlockQ4* k, int64_t stride, int64_t n_pos, int head_dim,
+void kv_scores_q4_avx2(const KvBlockQ8* q, const KvBlockQ4* k, int64_t stride, int64_t n_pos, int head_dim,
                        float scale, float* out) {
   scores(q, k, stride, n_pos, head_dim, scale, out);
 }

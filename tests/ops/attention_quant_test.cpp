@@ -80,7 +80,8 @@ void expect_passes_match_ref(void (*quantize)(const float*, int, Block*),
   const KvPassKernels<Block>& ref = kernels[0]->*type;
   for (auto [n_pos, Dh, heads] : {std::tuple{9, 32, 1}, {300, 128, 5}, {1, 64, 2}, {37, 96, 3}}) {
     const int row = Dh * heads, stride = heads * kv_blocks_per_head(Dh);
-    const auto q = random_vec(size_t(Dh), 10), w = random_vec(size_t(n_pos), 12);
+    const auto w = random_vec(size_t(n_pos), 12);
+    const auto q = quantize_rows<KvBlockQ8>(random_vec(size_t(Dh), 10), 1, Dh, quantize_kv_q8);
     const auto kv = quantize_rows<Block>(random_vec(size_t(n_pos * row), 11), n_pos, row, quantize);
     const Block* head1 = kv.data() + (heads - 1) * kv_blocks_per_head(Dh);  // the last head of each row
     std::vector<float> s_ref(static_cast<size_t>(n_pos)), o_ref(static_cast<size_t>(Dh));
@@ -101,8 +102,8 @@ void expect_passes_match_ref(void (*quantize)(const float*, int, Block*),
 TEST(KvQuant, Q8PassesOfEveryIsaMatchRef) { expect_passes_match_ref<KvBlockQ8>(quantize_kv_q8, &KvAttentionKernels::q8); }
 TEST(KvQuant, Q4PassesOfEveryIsaMatchRef) { expect_passes_match_ref<KvBlockQ4>(quantize_kv_q4, &KvAttentionKernels::q4); }
 
-// The quantized head computes the f32 head's math on the dequantized rows, whatever head_dim
-// (odd sizes run the reference with a partial last block).
+// The quantized head computes the f32 head's math on the dequantized rows and the dequantized q8
+// query, whatever head_dim (odd sizes run the reference with a partial last block).
 template <typename Block>
 void expect_head_matches_f32(void (*quantize)(const float*, int, Block*),
                              void (*dequantize)(const Block*, int, float*),
@@ -111,6 +112,10 @@ void expect_head_matches_f32(void (*quantize)(const float*, int, Block*),
   for (auto [n_pos, Dh] : {std::tuple{9, 24}, {50, 40}, {17, 64}, {130, 128}, {3, 72}}) {
     const int row = 2 * Dh, bph = kv_blocks_per_head(Dh);
     const auto q = random_vec(size_t(Dh), 20);
+    std::vector<KvBlockQ8> qb(static_cast<size_t>(bph));
+    std::vector<float> qf(q.size());
+    quantize_kv_q8(q.data(), Dh, qb.data());
+    dequantize_kv_q8(qb.data(), Dh, qf.data());
     std::vector<Block> k(size_t(n_pos * 2 * bph)), v(k.size());
     std::vector<float> kf(size_t(n_pos * row)), vf(kf.size());
     const auto kx = random_vec(kf.size(), 21), vx = random_vec(vf.size(), 22);
@@ -123,7 +128,7 @@ void expect_head_matches_f32(void (*quantize)(const float*, int, Block*),
         dequantize(v.data() + b0, Dh, vf.data() + x0);
       }
     std::vector<float> want(static_cast<size_t>(Dh)), got(want.size()), scores(static_cast<size_t>(n_pos));
-    attention_head_forward(q.data(), kf.data() + Dh, vf.data() + Dh, row, n_pos, Dh, scores.data(), want.data());
+    attention_head_forward(qf.data(), kf.data() + Dh, vf.data() + Dh, row, n_pos, Dh, scores.data(), want.data());
     head(q.data(), k.data() + bph, v.data() + bph, 2 * bph, n_pos, Dh, scores.data(), got.data());
     for (int i = 0; i < Dh; ++i) EXPECT_NEAR(got[size_t(i)], want[size_t(i)], 1e-5) << "Dh " << Dh << " i " << i;
   }
