@@ -53,8 +53,11 @@ inline __m512i block_dot(__m512i acc, const Codes& c, const int8_t* x) {
 }
 
 // GEMV sums: cur = sum t_n x_n, next = sum t_n+1 x_n over the digits; dot(code, x) = (3 cur - next) / 256.
+// Even and odd digits go to separate accumulators: a dpbusd chain of one accumulator is bound
+// by its latency (5 per block), two halve that wait.
 struct Sums {
-  __m512i cur = _mm512_setzero_si512(), next = _mm512_setzero_si512();
+  __m512i cur[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+  __m512i next[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
   int32_t lo() const;
   int32_t hi() const;
 };
@@ -62,9 +65,9 @@ struct Sums {
 inline Sums block_sums(Sums s, __m512i t, const int8_t* x) {
   for (int n = 0; n < 5; ++n) {
     const __m512i xn = bcast_x(x + 32 * n);
-    s.cur = _mm512_dpbusd_epi32(s.cur, t, xn);
+    s.cur[n & 1] = _mm512_dpbusd_epi32(s.cur[n & 1], t, xn);
     t = times3(t);
-    s.next = _mm512_dpbusd_epi32(s.next, t, xn);
+    s.next[n & 1] = _mm512_dpbusd_epi32(s.next[n & 1], t, xn);
   }
   return s;
 }
@@ -80,7 +83,8 @@ inline int32_t sum_hi(__m512i a) { return reduce(_mm512_extracti64x4_epi64(a, 1)
 // Per lane, 3 cur - next is 256 times that lane's code dot exactly (every byte's term is), so the
 // shift is exact there, before the lanes are summed: the int32 range is then that of the result.
 inline __m512i code_dot(const Sums& s) {
-  return _mm512_srai_epi32(_mm512_sub_epi32(_mm512_add_epi32(_mm512_add_epi32(s.cur, s.cur), s.cur), s.next), 8);
+  const __m512i cur = _mm512_add_epi32(s.cur[0], s.cur[1]), next = _mm512_add_epi32(s.next[0], s.next[1]);
+  return _mm512_srai_epi32(_mm512_sub_epi32(_mm512_add_epi32(_mm512_add_epi32(cur, cur), cur), next), 8);
 }
 inline int32_t Sums::lo() const { return sum_lo(code_dot(*this)); }
 inline int32_t Sums::hi() const { return sum_hi(code_dot(*this)); }
