@@ -53,4 +53,35 @@ void bitlinear_backward(Mat<const float> dy, Mat<const float> x_q, Mat<const flo
   matmul_backward_weight(dy, x_q, dw, pool);
 }
 
+TernaryMatrix bitlinear_pack_ternary(Mat<const float> w, Mat<float> w_q) {
+  BITLM_ASSERT(w.rows == w_q.rows && w.cols == w_q.cols);
+  BITLM_ASSERT(w.stride == w.cols && w_q.stride == w_q.cols);
+  const size_t n = size_t(w.rows * w.cols);
+  std::vector<int8_t> q(n);
+  const float beta = quantize_absmean({w.data, n}, q);
+  for (size_t i = 0; i < n; ++i) w_q.data[i] = float(q[i]) * beta;
+  const float scales[] = {beta};
+  return TernaryMatrix::pack(q, w.rows, w.cols, scales);
+}
+
+void bitlinear_quantize_input_int8(Mat<const float> x, Mat<float> x_q, QuantizedActivations& xi,
+                                   ThreadPool& pool) {
+  BITLM_ASSERT(x.rows == x_q.rows && x.cols == x_q.cols);
+  xi.resize(x.rows, x.cols);
+  pool.parallel_for(0, x.rows, 16, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      std::span<int8_t> q(xi.q.data() + t * xi.stride, size_t(x.cols));
+      const float s = quantize_absmax_int8(x.row(t), q);
+      int32_t sum = 0;
+      float* out = x_q.row_ptr(t);
+      for (int64_t i = 0; i < x.cols; ++i) {
+        sum += q[size_t(i)];
+        out[i] = float(q[size_t(i)]) / s;  // Fig. 11: / scale
+      }
+      xi.scale[size_t(t)] = s;
+      xi.sum[size_t(t)] = sum;
+    }
+  });
+}
+
 }  // namespace bitlm

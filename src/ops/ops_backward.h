@@ -12,6 +12,7 @@
 
 #include "core/mat.h"
 #include "core/thread_pool.h"
+#include "quant/matrix.h"
 
 namespace bitlm {
 
@@ -81,5 +82,15 @@ inline void bitlinear_forward(Mat<const float> x_q, Mat<const float> w_q, Mat<fl
 }
 void bitlinear_backward(Mat<const float> dy, Mat<const float> x_q, Mat<const float> w_q,
                         Mat<float> dx, Mat<float> dw, ThreadPool& pool);
+
+// b1.58 through quant/'s int8 x ternary GEMM (003 Fig. 12): the same y = x_q w_q^T, with the
+// products summed exactly in int32 and scaled once, y = sum(q_x q_w) * beta / s_x.
+// bitlinear_pack_ternary quantizes w once (eq. 3-5) into the packed matrix and writes the
+// dequantized w_q the backward multiplies with (dx += dy w_q).
+TernaryMatrix bitlinear_pack_ternary(Mat<const float> w, Mat<float> w_q);
+// bitlinear_quantize_input (b1.58/b1) that also keeps the int8 codes, scales and code sums
+// ternary_matmul reads.
+void bitlinear_quantize_input_int8(Mat<const float> x, Mat<float> x_q, QuantizedActivations& xi,
+                                   ThreadPool& pool);
 
 }  // namespace bitlm

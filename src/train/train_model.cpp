@@ -1,7 +1,8 @@
 // train/train_model.cpp — see train_model.h. Forward saves, per layer, what the backward reads:
 // the inputs of every RMSNorm (and its rstd), the quantized BitLinear inputs x_q (dW = dy^T x_q),
 // q/k/v after RoPE, the attention output and the FFN gate/up/act. Attention probabilities are
-// recomputed in the backward. Quantized weights w_q are computed once per forward.
+// recomputed in the backward. Quantized weights w_q (and, for b1.58, their packed ternary form)
+// are computed by the first forward after the parameters change, i.e. once per optimizer step.
 #include "train/train_model.h"
 
 #include <algorithm>
@@ -87,10 +88,12 @@ TrainModel::TrainModel(const TrainModelConfig& config) : cfg_(config) {
   params_.assign(offset, 0.0f);
   grads_.assign(offset, 0.0f);
   wq_.assign(offset, 0.0f);
+  packed_.resize(tensors_.size());
   acts_.resize(size_t(cfg_.n_layer));
 }
 
 void TrainModel::init(uint64_t seed, float init_std) {
+  weights_fresh_ = false;
   Rng rng(seed);
   for (const ParamTensor& t : tensors_) {
     std::span<float> p = param(t);
@@ -117,16 +120,46 @@ std::vector<float> TrainModel::quantized_weight(const ParamTensor& t) const {
 }
 
 void TrainModel::quantize_weights(ThreadPool& pool) {
+  if (weights_fresh_ || cfg_.weight_mode == WeightMode::kFp) return;
   std::vector<size_t> linear;
   for (size_t i = 0; i < tensors_.size(); ++i)
     if (tensors_[i].kind == ParamKind::kBitLinear) linear.push_back(i);
   pool.parallel_for(0, int64_t(linear.size()), 1, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
-      const ParamTensor& t = tensors_[linear[size_t(i)]];
-      bitlinear_quantize_weight(cfg_.weight_mode, {params_.data() + t.offset, t.rows, t.cols},
-                                {wq_.data() + t.offset, t.rows, t.cols});
+      const size_t idx = linear[size_t(i)];
+      const ParamTensor& t = tensors_[idx];
+      Mat<const float> w(params_.data() + t.offset, t.rows, t.cols);
+      Mat<float> w_q(wq_.data() + t.offset, t.rows, t.cols);
+      if (cfg_.weight_mode == WeightMode::kTernary) packed_[idx] = bitlinear_pack_ternary(w, w_q);
+      else bitlinear_quantize_weight(cfg_.weight_mode, w, w_q);
     }
   });
+  weights_fresh_ = true;
+}
+
+Mat<const float> TrainModel::forward_weight(size_t i) const {
+  const ParamTensor& t = tensors_[i];
+  const std::vector<float>& w = cfg_.weight_mode == WeightMode::kFp ? params_ : wq_;
+  return {w.data() + t.offset, t.rows, t.cols};
+}
+
+void TrainModel::bitlinear_layers(Mat<const float> x, Mat<float> x_q, QuantizedActivations& xi,
+                                  std::initializer_list<std::pair<size_t, Mat<float>>> outs,
+                                  ThreadPool& pool) {
+  if (cfg_.weight_mode != WeightMode::kTernary) {
+    bitlinear_quantize_input(cfg_.weight_mode, x, x_q, pool);
+    for (const auto& [i, y] : outs) bitlinear_forward(x_q, forward_weight(i), y, pool);
+    return;
+  }
+  bitlinear_quantize_input_int8(x, x_q, xi, pool);
+  std::vector<const TernaryMatrix*> ws;
+  std::vector<float*> ys;
+  for (const auto& [i, y] : outs) {
+    BITLM_ASSERT(y.stride == y.cols);  // ternary_matmul writes dense rows
+    ws.push_back(&packed_[i]);
+    ys.push_back(y.data);
+  }
+  ternary_matmul_multi(ws, xi, ys, pool);
 }
 
 void TrainModel::resize_activations(int64_t rows) {
@@ -177,16 +210,12 @@ void TrainModel::layer_forward(int64_t l, ThreadPool& pool) {
   LayerActs& a = acts_[size_t(l)];
   const int64_t R = rows_, D = cfg_.n_embd, F = cfg_.n_ff, Q = cfg_.q_dim(), KV = cfg_.kv_dim();
   const float eps = cfg_.rms_eps;
-  const WeightMode mode = cfg_.weight_mode;
   auto P = [&](size_t i) { return std::span<const float>(params_.data() + tensors_[i].offset, tensors_[i].size()); };
-  auto W = [&](size_t i) { return Mat<const float>(wq_.data() + tensors_[i].offset, tensors_[i].rows, tensors_[i].cols); };
   Mat<float> x_in = mat(a.x_in, R, D), x_mid = mat(a.x_mid, R, D);
 
   rms_norm_forward(x_in, P(L.attn_norm), eps, mat(tmp_, R, D), a.rstd1);
-  bitlinear_quantize_input(mode, mat(tmp_, R, D), mat(a.h1q, R, D), pool);  // shared by q, k, v
-  bitlinear_forward(mat(a.h1q, R, D), W(L.wq), mat(a.q, R, Q), pool);
-  bitlinear_forward(mat(a.h1q, R, D), W(L.wk), mat(a.k, R, KV), pool);
-  bitlinear_forward(mat(a.h1q, R, D), W(L.wv), mat(a.v, R, KV), pool);
+  bitlinear_layers(mat(tmp_, R, D), mat(a.h1q, R, D), xi_embd_,
+                   {{L.wq, mat(a.q, R, Q)}, {L.wk, mat(a.k, R, KV)}, {L.wv, mat(a.v, R, KV)}}, pool);
   rope_forward(mat(a.q, R, Q), int(cfg_.n_head), int(cfg_.head_dim()), pos_, cfg_.rope_theta, true);
   rope_forward(mat(a.k, R, KV), int(cfg_.n_head_kv), int(cfg_.head_dim()), pos_, cfg_.rope_theta, true);
   if (kv_f16_)
@@ -195,20 +224,17 @@ void TrainModel::layer_forward(int64_t l, ThreadPool& pool) {
   attention_forward_mt(mat(a.q, R, Q), mat(a.k, R, KV), mat(a.v, R, KV), int(cfg_.n_head),
                        int(cfg_.n_head_kv), int(cfg_.head_dim()), cfg_.seq_len, mat(a.att, R, Q), pool);
   rms_norm_forward(mat(a.att, R, Q), P(L.attn_sub_norm), eps, mat(tmp_, R, Q), a.rstd2);  // SubLN
-  bitlinear_quantize_input(mode, mat(tmp_, R, Q), mat(a.a2q, R, Q), pool);
-  bitlinear_forward(mat(a.a2q, R, Q), W(L.wo), x_mid, pool);
+  bitlinear_layers(mat(tmp_, R, Q), mat(a.a2q, R, Q), xi_attn_, {{L.wo, x_mid}}, pool);
   add_inplace(x_mid, x_in);
 
   rms_norm_forward(x_mid, P(L.ffn_norm), eps, mat(tmp_, R, D), a.rstd3);
-  bitlinear_quantize_input(mode, mat(tmp_, R, D), mat(a.h3q, R, D), pool);
-  bitlinear_forward(mat(a.h3q, R, D), W(L.wg), mat(a.gate, R, F), pool);
-  bitlinear_forward(mat(a.h3q, R, D), W(L.wu), mat(a.up, R, F), pool);
+  bitlinear_layers(mat(tmp_, R, D), mat(a.h3q, R, D), xi_embd_,
+                   {{L.wg, mat(a.gate, R, F)}, {L.wu, mat(a.up, R, F)}}, pool);
   if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_forward(mat(a.gate, R, F), mat(a.up, R, F), mat(a.act, R, F));
   else swiglu_forward(mat(a.gate, R, F), mat(a.up, R, F), mat(a.act, R, F));
   rms_norm_forward(mat(a.act, R, F), P(L.ffn_sub_norm), eps, mat(tmp_, R, F), a.rstd4);  // SubLN
-  bitlinear_quantize_input(mode, mat(tmp_, R, F), mat(a.a4q, R, F), pool);
   Mat<float> x_out = l + 1 < cfg_.n_layer ? mat(acts_[size_t(l + 1)].x_in, R, D) : mat(x_final_, R, D);
-  bitlinear_forward(mat(a.a4q, R, F), W(L.wd), x_out, pool);
+  bitlinear_layers(mat(tmp_, R, F), mat(a.a4q, R, F), xi_ffn_, {{L.wd, x_out}}, pool);
   add_inplace(x_out, x_mid);
 }
 
@@ -244,7 +270,7 @@ void TrainModel::layer_backward(int64_t l, ThreadPool& pool) {
   const int H = int(cfg_.n_head), Hkv = int(cfg_.n_head_kv), Dh = int(cfg_.head_dim());
   auto P = [&](size_t i) { return std::span<const float>(params_.data() + tensors_[i].offset, tensors_[i].size()); };
   auto G = [&](size_t i) { return std::span<float>(grads_.data() + tensors_[i].offset, tensors_[i].size()); };
-  auto W = [&](size_t i) { return Mat<const float>(wq_.data() + tensors_[i].offset, tensors_[i].rows, tensors_[i].cols); };
+  auto W = [&](size_t i) { return forward_weight(i); };
   auto dW = [&](size_t i) { return Mat<float>(grads_.data() + tensors_[i].offset, tensors_[i].rows, tensors_[i].cols); };
   Mat<float> dres = mat(dres_, R, D), dh = mat(d_d_, R, D);
   Mat<float> da4 = mat(d_f_, R, F, 0), dact = mat(d_f_, R, F, 1), dgate = mat(d_f_, R, F, 2), dup = mat(d_f_, R, F, 3);

@@ -13,6 +13,7 @@
 // tensor table that also drives the optimizer, checkpoints, all-reduce and export.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "core/thread_pool.h"
 #include "model/config.h"
 #include "ops/ops_backward.h"
+#include "quant/matrix.h"
 
 namespace bitlm {
 
@@ -62,10 +64,16 @@ class TrainModel {
   const TrainModelConfig& config() const { return cfg_; }
   std::span<const ParamTensor> tensors() const { return tensors_; }
   const ParamTensor& tensor(const std::string& name) const;  // BITLM_ASSERT if absent
-  std::span<float> params() { return params_; }
+  // Mutable access marks the quantized weights stale: the next forward quantizes (and packs)
+  // them again — once per optimizer step, not once per sequence. A span taken here must not be
+  // written after the next forward (fp reads params directly, so it may).
+  std::span<float> params() { weights_fresh_ = false; return params_; }
   std::span<const float> params() const { return params_; }
   std::span<float> grads() { return grads_; }
-  std::span<float> param(const ParamTensor& t) { return {params_.data() + t.offset, t.size()}; }
+  std::span<float> param(const ParamTensor& t) {
+    weights_fresh_ = false;
+    return {params_.data() + t.offset, t.size()};
+  }
   std::span<float> grad(const ParamTensor& t) { return {grads_.data() + t.offset, t.size()}; }
   void zero_grads();
 
@@ -90,6 +98,11 @@ class TrainModel {
   };
   void resize_activations(int64_t rows);
   void quantize_weights(ThreadPool& pool);
+  Mat<const float> forward_weight(size_t i) const;  // w_q, or the latent w in fp mode
+  // The BitLinear layers sharing the input x: x_q (saved for dW) and y_m = x_q W_m^T — b1.58
+  // through the int8 x ternary GEMM, b1/fp through the fp32 matmul.
+  void bitlinear_layers(Mat<const float> x, Mat<float> x_q, QuantizedActivations& xi,
+                        std::initializer_list<std::pair<size_t, Mat<float>>> outs, ThreadPool& pool);
   void forward_layers(std::span<const int32_t> inputs, ThreadPool& pool);
   void layer_forward(int64_t l, ThreadPool& pool);
   void layer_backward(int64_t l, ThreadPool& pool);
@@ -99,6 +112,9 @@ class TrainModel {
   TrainModelConfig cfg_;
   std::vector<ParamTensor> tensors_;
   std::vector<float> params_, grads_, wq_;  // wq_: quantized BitLinear weights, same offsets
+  std::vector<TernaryMatrix> packed_;        // b1.58: wq_ packed for the forward GEMM, by tensor index
+  bool weights_fresh_ = false;               // wq_ and packed_ match params_
+  QuantizedActivations xi_embd_, xi_attn_, xi_ffn_;  // int8 BitLinear inputs of width D, Q, F
   struct Layer { size_t attn_norm, wq, wk, wv, attn_sub_norm, wo, ffn_norm, wg, wu, ffn_sub_norm, wd; };
   std::vector<Layer> layers_;  // tensor indices
   size_t tok_embd_ = 0, output_norm_ = 0, output_ = 0;

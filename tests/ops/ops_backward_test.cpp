@@ -198,6 +198,33 @@ TEST(Matmul, ForwardAndBothGradientsMatchDoubleLoops) {
   }
 }
 
+// The b1.58 forward through the int8 x ternary GEMM computes the fp32 path's y = x_q w_q^T with
+// the integer part exact: the two agree to float rounding, and both fake-quantized tensors are
+// bit-identical to the fp32 path's.
+TEST(BitLinear, TernaryGemmEqualsTheFp32FakeQuantForward) {
+  const int64_t T = 21, K = 200, N = 37;  // K not a multiple of the 128-weight block
+  const Vec x = random_vec(T * K, 31), w = random_vec(N * K, 32, 0.05);
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    Vec xq(T * K), xq_int(T * K), wq(N * K), wq_packed(N * K), y(T * N), y_int(T * N);
+    const float beta = bitlinear_quantize_weight(WeightMode::kTernary, Mat<const float>(w.data(), N, K),
+                                                 Mat<float>(wq.data(), N, K));
+    const TernaryMatrix packed = bitlinear_pack_ternary(Mat<const float>(w.data(), N, K),
+                                                        Mat<float>(wq_packed.data(), N, K));
+    EXPECT_EQ(wq_packed, wq);
+    EXPECT_EQ(packed.scale_of_row(0), beta);
+    bitlinear_quantize_input(WeightMode::kTernary, Mat<const float>(x.data(), T, K),
+                             Mat<float>(xq.data(), T, K), pool);
+    QuantizedActivations xi;
+    bitlinear_quantize_input_int8(Mat<const float>(x.data(), T, K), Mat<float>(xq_int.data(), T, K), xi, pool);
+    EXPECT_EQ(xq_int, xq);
+    bitlinear_forward(Mat<const float>(xq.data(), T, K), Mat<const float>(wq.data(), N, K),
+                      Mat<float>(y.data(), T, N), pool);
+    ternary_matmul(packed, xi, y_int.data(), pool);
+    for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y_int[i], y[i], 1e-5 * (1 + std::fabs(y[i]))) << i;
+  }
+}
+
 TEST(CrossEntropy, LossAndGradientMatchFiniteDifferences) {
   ThreadPool pool(2);
   const int64_t T = 4, V = 10;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "core/rng.h"
@@ -103,6 +104,27 @@ TEST(TrainModel, QuantizedWeightsAreTernaryOrBinaryTimesBeta) {
       if (mode == WeightMode::kBinary) EXPECT_NEAR(std::fabs(level), 1.0, 1e-5);
       else EXPECT_LE(std::fabs(level), 1.0 + 1e-5);
     }
+  }
+}
+
+// The forward quantizes (and packs) the weights once per parameter change, not per call: a
+// write through params() must still reach the next forward, for every quantized mode.
+TEST(TrainModel, ForwardSeesWeightsWrittenThroughParams) {
+  ThreadPool pool(1);
+  for (WeightMode mode : {WeightMode::kTernary, WeightMode::kBinary}) {
+    const auto cfg = tiny(mode, true, FfnActivation::kSilu);
+    const auto in = tokens(8, 3, cfg.n_vocab), tgt = tokens(8, 4, cfg.n_vocab);
+    TrainModel model(cfg), fresh(cfg);
+    model.init(6);
+    const double before = model.forward(in, tgt, pool);
+    const ParamTensor& t = model.tensor("blk.0.ffn_up.weight");
+    Rng rng(8);
+    for (float& w : model.param(t)) w = float(rng.normal());
+    const std::span<const float> written = std::as_const(model).params();  // no invalidation
+    std::copy(written.begin(), written.end(), fresh.params().begin());
+    const double after = model.forward(in, tgt, pool);
+    EXPECT_NE(after, before) << weight_mode_name(mode);
+    EXPECT_EQ(after, fresh.forward(in, tgt, pool)) << weight_mode_name(mode);
   }
 }
 
