@@ -4,9 +4,10 @@
 //   dq += scale sum_j ds_j k_j,  dk_j += scale ds_j q,  dv_j += p_j dout.
 // Work is split by (sequence, KV head): every dk/dv element then has one writer, and the
 // query heads of one group run in a fixed order, so results do not depend on the thread count.
-// The group's K and V are transposed once (head_dim x seq_len), so that the dot products over
-// keys (scores, dp) run over contiguous j: each sum still adds its head_dim products in order,
-// but the compiler vectorizes across keys instead of one scalar reduction per key.
+// Per (sequence, head) it runs as five block matmuls on the fp32 training kernels
+// (train_matmul_kernels.h): S = Q K^T, dP = dO V^T over whole (seq_len, seq_len) tiles, then
+// dQ += dS K, dK += dS^T Q, dV += P^T dO, with the causal mask as zeros in P and dS; tiles wholly
+// above the diagonal are skipped. Vectorized, where per-key scalar dot products were not.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -15,9 +16,12 @@
 #include "ops/attention.h"
 #include "ops/ops.h"
 #include "ops/ops_backward.h"
+#include "ops/train_matmul_kernels.h"
 
 namespace bitlm {
 namespace {
+
+constexpr int64_t kBlock = 64;  // query/key rows per causal tile
 
 void check_shapes(Mat<const float> q, Mat<const float> k, Mat<const float> v, int n_heads,
                   int n_kv_heads, int head_dim, int64_t seq_len) {
@@ -26,29 +30,17 @@ void check_shapes(Mat<const float> q, Mat<const float> k, Mat<const float> v, in
   BITLM_ASSERT(v.cols == k.cols && k.rows == q.rows && v.rows == q.rows && q.rows % seq_len == 0);
 }
 
-// out[j] = sum_i a[i] * mt[i][j] for j < n_pos; mt: head_dim rows of row stride ld.
-void dots_transposed(const float* a, const float* mt, int64_t ld, int64_t n_pos, int head_dim,
-                     float* out) {
-  std::fill(out, out + n_pos, 0.0f);
-  for (int i = 0; i < head_dim; ++i) {
-    const float ai = a[i];
-    const float* row = mt + i * ld;
-    for (int64_t j = 0; j < n_pos; ++j) out[j] += ai * row[j];
-  }
-}
-
-// (seq_len, head_dim) rows of stride `stride` -> (head_dim, seq_len).
-void transpose(const float* m, int64_t stride, int64_t seq_len, int head_dim, float* mt) {
-  for (int64_t j = 0; j < seq_len; ++j)
-    for (int i = 0; i < head_dim; ++i) mt[i * seq_len + j] = m[j * stride + i];
-}
-
-// Scores of query row t against keys 0..t, softmaxed: the forward's probabilities.
-void probabilities(const float* q, const float* kt, int64_t seq_len, int64_t n_pos, int head_dim,
-                   float scale, float* p) {
-  dots_transposed(q, kt, seq_len, n_pos, head_dim, p);
+// One query row of the backward: p = softmax(scale * scores) over the n_pos visible keys and
+// ds_j = scale * p_j (dp_j - sum_i p_i dp_i), both zeroed over the masked keys up to T, so the
+// block matmuls that follow may run over whole rows.
+void softmax_ds_row(float* p, float* ds, int64_t n_pos, int64_t T, float scale) {
   for (int64_t j = 0; j < n_pos; ++j) p[j] *= scale;
   softmax_forward(Mat<float>(p, 1, n_pos));
+  double sum_pdp = 0;
+  for (int64_t j = 0; j < n_pos; ++j) sum_pdp += double(p[j]) * ds[j];
+  for (int64_t j = 0; j < n_pos; ++j) ds[j] = p[j] * (ds[j] - float(sum_pdp)) * scale;
+  std::fill(p + n_pos, p + T, 0.0f);
+  std::fill(ds + n_pos, ds + T, 0.0f);
 }
 
 }  // namespace
@@ -79,43 +71,37 @@ void attention_backward(Mat<const float> dout, Mat<const float> q, Mat<const flo
                         ThreadPool& pool) {
   check_shapes(q, k, v, n_heads, n_kv_heads, head_dim, seq_len);
   BITLM_ASSERT(k.stride == v.stride && dk.stride == dv.stride);
-  const int64_t n_seq = q.rows / seq_len;
+  const int64_t n_seq = q.rows / seq_len, T = seq_len;
   const int group = n_heads / n_kv_heads;
   const float scale = 1.0f / std::sqrt(float(head_dim));
+  const TrainMatmulKernels& mm = best_train_matmul_kernels();
   pool.parallel_for(0, n_seq * n_kv_heads, 1, [&](int64_t u0, int64_t u1) {
-    std::vector<float> p(static_cast<size_t>(seq_len)), ds(static_cast<size_t>(seq_len));
-    std::vector<float> kt(size_t(seq_len * head_dim)), vt(kt.size());
+    std::vector<float> p(size_t(T * T)), ds(p.size());  // (query t, key j), zero above the diagonal
     for (int64_t u = u0; u < u1; ++u) {
-      const int64_t s = u / n_kv_heads, kvh = u % n_kv_heads, r0 = s * seq_len;
+      const int64_t s = u / n_kv_heads, kvh = u % n_kv_heads, r0 = s * T;
       const int64_t kv_off = kvh * head_dim;
       const float* K = k.row_ptr(r0) + kv_off;
       const float* V = v.row_ptr(r0) + kv_off;
       float* dK = dk.row_ptr(r0) + kv_off;
       float* dV = dv.row_ptr(r0) + kv_off;
-      transpose(K, k.stride, seq_len, head_dim, kt.data());
-      transpose(V, v.stride, seq_len, head_dim, vt.data());
       for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
         const int64_t q_off = h * head_dim;
-        for (int64_t t = 0; t < seq_len; ++t) {
-          const float* qt = q.row_ptr(r0 + t) + q_off;
-          const float* dot_ = dout.row_ptr(r0 + t) + q_off;
-          float* dqt = dq.row_ptr(r0 + t) + q_off;
-          probabilities(qt, kt.data(), seq_len, t + 1, head_dim, scale, p.data());
-          dots_transposed(dot_, vt.data(), seq_len, t + 1, head_dim, ds.data());  // dp_j
-          double sum_pdp = 0;
-          for (int64_t j = 0; j <= t; ++j) sum_pdp += double(p[size_t(j)]) * ds[size_t(j)];
-          for (int64_t j = 0; j <= t; ++j) {
-            const float dsj = p[size_t(j)] * (ds[size_t(j)] - float(sum_pdp)) * scale;
-            const float pj = p[size_t(j)];
-            const float* kr = K + j * k.stride;
-            float* dkr = dK + j * dk.stride;
-            float* dvr = dV + j * dv.stride;
-            for (int i = 0; i < head_dim; ++i) {
-              dqt[i] += dsj * kr[i];
-              dkr[i] += dsj * qt[i];
-              dvr[i] += pj * dot_[i];
-            }
-          }
+        const float* Q = q.row_ptr(r0) + q_off;
+        const float* dO = dout.row_ptr(r0) + q_off;
+        // Blocks of kBlock queries see keys [0, end): the tiles above the diagonal are skipped.
+        for (int64_t t0 = 0; t0 < T; t0 += kBlock) {
+          const int64_t end = std::min(T, t0 + kBlock);
+          float *pb = p.data() + t0 * T, *dsb = ds.data() + t0 * T;
+          mm.nt(Q + t0 * q.stride, q.stride, K, k.stride, pb, T, end - t0, 0, end, head_dim);  // q.k_j
+          mm.nt(dO + t0 * dout.stride, dout.stride, V, v.stride, dsb, T, end - t0, 0, end, head_dim);  // dp_j
+          for (int64_t t = t0; t < end; ++t) softmax_ds_row(p.data() + t * T, ds.data() + t * T, t + 1, T, scale);
+          mm.acc(dsb, T, 1, K, k.stride, dq.row_ptr(r0 + t0) + q_off, dq.stride, 0, end - t0, 0, end, head_dim);
+        }
+        // Keys [j0, end) are seen by queries [j0, T) only.
+        for (int64_t j0 = 0; j0 < T; j0 += kBlock) {
+          const int64_t end = std::min(T, j0 + kBlock);
+          mm.acc(ds.data(), 1, T, Q, q.stride, dK, dk.stride, j0, end, j0, T, head_dim);  // ds^T q
+          mm.acc(p.data(), 1, T, dO, dout.stride, dV, dv.stride, j0, end, j0, T, head_dim);  // p^T dout
         }
       }
     }

@@ -147,6 +147,48 @@ TEST(AttentionBackward, CausalGqaMatchesFiniteDifferences) {
   expect_gradient(&v, dv, forward, r, 1e-2f, 2e-3, "dv");
 }
 
+// Sequences longer than the backward's causal tiles (64 rows; 150 = two whole tiles and a part)
+// against the backward's formulas evaluated per query in double.
+TEST(AttentionBackward, LongSequencesMatchDoubleLoops) {
+  ThreadPool pool(2);
+  const int H = 4, Hkv = 2, Dh = 8, group = H / Hkv;
+  const int64_t S = 2, T = 150, rows = S * T;
+  const Vec q = random_vec(rows * H * Dh, 41), k = random_vec(rows * Hkv * Dh, 42),
+            v = random_vec(rows * Hkv * Dh, 43), r = random_vec(rows * H * Dh, 44);
+  Vec dq(q.size(), 0.0f), dk(k.size(), 0.0f), dv(v.size(), 0.0f);
+  attention_backward(Mat<const float>(r.data(), rows, H * Dh), Mat<const float>(q.data(), rows, H * Dh),
+                     Mat<const float>(k.data(), rows, Hkv * Dh), Mat<const float>(v.data(), rows, Hkv * Dh),
+                     H, Hkv, Dh, T, Mat<float>(dq.data(), rows, H * Dh),
+                     Mat<float>(dk.data(), rows, Hkv * Dh), Mat<float>(dv.data(), rows, Hkv * Dh), pool);
+  std::vector<double> eq(q.size()), ek(k.size()), ev(v.size()), p(T), dp(T);
+  const double scale = 1.0 / std::sqrt(double(Dh));
+  for (int64_t s = 0; s < S; ++s)
+    for (int h = 0; h < H; ++h)
+      for (int64_t t = 0; t < T; ++t) {
+        const size_t qi = size_t(((s * T + t) * H + h) * Dh);
+        auto kv = [&](int64_t j) { return size_t(((s * T + j) * Hkv + h / group) * Dh); };
+        double mx = -1e300, z = 0, pdp = 0;
+        for (int64_t j = 0; j <= t; ++j) {
+          p[j] = dp[j] = 0;
+          for (int i = 0; i < Dh; ++i) p[j] += scale * q[qi + i] * k[kv(j) + i];
+          for (int i = 0; i < Dh; ++i) dp[j] += double(r[qi + i]) * v[kv(j) + i];
+          mx = std::max(mx, p[j]);
+        }
+        for (int64_t j = 0; j <= t; ++j) z += (p[j] = std::exp(p[j] - mx));
+        for (int64_t j = 0; j <= t; ++j) pdp += (p[j] /= z) * dp[j];
+        for (int64_t j = 0; j <= t; ++j)
+          for (int i = 0; i < Dh; ++i) {
+            const double ds = p[j] * (dp[j] - pdp) * scale;
+            eq[qi + i] += ds * k[kv(j) + i];
+            ek[kv(j) + i] += ds * q[qi + i];
+            ev[kv(j) + i] += p[j] * r[qi + i];
+          }
+      }
+  for (size_t i = 0; i < q.size(); ++i) ASSERT_NEAR(dq[i], eq[i], 1e-4) << "dq " << i;
+  for (size_t i = 0; i < k.size(); ++i) ASSERT_NEAR(dk[i], ek[i], 1e-4) << "dk " << i;
+  for (size_t i = 0; i < v.size(); ++i) ASSERT_NEAR(dv[i], ev[i], 1e-4) << "dv " << i;
+}
+
 TEST(AttentionForwardMt, EqualsSingleSequenceForwardPerSequence) {
   ThreadPool pool(2);
   const int H = 4, Hkv = 1, Dh = 8;
