@@ -1,7 +1,8 @@
-// cli/cmd_export.cpp — `bitlm export CKPT -o MODEL.gguf [--tokenizer TOK.gguf]`: a training
-// checkpoint to the inference GGUF that `bitlm generate` runs (train/export.h).
+// cli/cmd_export.cpp — `bitlm export CKPT -o MODEL.gguf [--tokenizer TOK.gguf] [--type f16|f32|bf16]`:
+// a training checkpoint to the inference GGUF that `bitlm generate` runs (train/export.h).
 #include <fmt/format.h>
 
+#include <map>
 #include <memory>
 
 #include "cli/commands.h"
@@ -10,7 +11,9 @@
 namespace bitlm::cli {
 namespace {
 
-struct ExportArgs { std::string checkpoint, out, tokenizer; };
+struct ExportArgs { std::string checkpoint, out, tokenizer, type = "f16"; };
+
+const std::map<std::string, uint32_t> kFpTypes = {{"f16", kGgmlF16}, {"f32", kGgmlF32}, {"bf16", kGgmlBF16}};
 
 void setup(CLI::App& root) {
   auto a = std::make_shared<ExportArgs>();
@@ -18,8 +21,10 @@ void setup(CLI::App& root) {
   c->add_option("checkpoint", a->checkpoint, "checkpoint.safetensors written by `bitlm train`")->required();
   c->add_option("-o,--output", a->out, "output GGUF path")->required();
   c->add_option("--tokenizer", a->tokenizer, "tokenizer GGUF whose vocab to embed (default: the config's)");
+  c->add_option("--type", a->type, "linear weight type of an fp model (b1.58/b1: packed ternary)")
+      ->check(CLI::IsMember(kFpTypes))->capture_default_str();
   c->callback([a] {
-    export_checkpoint(a->checkpoint, a->tokenizer, a->out);
+    export_checkpoint(a->checkpoint, a->tokenizer, a->out, kFpTypes.at(a->type));
     fmt::print(stderr, "wrote {}\n", a->out);
   });
 }

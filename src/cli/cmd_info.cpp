@@ -16,22 +16,24 @@ void run_info(const std::string& path) {
   const auto m = Model::load(path);
   const ModelConfig& c = m->config;
   const ModelWeights& w = m->weights;
-  const uint64_t n_ternary = w.n_ternary_params();
+  const uint64_t n_linear = w.n_linear_params();
+  const char* linear_kind = c.fp_linear ? "fp" : "ternary";
   const uint64_t n_embd = uint64_t(w.token_embd.rows() * w.token_embd.cols());
   const uint64_t n_head = w.tied_output ? 0 : uint64_t(w.output.rows() * w.output.cols());
   const uint64_t n_norm = w.n_norm_params();
-  const uint64_t n_params = n_ternary + n_embd + n_head + n_norm;
+  const uint64_t n_params = n_linear + n_embd + n_head + n_norm;
   fmt::print("file            {}\n", path);
   fmt::print("architecture    {} (FFN {}, RoPE {}, sub-norms {})\n", c.arch, activation_name(c.activation),
              c.rope_neox ? "neox" : "adjacent", c.sub_norms ? "yes" : "no");
   fmt::print("shape           D {} | F {} | layers {} | heads {} / kv {} | head dim {} | vocab {} | ctx {}\n",
              c.n_embd, c.n_ff, c.n_layer, c.n_head, c.n_head_kv, c.head_dim, c.n_vocab, c.n_ctx_train);
   fmt::print("rope theta      {} | rms eps {}\n", c.rope_theta, c.rms_eps);
-  fmt::print("parameters      {:.3f} M ({:.3f} M ternary, {:.3f} M embedding{})\n", n_params / 1e6,
-             n_ternary / 1e6, n_embd / 1e6, w.tied_output ? ", tied head" : fmt::format(", {:.3f} M head", n_head / 1e6));
-  fmt::print("bits per weight {:.4f} file / all parameters, {:.4f} packed ternary in memory\n",
+  fmt::print("linear weights  {}\n", c.fp_linear ? "fp (full precision, no quantizer)" : "ternary");
+  fmt::print("parameters      {:.3f} M ({:.3f} M {}, {:.3f} M embedding{})\n", n_params / 1e6,
+             n_linear / 1e6, linear_kind, n_embd / 1e6, w.tied_output ? ", tied head" : fmt::format(", {:.3f} M head", n_head / 1e6));
+  fmt::print("bits per weight {:.4f} file / all parameters, {:.4f} {} linear weights in memory\n",
              8.0 * double(m->file->file_size()) / double(n_params),
-             n_ternary ? 8.0 * double(w.n_ternary_bytes()) / double(n_ternary) : 0.0);
+             n_linear ? 8.0 * double(w.n_linear_bytes()) / double(n_linear) : 0.0, linear_kind);
   fmt::print("file size       {:.2f} MiB\n", double(m->file->file_size()) / (1 << 20));
   fmt::print("resident memory {:.2f} MiB after load\n", double(current_rss_bytes()) / (1 << 20));
   std::string kv;  // K and V, every layer, the training context

@@ -22,16 +22,16 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t n_vocab, uint64_t seed) {
 }
 
 void count_weights(const ModelWeights& w, BenchResult& r) {
-  uint64_t ternary = 0;
+  uint64_t linear = 0;  // packed ternary, or float in an fp model
   int64_t n = w.token_embd.rows() * w.token_embd.cols();
   for (const LayerWeights& L : w.layers)
-    for (const TernaryMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) {
-      ternary += m->n_bytes();
+    for (const LinearWeights* m : L.linears()) {
+      linear += m->n_bytes();
       n += m->rows() * m->cols();
     }
-  r.weight_bytes = ternary + w.token_embd.n_bytes() + (w.tied_output ? 0 : w.output.n_bytes());
+  r.weight_bytes = linear + w.token_embd.n_bytes() + (w.tied_output ? 0 : w.output.n_bytes());
   r.n_weights = n + (w.tied_output ? 0 : w.output.rows() * w.output.cols());
-  r.decode_bytes_per_token = ternary + w.output.n_bytes();
+  r.decode_bytes_per_token = linear + w.output.n_bytes();
 }
 
 // Random N(0, 1) rows at positions [0, depth) of every layer.

@@ -53,6 +53,14 @@ FfnActivation parse_activation(const std::string& path, const std::string& key, 
   throw FormatError(path, fmt::format("key '{}' = '{}' is not a known activation (silu, relu2)", key, v));
 }
 
+// Absent: ternary, as every published BitNet file; a float linear weight there is a latent weight.
+bool parse_fp_linear(const GgufFile& f, const std::string& key) {
+  const auto v = f.get_string(key);
+  if (!v || *v == "b1.58" || *v == "b1") return false;
+  if (*v == "fp") return true;
+  throw FormatError(f.path(), fmt::format("key '{}' = '{}' is not a known weight mode (b1.58, b1, fp)", key, *v));
+}
+
 }  // namespace
 
 std::string_view activation_name(FfnActivation act) {
@@ -112,6 +120,7 @@ ModelConfig ModelConfig::from_gguf(const GgufFile& f) {
   c.activation = traits.default_activation;
   for (const std::string& k : {key("feed_forward_activation"), key("hidden_act")})
     if (const auto v = f.get_string(k)) c.activation = parse_activation(f.path(), k, *v);
+  c.fp_linear = parse_fp_linear(f, key("weight_mode"));
   return c;
 }
 
@@ -129,6 +138,7 @@ void ModelConfig::write_gguf(GgufWriter& w) const {
   w.set(key("attention.layer_norm_rms_epsilon"), GgufValue::f32(rms_eps));
   w.set(key("vocab_size"), GgufValue::u32(uint32_t(n_vocab)));
   w.set(key("feed_forward_activation"), GgufValue::string(std::string(activation_name(activation))));
+  if (fp_linear) w.set(key("weight_mode"), GgufValue::string("fp"));
 }
 
 }  // namespace bitlm

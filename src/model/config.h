@@ -6,7 +6,8 @@
 // .block_count, .attention.head_count (H), .attention.head_count_kv (Hkv),
 // .attention.layer_norm_rms_epsilon, .rope.freq_base, .context_length, .rope.dimension_count (Dh),
 // .vocab_size (V; else the rows of token_embd), and bitlm's .feed_forward_activation
-// ("silu" | "relu2"; else the arch default).
+// ("silu" | "relu2"; else the arch default) and .weight_mode ("b1.58" | "b1": ternary linear
+// weights, the default; "fp": full-precision linear weights run as they are, see weights.h).
 #pragma once
 #include <cstdint>
 #include <span>
@@ -40,6 +41,7 @@ struct ModelConfig {
   float rms_eps = 1e-5f, rope_theta = 10000.0f;
   bool rope_neox = true, sub_norms = true;
   FfnActivation activation = FfnActivation::kSilu;
+  bool fp_linear = false;  // .weight_mode "fp": the FP16 LLaMA baseline of the papers (no quantizers)
 
   // Reads and validates the keys above; FormatError naming the file and key otherwise.
   // n_vocab falls back to `embd_rows` (token_embd's row count) when the key is absent.

@@ -111,9 +111,12 @@ void Forward::eval_batch(const int32_t* tokens, int64_t T, bool want_logits, int
   dense_matmul(w.output, h.data, rows, out, pool_);
 }
 
-void Forward::bitlinear(const TernaryMatrix& w, Mat<const float> x, QuantizedActivations& xq,
+void Forward::bitlinear(const LinearWeights& lw, Mat<const float> x, QuantizedActivations& xq,
                         bool quantize, Mat<float> y) {
-  BITLM_DASSERT(x.stride == x.cols && y.stride == y.cols && w.cols() == x.cols && w.rows() == y.cols);
+  BITLM_DASSERT(x.stride == x.cols && y.stride == y.cols && lw.cols() == x.cols && lw.rows() == y.cols);
+  // fp models: a plain linear layer, no weight or activation quantizer (the FP16 LLaMA baseline).
+  if (lw.is_fp()) return dense_matmul(lw.dense, x.data, x.rows, y.data, pool_);
+  const TernaryMatrix& w = lw.ternary;
   if (act_ == ActMode::kNone) return ternary_matmul_f32(w, x.data, x.rows, y.data, pool_);
   if (num_.act_quant == ActQuant::kQ8K) {  // llama.cpp: the Q8_K values, multiplied in f32
     Mat<float> xf(xf_.data(), x.rows, x.cols);
@@ -129,15 +132,18 @@ void Forward::bitlinear(const TernaryMatrix& w, Mat<const float> x, QuantizedAct
 
 // Matrices sharing the input x (W_q/W_k/W_v, W_gate/W_up): the default int8 path quantizes x once
 // and runs them in one parallel region (quant's ternary_matmul_multi: fewer pool barriers per
-// layer); the other numerics go one matrix at a time. ys[i]: (T, ws[i]->rows()).
-void Forward::bitlinear_shared(std::span<const TernaryMatrix* const> ws, Mat<const float> x,
+// layer); the other numerics and fp models go one matrix at a time. ys[i]: (T, ws[i]->rows()).
+void Forward::bitlinear_shared(std::span<const LinearWeights* const> ws, Mat<const float> x,
                                QuantizedActivations& xq, std::span<float* const> ys) {
-  if (act_ == ActMode::kNone || num_.act_quant == ActQuant::kQ8K) {
+  BITLM_DASSERT(ws.size() <= 3);
+  if (ws[0]->is_fp() || act_ == ActMode::kNone || num_.act_quant == ActQuant::kQ8K) {
     for (size_t i = 0; i < ws.size(); ++i) bitlinear(*ws[i], x, xq, i == 0, Mat<float>(ys[i], x.rows, ws[i]->rows()));
     return;
   }
+  const TernaryMatrix* ternary[3];
+  for (size_t i = 0; i < ws.size(); ++i) ternary[i] = &ws[i]->ternary;
   quantize_rows(x, xq);
-  ternary_matmul_multi(ws, xq, ys, pool_);
+  ternary_matmul_multi({ternary, ws.size()}, xq, ys, pool_);
 }
 
 void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
@@ -150,7 +156,7 @@ void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
 
   // Attention block. x_n is quantized once and shared by W_q, W_k, W_v.
   rms_norm_forward(x, L.attn_norm, eps, h);                          tap("attn_norm", l, h);
-  const TernaryMatrix* qkv[] = {&L.wq, &L.wk, &L.wv};
+  const LinearWeights* qkv[] = {&L.wq, &L.wk, &L.wv};
   float* const qkv_out[] = {q.data, k.data, v.data};
   bitlinear_shared(qkv, h, xq_d_, qkv_out);                           tap("Vcur", l, v);
   rope_forward(q, int(cfg_.n_head), int(cfg_.head_dim), {pos_.data(), size_t(T)}, cfg_.rope_theta, cfg_.rope_neox);
@@ -166,7 +172,7 @@ void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
 
   // FFN block: act(gate) * up, SubLN, W_down.
   rms_norm_forward(x, L.ffn_norm, eps, h);                            tap("ffn_norm", l, h);
-  const TernaryMatrix* gate_up[] = {&L.w_gate, &L.w_up};
+  const LinearWeights* gate_up[] = {&L.w_gate, &L.w_up};
   float* const gate_up_out[] = {gate.data, up.data};
   bitlinear_shared(gate_up, h, xq_d_, gate_up_out);
   if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_forward(gate, up, gate);

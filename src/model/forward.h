@@ -4,6 +4,7 @@
 // Activations: ActMode::kInt8 quantizes every BitLinear input per token with absmax (003 eq. 6-7)
 // and multiplies int8 x ternary; ActMode::kNone keeps them in f32 (full-precision activations x
 // ternary weights, what llama.cpp computes on an F32 file). Scales are applied after the matmul.
+// fp models (ModelConfig::fp_linear) multiply f32 activations by their float weights in either mode.
 // All scratch is allocated in the constructor: eval() allocates nothing.
 #pragma once
 #include <cstdint>
@@ -53,9 +54,9 @@ class Forward {
  private:
   void eval_batch(const int32_t* tokens, int64_t T, bool all_logits, int64_t logits_row0);
   void layer_forward(int64_t l, int64_t T, int64_t pos0);
-  void bitlinear(const TernaryMatrix& w, Mat<const float> x, QuantizedActivations& xq,
+  void bitlinear(const LinearWeights& w, Mat<const float> x, QuantizedActivations& xq,
                  bool quantize, Mat<float> y);
-  void bitlinear_shared(std::span<const TernaryMatrix* const> ws, Mat<const float> x,
+  void bitlinear_shared(std::span<const LinearWeights* const> ws, Mat<const float> x,
                         QuantizedActivations& xq, std::span<float* const> ys);
   void attention(int64_t l, int64_t T, int64_t pos0);
   void attention_head(int64_t l, int64_t kv_head, const float* q, int64_t n_pos, float* scores, float* out) const;

@@ -1,7 +1,8 @@
 // model/weights.cpp — tensor loading and validation (see weights.h).
 // Ternary tensors: packed file types are decoded by quant/ternary_formats.h; float tensors are
 // either already ternary ({-s, 0, +s}: keep s exactly, as llama.cpp's bitnet converter writes
-// them) or latent weights, quantized here with absmean (003 eq. 3-5).
+// them) or latent weights, quantized here with absmean (003 eq. 3-5) -- unless the file says it is
+// an fp model (weight_mode "fp"), whose float linear weights are kept as they are.
 #include "model/weights.h"
 
 #include <sys/mman.h>
@@ -99,6 +100,22 @@ TernaryMatrix load_ternary(const GgufFile& f, std::string_view name, int64_t row
   return m;
 }
 
+// fp models: the file's F32/F16/BF16 weights, multiplied as they are (no quantizer).
+DenseMatrix load_fp_linear(const GgufFile& f, std::string_view name, int64_t rows, int64_t cols) {
+  const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(cols), uint64_t(rows)});
+  if (t.type != kGgmlF32 && t.type != kGgmlF16 && t.type != kGgmlBF16)
+    throw FormatError(f.path(), fmt::format("tensor '{}': type {} in an fp model (weight_mode \"fp\" takes F32, "
+                                            "F16, BF16)", name, type_name(t.type)));
+  return DenseMatrix::view(t.type, f.tensor_data(t).data(), rows, cols);
+}
+
+LinearWeights load_linear(const GgufFile& f, bool fp, std::string_view name, int64_t rows, int64_t cols) {
+  LinearWeights w;
+  if (fp) w.dense = load_fp_linear(f, name, rows, cols);
+  else w.ternary = load_ternary(f, name, rows, cols);
+  return w;
+}
+
 std::vector<float> load_norm(const GgufFile& f, std::string_view name, int64_t n) {
   const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(n)});
   std::vector<float> g = float_values(f, t);
@@ -129,14 +146,17 @@ ModelWeights ModelWeights::load(const GgufFile& f, const ModelConfig& c) {
     LayerWeights& L = w.layers[size_t(l)];
     const auto name = [&](std::string_view what) { return tensor_names::block(l, what); };
     L.attn_norm = load_norm(f, name("attn_norm"), D);
-    L.wq = load_ternary(f, name("attn_q"), c.q_dim(), D);
-    L.wk = load_ternary(f, name("attn_k"), c.kv_dim(), D);
-    L.wv = load_ternary(f, name("attn_v"), c.kv_dim(), D);
-    L.wo = load_ternary(f, name("attn_output"), D, c.q_dim());
+    const auto linear = [&](std::string_view what, int64_t rows, int64_t cols) {
+      return load_linear(f, c.fp_linear, name(what), rows, cols);
+    };
+    L.wq = linear("attn_q", c.q_dim(), D);
+    L.wk = linear("attn_k", c.kv_dim(), D);
+    L.wv = linear("attn_v", c.kv_dim(), D);
+    L.wo = linear("attn_output", D, c.q_dim());
     L.ffn_norm = load_norm(f, name("ffn_norm"), D);
-    L.w_gate = load_ternary(f, name("ffn_gate"), F, D);
-    L.w_up = load_ternary(f, name("ffn_up"), F, D);
-    L.w_down = load_ternary(f, name("ffn_down"), D, F);
+    L.w_gate = linear("ffn_gate", F, D);
+    L.w_up = linear("ffn_up", F, D);
+    L.w_down = linear("ffn_down", D, F);
     if (c.sub_norms) {
       L.attn_sub_norm = load_norm(f, name("attn_sub_norm"), c.q_dim());
       L.ffn_sub_norm = load_norm(f, name("ffn_sub_norm"), F);
@@ -145,18 +165,17 @@ ModelWeights ModelWeights::load(const GgufFile& f, const ModelConfig& c) {
   return w;
 }
 
-uint64_t ModelWeights::n_ternary_params() const {
+uint64_t ModelWeights::n_linear_params() const {
   uint64_t n = 0;
   for (const auto& L : layers)
-    for (const TernaryMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
-      n += uint64_t(m->rows() * m->cols());
+    for (const LinearWeights* m : L.linears()) n += uint64_t(m->rows() * m->cols());
   return n;
 }
 
-uint64_t ModelWeights::n_ternary_bytes() const {
+uint64_t ModelWeights::n_linear_bytes() const {
   uint64_t n = 0;
   for (const auto& L : layers)
-    for (const TernaryMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) n += m->n_bytes();
+    for (const LinearWeights* m : L.linears()) n += m->n_bytes();
   return n;
 }
 

@@ -3,8 +3,10 @@
 // (TQ1_0, TQ2_0, I2_S, T2 exact; F32/F16/BF16 already-ternary keep their exact scale; latent
 // full-precision weights are absmean-quantized at load, 003 eq. 3-5). The embedding and the head
 // stay in their file format as DenseMatrix views on the mmap: no f32 copy of a 128256 x 2560 table.
-// Norm weights are copied to f32.
+// Norm weights are copied to f32. In an fp model (ModelConfig::fp_linear) the linear weights are
+// instead F32/F16/BF16 DenseMatrix views, multiplied as they are with f32 activations.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -15,10 +17,21 @@ namespace bitlm {
 
 class GgufFile;
 
+// One linear layer's weights: ternary, or dense (non-empty) in an fp model.
+struct LinearWeights {
+  TernaryMatrix ternary;
+  DenseMatrix dense;
+  bool is_fp() const { return dense.rows() > 0; }
+  int64_t rows() const { return is_fp() ? dense.rows() : ternary.rows(); }
+  int64_t cols() const { return is_fp() ? dense.cols() : ternary.cols(); }
+  uint64_t n_bytes() const { return is_fp() ? dense.n_bytes() : ternary.n_bytes(); }
+};
+
 struct LayerWeights {
   std::vector<float> attn_norm, attn_sub_norm, ffn_norm, ffn_sub_norm;  // sub-norms empty if absent
-  TernaryMatrix wq, wk, wv, wo;      // (H*Dh, D), (Hkv*Dh, D), (Hkv*Dh, D), (D, H*Dh)
-  TernaryMatrix w_gate, w_up, w_down;  // (F, D), (F, D), (D, F)
+  LinearWeights wq, wk, wv, wo;      // (H*Dh, D), (Hkv*Dh, D), (Hkv*Dh, D), (D, H*Dh)
+  LinearWeights w_gate, w_up, w_down;  // (F, D), (F, D), (D, F)
+  std::array<const LinearWeights*, 7> linears() const { return {&wq, &wk, &wv, &wo, &w_gate, &w_up, &w_down}; }
 };
 
 struct ModelWeights {
@@ -32,8 +45,8 @@ struct ModelWeights {
   // tensor otherwise. `file` must stay open while the weights are used (embedding/head views).
   static ModelWeights load(const GgufFile& file, const ModelConfig& config);
 
-  uint64_t n_ternary_params() const;
-  uint64_t n_ternary_bytes() const;  // packed ternary bytes (what decode streams per token)
+  uint64_t n_linear_params() const;
+  uint64_t n_linear_bytes() const;  // packed ternary (or fp) bytes: what decode streams per token
   uint64_t n_norm_params() const;
 };
 

@@ -29,17 +29,28 @@ std::vector<uint8_t> packed_ternary(WeightMode mode, std::span<const float> w, i
   return encode_ternary(kGgmlBitlmT2, q, rows, cols, beta);
 }
 
+// fp models: the latent weights themselves, as the training forward multiplies them.
+std::vector<uint8_t> float_rows(uint32_t type, std::span<const float> w, int64_t rows, int64_t cols) {
+  const uint64_t row_bytes = dense_row_bytes(type, cols);
+  std::vector<uint8_t> b(size_t(row_bytes * uint64_t(rows)));
+  for (int64_t r = 0; r < rows; ++r) encode_dense_row(type, w.data() + r * cols, cols, b.data() + r * row_bytes);
+  return b;
+}
+
 }  // namespace
 
-void export_gguf(const TrainModel& model, const std::string& tokenizer_gguf, const std::string& out_path) {
+void export_gguf(const TrainModel& model, const std::string& tokenizer_gguf, const std::string& out_path,
+                 uint32_t fp_type) {
   const TrainModelConfig& c = model.config();
-  BITLM_CHECK(c.weight_mode != WeightMode::kFp,
-              "an fp model has no ternary inference form; export works for b1.58 and b1 models");
+  const bool fp = c.weight_mode == WeightMode::kFp;
+  BITLM_CHECK(fp_type == kGgmlF16 || fp_type == kGgmlF32 || fp_type == kGgmlBF16,
+              "fp linear weights are exported as F16, F32 or BF16 (ggml type {} asked)", fp_type);
   ModelConfig mc;
   mc.arch = "bitnet";
   mc.n_embd = c.n_embd; mc.n_ff = c.n_ff; mc.n_layer = c.n_layer; mc.n_head = c.n_head;
   mc.n_head_kv = c.n_head_kv; mc.head_dim = c.head_dim(); mc.n_ctx_train = c.seq_len;
   mc.n_vocab = c.n_vocab; mc.rms_eps = c.rms_eps; mc.rope_theta = c.rope_theta; mc.activation = c.activation;
+  mc.fp_linear = fp;
   GgufWriter w;
   mc.write_gguf(w);
   w.set("general.name", GgufValue::string(fmt::format("bitlm-trained {}", weight_mode_name(c.weight_mode))));
@@ -53,7 +64,9 @@ void export_gguf(const TrainModel& model, const std::string& tokenizer_gguf, con
   const std::span<const float> params = model.params();
   for (const ParamTensor& t : model.tensors()) {
     const std::span<const float> p = params.subspan(t.offset, t.size());
-    if (t.kind == ParamKind::kBitLinear)
+    if (t.kind == ParamKind::kBitLinear && fp)
+      w.add_tensor(t.name, {uint64_t(t.cols), uint64_t(t.rows)}, fp_type, float_rows(fp_type, p, t.rows, t.cols));
+    else if (t.kind == ParamKind::kBitLinear)
       w.add_tensor(t.name, {uint64_t(t.cols), uint64_t(t.rows)}, kGgmlBitlmT2,
                    packed_ternary(c.weight_mode, p, t.rows, t.cols));
     else if (t.kind == ParamKind::kNorm)
@@ -64,11 +77,12 @@ void export_gguf(const TrainModel& model, const std::string& tokenizer_gguf, con
   w.write(out_path);
 }
 
-void export_checkpoint(const std::string& checkpoint, const std::string& tokenizer_gguf, const std::string& out_path) {
+void export_checkpoint(const std::string& checkpoint, const std::string& tokenizer_gguf, const std::string& out_path,
+                       uint32_t fp_type) {
   const TrainConfig cfg = checkpoint_config(checkpoint);
   TrainModel model(cfg.model);
   load_checkpoint_params(checkpoint, model);
-  export_gguf(model, tokenizer_gguf.empty() ? cfg.tokenizer : tokenizer_gguf, out_path);
+  export_gguf(model, tokenizer_gguf.empty() ? cfg.tokenizer : tokenizer_gguf, out_path, fp_type);
 }
 
 }  // namespace bitlm

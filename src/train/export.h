@@ -2,8 +2,13 @@
 // llama.cpp tensor names): BitLinear weights quantized offline with the training quantizer and
 // packed as bitlm's native T2 (b1.58: absmean ternary, b1: +-1, both times beta), norms,
 // embedding and untied head as F32, and the tokenizer's vocab copied from its GGUF.
+// An fp model (the FP baseline) keeps its linear weights in float (`fp_type`: F16, F32 or BF16)
+// and is marked bitnet.weight_mode = "fp", so model/ runs them without any quantizer.
 #pragma once
+#include <cstdint>
 #include <string>
+
+#include "io/ggml_types.h"
 
 namespace bitlm {
 
@@ -11,8 +16,10 @@ class TrainModel;
 struct TrainModelConfig;
 
 // tokenizer_gguf may be empty (no tokenizer.* keys: enough for logits, not for `generate`).
-// Throws UserError for an fp model (it has no ternary inference form).
-void export_gguf(const TrainModel& model, const std::string& tokenizer_gguf, const std::string& out_path);
-void export_checkpoint(const std::string& checkpoint, const std::string& tokenizer_gguf, const std::string& out_path);
+// fp_type is used by fp models only; UserError if it is not F16, F32 or BF16.
+void export_gguf(const TrainModel& model, const std::string& tokenizer_gguf, const std::string& out_path,
+                 uint32_t fp_type = kGgmlF16);
+void export_checkpoint(const std::string& checkpoint, const std::string& tokenizer_gguf, const std::string& out_path,
+                       uint32_t fp_type = kGgmlF16);
 
 }  // namespace bitlm

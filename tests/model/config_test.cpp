@@ -53,6 +53,20 @@ TEST(Config, ArchDefaultsAndActivationKey) {
   EXPECT_EQ(r.activation, FfnActivation::kSilu);  // written by write_gguf as "silu"
 }
 
+TEST(Config, WeightModeKey) {
+  ModelConfig c = synth_config("tiny");
+  EXPECT_FALSE(ModelConfig::from_gguf(*write_config(c, "w0.gguf")).fp_linear);  // absent: ternary
+  c.fp_linear = true;
+  EXPECT_TRUE(ModelConfig::from_gguf(*write_config(c, "w1.gguf")).fp_linear);
+  auto f = write_config(c, "w2.gguf", [](GgufWriter& w) { w.set("bitnet.weight_mode", GgufValue::string("int4")); });
+  try {
+    ModelConfig::from_gguf(*f);
+    FAIL() << "an unknown weight mode was accepted";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("bitnet.weight_mode"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Config, UnknownArchNamesTheSupportedOnes) {
   ModelConfig c = synth_config("tiny");
   c.arch = "gpt-j";

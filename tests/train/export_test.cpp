@@ -1,10 +1,12 @@
 // tests/train/export_test.cpp — export pins the training forward to the inference runtime:
-// a trained checkpoint exported to GGUF and run by model/ (int8 activations, T2 ternary kernels)
-// gives the training forward's eval-mode logits.
+// a trained checkpoint exported to GGUF and run by model/ (int8 activations, T2 ternary kernels;
+// float linear weights without quantizers for the fp twin) gives the training forward's eval-mode
+// logits.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
+#include <memory>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -17,55 +19,85 @@
 namespace bitlm {
 namespace {
 
-TEST(Export, InferenceLogitsEqualTheTrainingForward) {
-  for (WeightMode mode : {WeightMode::kTernary, WeightMode::kBinary}) {
-    TrainModelConfig c;
-    c.n_vocab = 97; c.n_embd = 64; c.n_ff = 96; c.n_layer = 2; c.n_head = 4; c.n_head_kv = 2; c.seq_len = 12;
-    c.weight_mode = mode;
-    c.tied_embedding = mode == WeightMode::kTernary;
-    c.activation = mode == WeightMode::kTernary ? FfnActivation::kSilu : FfnActivation::kRelu2;
-    ThreadPool pool(2);
-    TrainModel model(c);
-    model.init(3, 0.1f);
-    Rng rng(4);
-    std::vector<int32_t> tokens(size_t(c.seq_len)), targets(tokens.size());
-    for (auto& t : tokens) t = int32_t(rng.below(uint64_t(c.n_vocab)));
-    AdamW opt(model.params().size(), {});
-    for (int s = 0; s < 3; ++s) {  // trained weights, not just the init (norm gains move)
-      model.zero_grads();
-      model.forward_backward(tokens, tokens, 1.0f / float(c.seq_len), pool);
-      opt.step(model.tensors(), model.params(), model.grads(), 1e-2f, 0.1f, pool);
-    }
-    std::vector<float> want;
-    model.forward(tokens, targets, pool, &want, /*kv_f16=*/true);  // the runtime's f16 KV cache
+// A small model after 3 AdamW steps (trained weights, not just the init: norm gains move).
+struct Trained {
+  TrainModelConfig c;
+  std::unique_ptr<TrainModel> model;
+  std::vector<int32_t> tokens;
+  std::vector<float> logits;  // the training forward in eval mode, (seq_len, n_vocab)
+};
 
-    const std::string path = (std::filesystem::temp_directory_path() /
-                              fmt::format("bitlm_export_test_{}_{}.gguf", getpid(), int(mode))).string();
-    export_gguf(model, "", path);
-    const auto m = Model::load(path);
-    Forward fwd(*m, c.seq_len, pool, ActMode::kInt8);
-    fwd.eval(tokens, /*all_logits=*/true);
-    double max_abs = 0, max_err = 0;
-    for (int64_t t = 0; t < c.seq_len; ++t) {
-      const auto got = fwd.logits(t);
-      ASSERT_EQ(int64_t(got.size()), c.n_vocab);
-      for (int64_t v = 0; v < c.n_vocab; ++v) {
-        const double w = want[size_t(t * c.n_vocab + v)];
-        max_abs = std::max(max_abs, std::fabs(w));
-        max_err = std::max(max_err, std::fabs(double(got[size_t(v)]) - w));
-      }
+Trained train_small(WeightMode mode, ThreadPool& pool) {
+  Trained r;
+  TrainModelConfig& c = r.c;
+  c.n_vocab = 97; c.n_embd = 64; c.n_ff = 96; c.n_layer = 2; c.n_head = 4; c.n_head_kv = 2; c.seq_len = 12;
+  c.weight_mode = mode;
+  c.tied_embedding = mode != WeightMode::kBinary;
+  c.activation = mode == WeightMode::kBinary ? FfnActivation::kRelu2 : FfnActivation::kSilu;
+  r.model = std::make_unique<TrainModel>(c);
+  r.model->init(3, 0.1f);
+  Rng rng(4);
+  r.tokens.resize(size_t(c.seq_len));
+  for (auto& t : r.tokens) t = int32_t(rng.below(uint64_t(c.n_vocab)));
+  AdamW opt(r.model->params().size(), {});
+  for (int s = 0; s < 3; ++s) {
+    r.model->zero_grads();
+    r.model->forward_backward(r.tokens, r.tokens, 1.0f / float(c.seq_len), pool);
+    opt.step(r.model->tensors(), r.model->params(), r.model->grads(), 1e-2f, 0.1f, pool);
+  }
+  std::vector<int32_t> targets(r.tokens.size());
+  r.model->forward(r.tokens, targets, pool, &r.logits, /*kv_f16=*/true);  // the runtime's f16 KV cache
+  return r;
+}
+
+// Exports, runs model/ over the same tokens and returns max |logit error| / max |logit|.
+double exported_relative_error(const Trained& r, uint32_t fp_type, ThreadPool& pool) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            fmt::format("bitlm_export_test_{}_{}_{}.gguf", getpid(),
+                                        weight_mode_name(r.c.weight_mode), fp_type)).string();
+  export_gguf(*r.model, "", path, fp_type);
+  const auto m = Model::load(path);
+  EXPECT_EQ(m->config.fp_linear, r.c.weight_mode == WeightMode::kFp);
+  Forward fwd(*m, r.c.seq_len, pool, ActMode::kInt8);
+  fwd.eval(r.tokens, /*all_logits=*/true);
+  double max_abs = 0, max_err = 0;
+  for (int64_t t = 0; t < r.c.seq_len; ++t) {
+    const auto got = fwd.logits(t);
+    EXPECT_EQ(int64_t(got.size()), r.c.n_vocab);
+    for (int64_t v = 0; v < r.c.n_vocab; ++v) {
+      const double w = r.logits[size_t(t * r.c.n_vocab + v)];
+      max_abs = std::max(max_abs, std::fabs(w));
+      max_err = std::max(max_err, std::fabs(double(got[size_t(v)]) - w));
     }
-    EXPECT_LE(max_err, 1e-4 * max_abs) << weight_mode_name(mode) << ": max error " << max_err << " of " << max_abs;
-    std::filesystem::remove(path);
+  }
+  std::filesystem::remove(path);
+  return max_err / max_abs;
+}
+
+TEST(Export, InferenceLogitsEqualTheTrainingForward) {
+  ThreadPool pool(2);
+  for (WeightMode mode : {WeightMode::kTernary, WeightMode::kBinary}) {
+    const double err = exported_relative_error(train_small(mode, pool), kGgmlF16, pool);
+    EXPECT_LE(err, 1e-4) << weight_mode_name(mode);
   }
 }
 
-TEST(Export, FpModelIsRefused) {
-  TrainModelConfig c;
-  c.n_vocab = 16; c.n_embd = 8; c.n_ff = 8; c.n_layer = 1; c.n_head = 2; c.n_head_kv = 2; c.seq_len = 4;
-  c.weight_mode = WeightMode::kFp;
-  TrainModel model(c);
-  EXPECT_THROW(export_gguf(model, "", "/nonexistent/x.gguf"), UserError);
+// The fp twin: no quantizer on either side, so F32 weights give the training logits up to f32
+// summation order (measured 8e-8); F16 weights (rounding 2^-11 each) 2.3e-4, BF16 1.5e-3.
+TEST(Export, FpModelLogitsEqualTheTrainingForward) {
+  ThreadPool pool(2);
+  const Trained r = train_small(WeightMode::kFp, pool);
+  EXPECT_LE(exported_relative_error(r, kGgmlF32, pool), 1e-4);
+  const double f16 = exported_relative_error(r, kGgmlF16, pool);
+  EXPECT_LE(f16, 1e-3);
+  EXPECT_GT(f16, 0.0);  // the weights really were rounded
+  EXPECT_LE(exported_relative_error(r, kGgmlBF16, pool), 1e-2);
+}
+
+TEST(Export, FpTypeOtherThanFloatIsRefused) {
+  ThreadPool pool(1);
+  const Trained r = train_small(WeightMode::kFp, pool);
+  EXPECT_THROW(export_gguf(*r.model, "", "/nonexistent/x.gguf", kGgmlQ8_0), UserError);
 }
 
 }  // namespace
