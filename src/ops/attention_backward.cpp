@@ -1,4 +1,5 @@
 // ops/attention_backward.cpp — causal GQA attention over a batch of sequences, training side.
+// The forward runs the same causal tiles as the backward: S = Q K^T, softmax, out = P V.
 // Per query t of head h: s_j = scale * q.k_j (j <= t), p = softmax(s), out = sum_j p_j v_j.
 // Backward: dp_j = dout.v_j, ds_j = p_j (dp_j - sum_i p_i dp_i),
 //   dq += scale sum_j ds_j k_j,  dk_j += scale ds_j q,  dv_j += p_j dout.
@@ -13,7 +14,6 @@
 #include <vector>
 
 #include "core/error.h"
-#include "ops/attention.h"
 #include "ops/ops.h"
 #include "ops/ops_backward.h"
 #include "ops/train_matmul_kernels.h"
@@ -50,17 +50,29 @@ void attention_forward_mt(Mat<const float> q, Mat<const float> k, Mat<const floa
                           Mat<float> out, ThreadPool& pool) {
   check_shapes(q, k, v, n_heads, n_kv_heads, head_dim, seq_len);
   BITLM_ASSERT(out.rows == q.rows && out.cols == q.cols);
-  const int64_t n_seq = q.rows / seq_len;
+  const int64_t n_seq = q.rows / seq_len, T = seq_len;
   const int group = n_heads / n_kv_heads;
+  const float scale = 1.0f / std::sqrt(float(head_dim));
+  const TrainMatmulKernels& mm = best_train_matmul_kernels();
   pool.parallel_for(0, n_seq * n_heads, 1, [&](int64_t u0, int64_t u1) {
-    std::vector<float> scores(static_cast<size_t>(seq_len));
+    std::vector<float> p(size_t(kBlock * T));
     for (int64_t u = u0; u < u1; ++u) {
-      const int64_t s = u / n_heads, h = u % n_heads, r0 = s * seq_len;
+      const int64_t s = u / n_heads, h = u % n_heads, r0 = s * T;
       const int64_t q_off = h * head_dim, kv_off = (h / group) * head_dim;
-      for (int64_t t = 0; t < seq_len; ++t)
-        attention_head_forward(q.row_ptr(r0 + t) + q_off, k.row_ptr(r0) + kv_off,
-                               v.row_ptr(r0) + kv_off, k.stride, t + 1, head_dim, scores.data(),
-                               out.row_ptr(r0 + t) + q_off);
+      const float* K = k.row_ptr(r0) + kv_off;
+      const float* V = v.row_ptr(r0) + kv_off;
+      for (int64_t t0 = 0; t0 < T; t0 += kBlock) {  // the causal tiles of the backward
+        const int64_t end = std::min(T, t0 + kBlock);
+        mm.nt(q.row_ptr(r0 + t0) + q_off, q.stride, K, k.stride, p.data(), T, end - t0, 0, end, head_dim);
+        for (int64_t t = t0; t < end; ++t) {
+          float* pt = p.data() + (t - t0) * T;
+          for (int64_t j = 0; j <= t; ++j) pt[j] *= scale;
+          softmax_forward(Mat<float>(pt, 1, t + 1));
+          std::fill(pt + t + 1, pt + end, 0.0f);
+          std::fill(out.row_ptr(r0 + t) + q_off, out.row_ptr(r0 + t) + q_off + head_dim, 0.0f);
+        }
+        mm.acc(p.data(), T, 1, V, v.stride, out.row_ptr(r0 + t0) + q_off, out.stride, 0, end - t0, 0, end, head_dim);
+      }
     }
   });
 }

@@ -36,8 +36,8 @@ void relu2_glu_backward(Mat<const float> dout, Mat<const float> gate, Mat<const 
 
 // Causal GQA attention over a batch of fresh sequences (attention.h): rows are n_seq sequences of
 // seq_len tokens each, positions 0..seq_len-1. q: (rows, H*Dh), k, v: (rows, Hkv*Dh).
-// The forward runs attention_head_forward per (sequence, head) in parallel; the backward
-// recomputes the probabilities rather than storing (H, T, T) of them.
+// Both run per (sequence, head) as causal-tiled block matmuls on the fp32 training kernels; the
+// backward recomputes the probabilities rather than storing (H, T, T) of them.
 void attention_forward_mt(Mat<const float> q, Mat<const float> k, Mat<const float> v,
                           int n_heads, int n_kv_heads, int head_dim, int64_t seq_len,
                           Mat<float> out, ThreadPool& pool);

@@ -189,10 +189,12 @@ TEST(AttentionBackward, LongSequencesMatchDoubleLoops) {
   for (size_t i = 0; i < v.size(); ++i) ASSERT_NEAR(dv[i], ev[i], 1e-4) << "dv " << i;
 }
 
-TEST(AttentionForwardMt, EqualsSingleSequenceForwardPerSequence) {
+// The training forward (causal tiles of 64 queries on the fp32 block kernels; 150 spans three)
+// computes the inference forward's attention up to float rounding.
+TEST(AttentionForwardMt, MatchesTheInferenceForwardPerSequence) {
   ThreadPool pool(2);
   const int H = 4, Hkv = 1, Dh = 8;
-  const int64_t S = 3, T = 7, rows = S * T;
+  const int64_t S = 3, T = 150, rows = S * T;
   Vec q = random_vec(rows * H * Dh, 15), k = random_vec(rows * Hkv * Dh, 16),
       v = random_vec(rows * Hkv * Dh, 17), out(rows * H * Dh), ref(rows * H * Dh), scores(T);
   attention_forward_mt(Mat<const float>(q.data(), rows, H * Dh),
@@ -204,7 +206,7 @@ TEST(AttentionForwardMt, EqualsSingleSequenceForwardPerSequence) {
                       Mat<const float>(k.data() + s * T * Hkv * Dh, T, Hkv * Dh),
                       Mat<const float>(v.data() + s * T * Hkv * Dh, T, Hkv * Dh), H, Hkv, Dh,
                       Mat<float>(ref.data() + s * T * H * Dh, T, H * Dh), scores.data());
-  EXPECT_EQ(out, ref);
+  for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], ref[i], 1e-5) << i;
 }
 
 TEST(Matmul, ForwardAndBothGradientsMatchDoubleLoops) {
