@@ -12,11 +12,16 @@ namespace {
 
 struct RowStats { float max; double sum_exp; };
 
-RowStats row_stats(const float* z, int64_t V) {
+// exps (optional, V entries) keeps exp(z_i - max) for the gradient: one exp per logit, not two.
+RowStats row_stats(const float* z, int64_t V, double* exps = nullptr) {
   float m = z[0];
   for (int64_t i = 1; i < V; ++i) m = std::max(m, z[i]);
   double s = 0;
-  for (int64_t i = 0; i < V; ++i) s += std::exp(double(z[i] - m));
+  for (int64_t i = 0; i < V; ++i) {
+    const double e = std::exp(double(z[i] - m));
+    if (exps) exps[i] = e;
+    s += e;
+  }
   return {m, s};
 }
 
@@ -37,6 +42,7 @@ double cross_entropy_forward_backward(Mat<float> logits, std::span<const int32_t
   const int64_t V = logits.cols;
   std::vector<double> losses(size_t(logits.rows), 0.0);
   pool.parallel_for(0, logits.rows, 4, [&](int64_t t0, int64_t t1) {
+    std::vector<double> exps(static_cast<size_t>(V));
     for (int64_t t = t0; t < t1; ++t) {
       float* z = logits.row_ptr(t);
       const int32_t y = targets[size_t(t)];
@@ -44,11 +50,10 @@ double cross_entropy_forward_backward(Mat<float> logits, std::span<const int32_t
         for (int64_t i = 0; i < V; ++i) z[i] = 0;
         continue;
       }
-      const RowStats st = row_stats(z, V);
+      const RowStats st = row_stats(z, V, exps.data());
       losses[size_t(t)] = row_loss(z, V, y, st);
       const double inv = 1.0 / st.sum_exp;
-      for (int64_t i = 0; i < V; ++i)
-        z[i] = float(std::exp(double(z[i] - st.max)) * inv) * grad_scale;
+      for (int64_t i = 0; i < V; ++i) z[i] = float(exps[size_t(i)] * inv) * grad_scale;
       z[y] -= grad_scale;
     }
   });
