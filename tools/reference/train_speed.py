@@ -2,8 +2,11 @@
 """Training speed of the PyTorch reference (003 Fig. 11 BitLinear, float32, torch's AdamW) on the
 same model and batch as a bitlm config, for docs/performance.md's bitlm-vs-PyTorch ratio.
 
-  /usr/bin/python3 tools/reference/train_speed.py --config configs/tinystories-b158.json \
-      --steps 6 --threads 2
+  OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=2 /usr/bin/python3 \
+      tools/reference/train_speed.py --config configs/tinystories-b158.json --steps 8 --threads 2
+Set OPENBLAS_CORETYPE where OpenBLAS does not recognise the CPU (a VM's generic "Intel Xeon
+Processor" falls back to the SSE3 'Prescott' kernels, ~4x slower sgemm): the baseline must be
+PyTorch at its best (docs/performance.md).
 Prints tokens/s (median over the steps after the first, which warms up).
 """
 import argparse
