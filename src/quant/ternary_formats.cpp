@@ -50,6 +50,14 @@ uint8_t trit_byte(const int8_t* q, int64_t stride, int n) {  // base 3, first tr
 
 int8_t trit(uint8_t b, int n) { return int8_t(((unsigned(uint8_t(b * kPow3[n])) * 3) >> 8) - 1); }
 
+// The native layouts (T2, T1): packed rows, then a 32-byte tail whose first 4 bytes are the scale.
+void encode_native(const int8_t* q, int64_t rows, int64_t cols, float scale, int64_t row_bytes,
+                   void (*pack_row)(const int8_t*, int64_t, uint8_t*), uint8_t* out) {
+  for (int64_t r = 0; r < rows; ++r) pack_row(q + r * cols, cols, out + r * row_bytes);
+  std::memset(out + rows * row_bytes, 0, kTensorTailBytes);
+  std::memcpy(out + rows * row_bytes, &scale, 4);
+}
+
 // ---- T2 ----
 uint64_t t2_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * t2_row_bytes(cols) + kTensorTailBytes); }
 
@@ -66,10 +74,7 @@ void t2_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& 
 }
 
 void t2_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
-  const int64_t rb = t2_row_bytes(cols);
-  for (int64_t r = 0; r < rows; ++r) pack_t2_row(q + r * cols, cols, out + r * rb);
-  std::memset(out + rows * rb, 0, kTensorTailBytes);
-  std::memcpy(out + rows * rb, &scale, 4);
+  encode_native(q, rows, cols, scale, t2_row_bytes(cols), pack_t2_row, out);
 }
 
 // ---- T1 ----
@@ -82,10 +87,7 @@ void t1_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& 
 }
 
 void t1_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
-  const int64_t rb = t1_row_bytes(cols);
-  for (int64_t r = 0; r < rows; ++r) pack_t1_row(q + r * cols, cols, out + r * rb);
-  std::memset(out + rows * rb, 0, kTensorTailBytes);
-  std::memcpy(out + rows * rb, &scale, 4);
+  encode_native(q, rows, cols, scale, t1_row_bytes(cols), pack_t1_row, out);
 }
 
 // ---- TQ2_0 ----
