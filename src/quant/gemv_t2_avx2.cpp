@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "quant/gemv_t2.h"
+#include "quant/native_rows_avx2.h"
 
 namespace bitlm {
 namespace {
@@ -29,12 +30,11 @@ inline __m256i block_dot16(const Codes& c, const int8_t* x) {
   return _mm256_add_epi16(_mm256_add_epi16(p0, p1), _mm256_add_epi16(p2, p3));
 }
 
-inline int32_t hsum(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
-}
+struct Layout {
+  static Codes decode(const uint8_t* block) { return bitlm::decode(block); }
+  static __m256i block_dot16(const Codes& c, const int8_t* x) { return bitlm::block_dot16(c, x); }
+  static constexpr int64_t kWeightsPerBlock = 128;
+};
 
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -43,44 +43,16 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-constexpr int kTokenTile = 4;
-
 }  // namespace
 
 void gemv_t2_avx2(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_t x_sum, int32_t* y,
                   int64_t n_rows) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (int64_t r = 0; r < n_rows; ++r) {
-    const uint8_t* row = w + r * row_bytes;
-    __m256i acc = _mm256_setzero_si256();
-    int64_t b = 0;
-    for (; b + 64 <= row_bytes; b += 64) {  // two blocks per int16 widening: 4096 fits
-      const __m256i s = _mm256_add_epi16(block_dot16(decode(row + b), x + 4 * b),
-                                         block_dot16(decode(row + b + 32), x + 4 * b + 128));
-      acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
-    }
-    if (b < row_bytes) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(block_dot16(decode(row + b), x + 4 * b), ones));
-    y[r] = hsum(acc) - x_sum;
-  }
+  native_avx2::gemv_rows<Layout>(w, row_bytes, x, x_sum, y, n_rows);
 }
 
 void gemm_t2_avx2(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
                   const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (int64_t t0 = 0; t0 < T; t0 += kTokenTile) {
-    const int nt = int(T - t0 < kTokenTile ? T - t0 : kTokenTile);
-    const int8_t* xt = x + t0 * x_stride;
-    for (int64_t r = 0; r < n_rows; ++r) {
-      const uint8_t* row = w + r * row_bytes;
-      __m256i acc[kTokenTile] = {};
-      for (int64_t b = 0; b < row_bytes; b += 32) {
-        const Codes c = decode(row + b);  // decoded once, used by every token of the tile
-        for (int t = 0; t < nt; ++t)
-          acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(block_dot16(c, xt + t * x_stride + 4 * b), ones));
-      }
-      for (int t = 0; t < nt; ++t) y[(t0 + t) * y_stride + r] = hsum(acc[t]) - x_sum[t0 + t];
-    }
-  }
+  native_avx2::gemm_rows<Layout>(w, row_bytes, x, x_stride, x_sum, T, y, y_stride, n_rows);
 }
 
 // Codes 0..2 to float, multiplied with x; the caller's x_sum removes the +1 offset.
