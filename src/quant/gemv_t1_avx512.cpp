@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #include "quant/gemv_t2.h"
+#include "quant/native_rows_avx512.h"
 
 namespace bitlm {
 namespace {
@@ -89,7 +90,14 @@ inline __m512i code_dot(const Sums& s) {
 inline int32_t Sums::lo() const { return sum_lo(code_dot(*this)); }
 inline int32_t Sums::hi() const { return sum_hi(code_dot(*this)); }
 
-constexpr int kTokenTile = 8;
+struct Layout {
+  static Codes decode(const uint8_t* r0, const uint8_t* r1) { return bitlm::decode(r0, r1); }
+  static __m512i zero() { return _mm512_setzero_si512(); }
+  static __m512i block_dot(__m512i a, const Codes& c, const int8_t* x) { return bitlm::block_dot(a, c, x); }
+  static int32_t sum_lo(const __m512i& a) { return bitlm::sum_lo(a); }
+  static int32_t sum_hi(const __m512i& a) { return bitlm::sum_hi(a); }
+  static constexpr int64_t kWeightsPerBlock = 160;
+};
 
 }  // namespace
 
@@ -120,24 +128,7 @@ void gemv_t1_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_
 
 void gemm_t1_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
                     const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
-  for (int64_t t0 = 0; t0 < T; t0 += kTokenTile) {
-    const int nt = int(T - t0 < kTokenTile ? T - t0 : kTokenTile);
-    const int8_t* xt = x + t0 * x_stride;
-    for (int64_t r = 0; r < n_rows; r += 2) {
-      const uint8_t* p0 = w + r * row_bytes;
-      const uint8_t* p1 = r + 1 < n_rows ? p0 + row_bytes : p0;
-      __m512i acc[kTokenTile];
-      for (auto& a : acc) a = _mm512_setzero_si512();
-      for (int64_t b = 0; b < row_bytes; b += 32) {
-        const Codes c = decode(p0 + b, p1 + b);  // decoded once for the whole token tile
-        for (int t = 0; t < nt; ++t) acc[t] = block_dot(acc[t], c, xt + t * x_stride + 5 * b);
-      }
-      for (int t = 0; t < nt; ++t) {
-        y[(t0 + t) * y_stride + r] = sum_lo(acc[t]) - x_sum[t0 + t];
-        if (r + 1 < n_rows) y[(t0 + t) * y_stride + r + 1] = sum_hi(acc[t]) - x_sum[t0 + t];
-      }
-    }
-  }
+  native_avx512::gemm_rows<Layout>(w, row_bytes, x, x_stride, x_sum, T, y, y_stride, n_rows);
 }
 
 }  // namespace bitlm

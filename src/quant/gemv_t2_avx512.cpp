@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include "quant/gemv_t2.h"
+#include "quant/native_rows_avx512.h"
 
 namespace bitlm {
 namespace {
@@ -54,7 +55,14 @@ inline int32_t sum_hi(const Acc& a) {
   return reduce(_mm512_extracti64x4_epi64(a.even, 1)) + (reduce(_mm512_extracti64x4_epi64(a.odd, 1)) >> 2);
 }
 
-constexpr int kTokenTile = 8;
+struct Layout {
+  static Codes decode(const uint8_t* r0, const uint8_t* r1) { return bitlm::decode(r0, r1); }
+  static Acc zero() { return bitlm::zero(); }
+  static Acc block_dot(Acc a, const Codes& c, const int8_t* x) { return bitlm::block_dot(a, c, x); }
+  static int32_t sum_lo(const Acc& a) { return bitlm::sum_lo(a); }
+  static int32_t sum_hi(const Acc& a) { return bitlm::sum_hi(a); }
+  static constexpr int64_t kWeightsPerBlock = 128;
+};
 
 }  // namespace
 
@@ -85,24 +93,7 @@ void gemv_t2_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_
 
 void gemm_t2_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
                     const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
-  for (int64_t t0 = 0; t0 < T; t0 += kTokenTile) {
-    const int nt = int(T - t0 < kTokenTile ? T - t0 : kTokenTile);
-    const int8_t* xt = x + t0 * x_stride;
-    for (int64_t r = 0; r < n_rows; r += 2) {
-      const uint8_t* p0 = w + r * row_bytes;
-      const uint8_t* p1 = r + 1 < n_rows ? p0 + row_bytes : p0;
-      Acc acc[kTokenTile];
-      for (auto& a : acc) a = zero();
-      for (int64_t b = 0; b < row_bytes; b += 32) {
-        const Codes c = decode(p0 + b, p1 + b);  // decoded once for the whole token tile
-        for (int t = 0; t < nt; ++t) acc[t] = block_dot(acc[t], c, xt + t * x_stride + 4 * b);
-      }
-      for (int t = 0; t < nt; ++t) {
-        y[(t0 + t) * y_stride + r] = sum_lo(acc[t]) - x_sum[t0 + t];
-        if (r + 1 < n_rows) y[(t0 + t) * y_stride + r + 1] = sum_hi(acc[t]) - x_sum[t0 + t];
-      }
-    }
-  }
+  native_avx512::gemm_rows<Layout>(w, row_bytes, x, x_stride, x_sum, T, y, y_stride, n_rows);
 }
 
 }  // namespace bitlm
