@@ -3,9 +3,11 @@
 // `mpirun -np N` (train/distributed.h).
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <memory>
 
 #include "cli/commands.h"
+#include "core/error.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
@@ -18,7 +20,7 @@ struct TrainArgs {
   int64_t steps = 0;
 };
 
-void run_train(const TrainArgs& a) {
+void run_train_or_throw(const TrainArgs& a) {
   TrainConfig cfg = !a.config.empty()            ? TrainConfig::from_file(a.config)
                     : !a.resume.empty()          ? checkpoint_config(a.resume)
                                                  : TrainConfig{};
@@ -32,6 +34,17 @@ void run_train(const TrainArgs& a) {
   fmt::print(stderr, "{} after {} steps: loss {:.4f}{} | {:.0f} tokens/s | checkpoint {}/checkpoint.safetensors\n",
              r.interrupted ? "stopped" : "done", r.steps_done, r.last_loss,
              r.last_val_loss > 0 ? fmt::format(" | val loss {:.4f}", r.last_val_loss) : "", r.tokens_per_s, cfg.out_dir);
+}
+
+// Under mpirun every rank reads the same config and data, so a bad input fails every rank the same
+// way: rank 0 alone reports it. (Errors inside the step loop abort the job from the failing rank.)
+void run_train(const TrainArgs& a) {
+  try {
+    run_train_or_throw(a);
+  } catch (const UserError&) {
+    if (!Distributed::world().is_root()) std::exit(2);
+    throw;
+  }
 }
 
 void setup(CLI::App& root) {

@@ -153,7 +153,10 @@ TEST(TrainCli, MpiBatchThatDoesNotDivideAmongTheRanksIsRefused) {
   const std::string cfg = write_config(dir, {{"steps", 2}, {"batch_size", 3}});
   const CliRun r = run_shell(kMpirun2 + kBitlmBin + " train -c " + cfg + " -o " + dir + "/out");
   EXPECT_EQ(r.rc, 2);
-  EXPECT_NE(r.err.find("batch_size = 3 does not divide among the 2 MPI processes"), std::string::npos) << r.err;
+  const std::string message = "batch_size = 3 does not divide among the 2 MPI processes";
+  const size_t first = r.err.find(message);
+  EXPECT_NE(first, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(message, first + 1), std::string::npos) << "reported by more than one rank:\n" << r.err;
 }
 
 // Starts argv[0] (looked up in PATH) with its output discarded.
