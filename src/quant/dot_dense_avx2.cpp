@@ -5,6 +5,7 @@
 // rebuilding 32 six-bit values per vector and scaling each 16-value half-sum by d * scale.
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "quant/gemv_t2.h"
@@ -54,6 +55,26 @@ inline __m256 mul8(__m128i v, const float* x) {
   return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)), _mm256_loadu_ps(x));
 }
 
+inline int32_t hsum_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// The 6-bit codes (0..63) of one 128-half of a Q6_K block: vector j holds values 32j .. 32j+31.
+inline void q6_k_half_codes(const uint8_t* ql, const uint8_t* qh, __m256i q[4]) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3);
+  const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+  const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+  const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
+  auto high = [&](int shift) { return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, shift), m3), 4); };
+  q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), high(0));
+  q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), high(2));
+  q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), high(4));
+  q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), high(6));
+}
+
 }  // namespace
 
 float dot_f16_avx2(const uint8_t* row, const float* x, int64_t n) { return dot_16bit<f16x8>(row, x, n); }
@@ -89,6 +110,36 @@ float dot_q8_0_q8_avx2(const uint8_t* row, const int8_t* xq, const float* xd, in
     acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(h) * xd[b]), s, acc);
   }
   return hsum(acc);
+}
+
+// Per block: maddubs multiplies the unsigned codes with int8 x into int16 pairs (|.| <= 2*63*128,
+// no saturation), madd scales each pair by its group's sc and sums into int32; the -32 offset is
+// sum_g sc[g] * 32 * xsum16[g], one madd per block. Vector j of half h spans the groups 8h+2j and
+// 8h+2j+1, so its int16 scale vector is sc[8h+2j] x 8, sc[8h+2j+1] x 8.
+float dot_q6_k_q8_avx2(const uint8_t* row, const int8_t* xq, const float* xd, const int16_t* xsum16, int64_t n) {
+  float acc = 0;
+  for (int64_t b = 0; b < n / 256; ++b, row += 210, xq += 256, xsum16 += 16) {
+    const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 192));
+    __m256i isum = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      __m256i q[4];
+      q6_k_half_codes(row + 64 * h, row + 128 + 32 * h, q);
+      for (int j = 0; j < 4; ++j) {
+        const int8_t g = int8_t(8 * h + 2 * j);
+        const __m128i spread = _mm_set_epi8(g + 1, g + 1, g + 1, g + 1, g + 1, g + 1, g + 1, g + 1, g, g, g, g, g, g, g, g);
+        const __m256i scale = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, spread));
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 128 * h + 32 * j));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q[j], x), scale));
+      }
+    }
+    const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xsum16));
+    const __m256i offset = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), xs);
+    const int32_t s = hsum_i32(_mm256_sub_epi32(isum, _mm256_slli_epi32(offset, 5)));
+    uint16_t d;
+    std::memcpy(&d, row + 208, 2);
+    acc = std::fma(_cvtsh_ss(d) * xd[b], float(s), acc);
+  }
+  return acc;
 }
 
 float dot_q6_k_avx2(const uint8_t* row, const float* x, int64_t n) {

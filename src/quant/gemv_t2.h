@@ -40,6 +40,17 @@ using DotRow = float (*)(const uint8_t* row, const float* x, int64_t n);
 // only the float accumulation order differs between ISAs. This is llama.cpp's Q8_0 x Q8_0 head:
 // the row is read once at 8.5 bits per weight and the dot runs on int8 SIMD.
 using DotQ8Q8 = float (*)(const uint8_t* row, const int8_t* xq, const float* xd, int64_t n);
+// Dot of one Q6_K row with x quantized per 256-block like ggml's Q8_K (quantize_q8_k_blocks: xq
+// int8, xd one float step per block, xsum16 the sum of every 16 xq). Per block the kernels form
+// the exact int32 sum_g sc[g] * sum_i (q_i - 32) * x_i over the 16 scale groups (unsigned 6-bit
+// codes q times x, minus 32 * xsum16[g]) and add the blocks in order with
+// std::fma(d_w * xd[b], sum, acc): every ISA returns ref's float bit for bit. One float step per
+// 256 values (not per 32 as for Q8_0) keeps the 16 sub-scales of a block in integer arithmetic.
+using DotQ6KQ8 = float (*)(const uint8_t* row, const int8_t* xq, const float* xd, const int16_t* xsum16,
+                           int64_t n);
+// x (n a multiple of 256) to the activations of DotQ6KQ8: absmax int8 per 256 values (003 eq. 6-7
+// with one scale per block), xd = max|x| / 127 per block, xsum16 = sum of each 16 xq.
+void quantize_q8_k_blocks(const float* x, int64_t n, int8_t* xq, float* xd, int16_t* xsum16);
 
 struct TernaryKernels {
   std::string_view isa;
@@ -49,6 +60,7 @@ struct TernaryKernels {
   DotF32 dot_f32;
   DotRow dot_f16, dot_bf16, dot_q8_0, dot_q6_k;
   DotQ8Q8 dot_q8_0_q8;
+  DotQ6KQ8 dot_q6_k_q8;
   // T1 rows (1.6-bit layout, 160-weight blocks; x padded to row_bytes * 5 values): same contract,
   // every implementation equals gemv_t1_ref exactly. `--act none` on T1 runs gemm_t1_f32_ref.
   GemvT2 gemv_t1;
@@ -73,6 +85,7 @@ float dot_bf16_ref(const uint8_t*, const float*, int64_t);
 float dot_q8_0_ref(const uint8_t*, const float*, int64_t);
 float dot_q6_k_ref(const uint8_t*, const float*, int64_t);
 float dot_q8_0_q8_ref(const uint8_t*, const int8_t*, const float*, int64_t);
+float dot_q6_k_q8_ref(const uint8_t*, const int8_t*, const float*, const int16_t*, int64_t);
 void gemv_t1_ref(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
 void gemm_t1_ref(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
                  int64_t, int64_t);
@@ -91,6 +104,8 @@ float dot_q8_0_avx2(const uint8_t*, const float*, int64_t);
 float dot_q6_k_avx2(const uint8_t*, const float*, int64_t);
 float dot_q8_0_q8_avx2(const uint8_t*, const int8_t*, const float*, int64_t);
 float dot_q8_0_q8_avx512(const uint8_t*, const int8_t*, const float*, int64_t);
+float dot_q6_k_q8_avx2(const uint8_t*, const int8_t*, const float*, const int16_t*, int64_t);
+float dot_q6_k_q8_avx512(const uint8_t*, const int8_t*, const float*, const int16_t*, int64_t);
 void gemv_t2_avx512(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
 void gemm_t2_avx512(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
                     int64_t, int64_t);

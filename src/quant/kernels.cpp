@@ -13,20 +13,20 @@ namespace {
 
 constexpr TernaryKernels kRef = {"ref", gemv_t2_ref, gemm_t2_ref, gemm_t2_f32_ref, dot_f32_ref,
                                  dot_f16_ref, dot_bf16_ref, dot_q8_0_ref, dot_q6_k_ref, dot_q8_0_q8_ref,
-                                 gemv_t1_ref, gemm_t1_ref};
+                                 dot_q6_k_q8_ref, gemv_t1_ref, gemm_t1_ref};
 #if defined(__x86_64__) || defined(_M_X64)
 constexpr TernaryKernels kAvx2 = {"avx2", gemv_t2_avx2, gemm_t2_avx2, gemm_t2_f32_avx2, dot_f32_avx2,
                                   dot_f16_avx2, dot_bf16_avx2, dot_q8_0_avx2, dot_q6_k_avx2, dot_q8_0_q8_avx2,
-                                  gemv_t1_avx2, gemm_t1_avx2};
+                                  dot_q6_k_q8_avx2, gemv_t1_avx2, gemm_t1_avx2};
 // The float paths have no AVX-512 variant worth its code: they stream memory, AVX2 keeps up.
 constexpr TernaryKernels kAvx512 = {"avx512", gemv_t2_avx512, gemm_t2_avx512, gemm_t2_f32_avx2, dot_f32_avx2,
                                     dot_f16_avx2, dot_bf16_avx2, dot_q8_0_avx2, dot_q6_k_avx2, dot_q8_0_q8_avx512,
-                                    gemv_t1_avx512, gemm_t1_avx512};
+                                    dot_q6_k_q8_avx512, gemv_t1_avx512, gemm_t1_avx512};
 #endif
 #if defined(__aarch64__)
 constexpr TernaryKernels kNeon = {"neon", gemv_t2_neon, gemm_t2_neon, gemm_t2_f32_ref, dot_f32_ref,
                                   dot_f16_ref, dot_bf16_ref, dot_q8_0_ref, dot_q6_k_ref, dot_q8_0_q8_ref,
-                                  gemv_t1_ref, gemm_t1_ref};  // T1 has no NEON kernel yet
+                                  dot_q6_k_q8_ref, gemv_t1_ref, gemm_t1_ref};  // T1 has no NEON kernel yet
 #endif
 
 std::vector<const TernaryKernels*> detect() {

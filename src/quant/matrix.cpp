@@ -81,6 +81,29 @@ void dense_matmul_q8_0(const DenseMatrix& w, const float* x, int64_t T, float* y
   });
 }
 
+// Q6_K head: x is quantized per 256-block like ggml's Q8_K (quantize_q8_k_blocks, the reason in
+// quant/gemv_t2.h DotQ6KQ8), then every row is an int8 dot; the same per-thread buffers as Q8_0.
+void dense_matmul_q6_k(const DenseMatrix& w, const float* x, int64_t T, float* y, ThreadPool& pool,
+                       const TernaryKernels& k) {
+  thread_local std::vector<int8_t> xq;
+  thread_local std::vector<float> xd;
+  thread_local std::vector<int16_t> xs;
+  const int64_t rows = w.rows(), cols = w.cols(), nb = cols / 256, ng = cols / 16;
+  if (xq.size() < size_t(T * cols)) xq.resize(size_t(T * cols));
+  if (xd.size() < size_t(T * nb)) xd.resize(size_t(T * nb));
+  if (xs.size() < size_t(T * ng)) xs.resize(size_t(T * ng));
+  for (int64_t t = 0; t < T; ++t)
+    quantize_q8_k_blocks(x + t * cols, cols, xq.data() + t * cols, xd.data() + t * nb, xs.data() + t * ng);
+  const int8_t* q = xq.data();  // plain pointers, as in dense_matmul_q8_0
+  const float* d = xd.data();
+  const int16_t* sums = xs.data();
+  for_grains(pool, rows, row_grain(w.n_bytes() / uint64_t(rows), T), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      for (int64_t t = 0; t < T; ++t)
+        y[t * rows + r] = k.dot_q6_k_q8(w.row_data(r), q + t * cols, d + t * nb, sums + t * ng, cols);
+  });
+}
+
 }  // namespace
 
 void WeightBuffer::Free::operator()(uint8_t* p) const { std::free(p); }
@@ -283,8 +306,8 @@ void dense_matmul(const DenseMatrix& w, const float* x, int64_t T, float* y, Thr
   const uint64_t rb = w.n_bytes() / uint64_t(rows);
   const uint32_t type = w.type();
   if (type == type_id::kQ8_0) return dense_matmul_q8_0(w, x, T, y, pool, k);
-  const DotRow dot = type == type_id::kF16 ? k.dot_f16 : type == type_id::kBF16 ? k.dot_bf16
-                     : type == type_id::kQ6_K ? k.dot_q6_k : nullptr;
+  if (type == type_id::kQ6_K) return dense_matmul_q6_k(w, x, T, y, pool, k);
+  const DotRow dot = type == type_id::kF16 ? k.dot_f16 : type == type_id::kBF16 ? k.dot_bf16 : nullptr;
   for_grains(pool, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const uint8_t* wr = w.row_data(r);

@@ -218,9 +218,9 @@ TEST(QuantizedActivations, PaddingIsZeroAndStrideWholeT2AndT1Blocks) {
   EXPECT_EQ(xq.T, 2);
 }
 
-double block_amax(const std::vector<float>& x, int64_t i) {
+double block_amax(const std::vector<float>& x, int64_t i, int64_t block) {
   double m = 0;
-  for (int64_t j = i / 32 * 32; j < i / 32 * 32 + 32; ++j) m = std::max(m, double(std::fabs(x[size_t(j)])));
+  for (int64_t j = i / block * block; j < i / block * block + block; ++j) m = std::max(m, double(std::fabs(x[size_t(j)])));
   return m;
 }
 
@@ -242,8 +242,10 @@ TEST(DenseMatrix, EveryTypeMatmulMatchesDecodedRows) {
           for (int64_t i = 0; i < cols; ++i) {
             want += double(row[size_t(i)]) * x[size_t(t * cols + i)];
             mag += std::fabs(double(row[size_t(i)]) * x[size_t(t * cols + i)]);
-            // Q8_0 heads quantize x per 32-block too: each x moves by at most half a step, amax/254
-            if (type == type_id::kQ8_0) x_rounding += std::fabs(row[size_t(i)]) * block_amax(x, t * cols + i) / 254;
+            // Q8_0 heads quantize x per 32-block too, Q6_K heads per 256: each x moves by at most
+            // half a step, amax/254
+            if (type == type_id::kQ8_0 || type == type_id::kQ6_K)
+              x_rounding += std::fabs(row[size_t(i)]) * block_amax(x, t * cols + i, type == type_id::kQ8_0 ? 32 : 256) / 254;
           }
           ASSERT_NEAR(y[size_t(t * rows + r)], want, 1e-5 * mag + x_rounding) << type << " T=" << T << " r=" << r;
         }
