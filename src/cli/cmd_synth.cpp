@@ -21,13 +21,14 @@ void setup(CLI::App& root) {
   c->add_option("-o,--output", *out, "output GGUF file")->required();
   c->add_option("--seed", o->seed, "weights seed");
   c->add_option("--embd-type", *embd, "token embedding/tied head type (auto: q8_0 for bitnet-* shapes, else f16)")
-      ->check(CLI::IsMember({"auto", "f16", "q8_0"}));
+      ->check(CLI::IsMember({"auto", "f16", "q8_0", "q6_k"}));
   c->add_option("--weight-type", *weights, "ternary weight layout: t2 (2 bits/weight) or t1 (1.6 bits/weight)")
       ->check(CLI::IsMember({"t2", "t1"}));
   c->add_option("--tokenizer", o->tokenizer_from, "copy the tokenizer from this GGUF");
   c->callback([o, out, embd, weights] {
     o->weight_type = *weights == "t1" ? kGgmlBitlmT1 : kGgmlBitlmT2;
-    o->embd_type = *embd == "auto" ? synth_default_embd_type(o->shape) : *embd == "q8_0" ? kGgmlQ8_0 : kGgmlF16;
+    o->embd_type = *embd == "auto" ? synth_default_embd_type(o->shape)
+                   : *embd == "q8_0" ? kGgmlQ8_0 : *embd == "q6_k" ? kGgmlQ6_K : kGgmlF16;
     const double t0 = now_seconds();
     const ModelConfig cfg = write_synth_model(*o, *out);
     fmt::print(stderr, "wrote {} ({} {}: D {}, {} layers, vocab {}) in {:.1f} s\n", *out, o->shape, cfg.arch,

@@ -53,7 +53,7 @@ void add_norm(GgufWriter& w, Rng& rng, const std::string& name, int64_t n) {
   w.add_tensor(name, {uint64_t(n)}, kGgmlF32, f32_bytes(g));
 }
 
-// token_embd ~ N(0, 1), encoded row by row in F16 or Q8_0.
+// token_embd ~ N(0, 1), encoded row by row in F16, Q8_0 or Q6_K.
 void add_embedding(GgufWriter& w, Rng& rng, uint32_t type, int64_t V, int64_t D) {
   const uint64_t row_bytes = dense_row_bytes(type, D);
   std::vector<uint8_t> bytes(size_t(row_bytes * uint64_t(V)));
@@ -125,7 +125,8 @@ uint32_t synth_default_embd_type(const std::string& shape) {
 
 ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
   ModelConfig c = synth_config(o.shape);
-  BITLM_CHECK(o.embd_type == kGgmlF16 || o.embd_type == kGgmlQ8_0, "synth: embedding type must be F16 or Q8_0");
+  BITLM_CHECK(o.embd_type == kGgmlF16 || o.embd_type == kGgmlQ8_0 || o.embd_type == kGgmlQ6_K,
+              "synth: embedding type must be F16, Q8_0 or Q6_K");
   BITLM_CHECK(o.weight_type == kGgmlBitlmT2 || o.weight_type == kGgmlBitlmT1, "synth: weight type must be T2 or T1");
   GgufWriter w;
   c.write_gguf(w);

@@ -1,7 +1,7 @@
 // model/synth.h — random-weight models of published shapes, written as GGUF, to test and
 // benchmark without a download. Ternary weights in bitlm's native T2 (or T1) type (uniform codes in
 // {-1,0,+1}, one per-tensor scale 1/sqrt(2/3 * cols) so activations keep unit scale), embedding
-// F16 (or Q8_0), norm weights 1 + N(0, 0.02). The tokenizer is a self-contained byte-level vocab
+// F16 (or Q8_0, Q6_K), norm weights 1 + N(0, 0.02). The tokenizer is a self-contained byte-level vocab
 // (256 byte tokens, <s>, </s>, one merge " t", <unused_N> padding; model "gpt2") unless copied from
 // another GGUF.
 #pragma once
@@ -16,7 +16,7 @@ namespace bitlm {
 struct SynthOptions {
   std::string shape = "tiny";   // bitnet-2b4t | bitnet-700m | bitnet-3b | tiny | micro
   uint64_t seed = 1;
-  uint32_t embd_type = 1;       // ggml type of token_embd: F16 (1) or Q8_0 (8); see synth_default_embd_type
+  uint32_t embd_type = 1;       // ggml type of token_embd: F16 (1), Q8_0 (8) or Q6_K (14); see synth_default_embd_type
   uint32_t weight_type = 1024;  // ternary linear weights: BITLM_T2 (1024) or BITLM_T1 (1025, 1.6 bits)
   std::string tokenizer_from;   // a GGUF whose tokenizer.ggml.* keys are copied; empty: byte vocab
 };
