@@ -81,6 +81,26 @@ TEST_P(TrainMatmulKernelTest, SplitRowsGiveBitIdenticalResults) {
   EXPECT_EQ(c_whole, c_split);
 }
 
+// The SIMD acc kernels promise each c element c = fma(a_rj, b_jk, c) for j in order, whatever
+// their tile shapes (6x64 or 12x32 on AVX-512), row tails and blocks over j: bit-exact against
+// that scalar loop, for wide and narrow c, dX's layout (a_js = 1) and dW's (a_rs = 1).
+TEST_P(TrainMatmulKernelTest, AccIsOneFmaChainPerElement) {
+  if (GetParam()->isa == "ref") GTEST_SKIP() << "the plain twin multiplies and adds apart";
+  for (const Shape s : {Shape{300, 23, 131}, Shape{257, 29, 32}, Shape{5, 13, 17}, Shape{140, 7, 64}})
+    for (const bool transposed : {false, true}) {
+      const int64_t R = s.N, J = s.T, K = s.K;
+      const int64_t a_rs = transposed ? 1 : J, a_js = transposed ? R : 1;
+      const auto a = random_floats(size_t(J * R), 11), b = random_floats(size_t(J * K), 12);
+      auto c = random_floats(size_t(R * K), 13), want = c;
+      GetParam()->acc(a.data(), a_rs, a_js, b.data(), K, c.data(), K, 0, R, 0, J, K);
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t j = 0; j < J; ++j)
+            want[size_t(r * K + k)] = std::fma(a[size_t(r * a_rs + j * a_js)], b[size_t(j * K + k)], want[size_t(r * K + k)]);
+      EXPECT_EQ(c, want) << GetParam()->isa << " shape " << R << "x" << J << "x" << K << (transposed ? " a^T" : "");
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, TrainMatmulKernelTest,
                          testing::ValuesIn(runnable_train_matmul_kernels()), isa_name);
 
