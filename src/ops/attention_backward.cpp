@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "core/error.h"
-#include "ops/ops.h"
 #include "ops/ops_backward.h"
 #include "ops/train_matmul_kernels.h"
+#include "ops/train_softmax.h"
 
 namespace bitlm {
 namespace {
@@ -34,11 +34,9 @@ void check_shapes(Mat<const float> q, Mat<const float> k, Mat<const float> v, in
 // ds_j = scale * p_j (dp_j - sum_i p_i dp_i), both zeroed over the masked keys up to T, so the
 // block matmuls that follow may run over whole rows.
 void softmax_ds_row(float* p, float* ds, int64_t n_pos, int64_t T, float scale) {
-  for (int64_t j = 0; j < n_pos; ++j) p[j] *= scale;
-  softmax_forward(Mat<float>(p, 1, n_pos));
-  double sum_pdp = 0;
-  for (int64_t j = 0; j < n_pos; ++j) sum_pdp += double(p[j]) * ds[j];
-  for (int64_t j = 0; j < n_pos; ++j) ds[j] = p[j] * (ds[j] - float(sum_pdp)) * scale;
+  softmax_scaled_row(p, n_pos, scale);
+  const float sum_pdp = float(dot_lanes(p, ds, n_pos));
+  for (int64_t j = 0; j < n_pos; ++j) ds[j] = p[j] * (ds[j] - sum_pdp) * scale;
   std::fill(p + n_pos, p + T, 0.0f);
   std::fill(ds + n_pos, ds + T, 0.0f);
 }
@@ -66,8 +64,7 @@ void attention_forward_mt(Mat<const float> q, Mat<const float> k, Mat<const floa
         mm.nt(q.row_ptr(r0 + t0) + q_off, q.stride, K, k.stride, p.data(), T, end - t0, 0, end, head_dim);
         for (int64_t t = t0; t < end; ++t) {
           float* pt = p.data() + (t - t0) * T;
-          for (int64_t j = 0; j <= t; ++j) pt[j] *= scale;
-          softmax_forward(Mat<float>(pt, 1, t + 1));
+          softmax_scaled_row(pt, t + 1, scale);  // the same p as the backward recomputes
           std::fill(pt + t + 1, pt + end, 0.0f);
           std::fill(out.row_ptr(r0 + t) + q_off, out.row_ptr(r0 + t) + q_off + head_dim, 0.0f);
         }

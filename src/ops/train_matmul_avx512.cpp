@@ -28,37 +28,27 @@ template <int TT, int NN>
 void nt_tile(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y, int64_t ldy,
              int64_t K) {
   __m512 acc[TT][NN];
-  #pragma GCC unroll 16
   for (int i = 0; i < TT; ++i)
-    #pragma GCC unroll 16
     for (int j = 0; j < NN; ++j) acc[i][j] = _mm512_setzero_ps();
   int64_t k = 0;
   for (; k + 16 <= K; k += 16) {
     __m512 xv[TT];
-    #pragma GCC unroll 16
     for (int i = 0; i < TT; ++i) xv[i] = _mm512_loadu_ps(x + i * ldx + k);
-    #pragma GCC unroll 16
     for (int j = 0; j < NN; ++j) {
       const __m512 wv = _mm512_loadu_ps(w + j * ldw + k);
-      #pragma GCC unroll 16
       for (int i = 0; i < TT; ++i) acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
     }
   }
   if (k < K) {
     const __mmask16 m = tail_mask(K - k);
     __m512 xv[TT];
-    #pragma GCC unroll 16
     for (int i = 0; i < TT; ++i) xv[i] = _mm512_maskz_loadu_ps(m, x + i * ldx + k);
-    #pragma GCC unroll 16
     for (int j = 0; j < NN; ++j) {
       const __m512 wv = _mm512_maskz_loadu_ps(m, w + j * ldw + k);
-      #pragma GCC unroll 16
       for (int i = 0; i < TT; ++i) acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
     }
   }
-  #pragma GCC unroll 16
   for (int i = 0; i < TT; ++i)
-    #pragma GCC unroll 16
     for (int j = 0; j < NN; ++j) y[i * ldy + j] = hsum(acc[i][j]);
 }
 

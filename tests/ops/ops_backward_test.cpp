@@ -4,6 +4,7 @@
 // gradient's scale. matmul is checked exactly-ish against a double loop.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <functional>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "ops/attention.h"
 #include "ops/ops.h"
 #include "ops/ops_backward.h"
+#include "ops/train_softmax.h"
 
 namespace bitlm {
 namespace {
@@ -267,6 +269,29 @@ TEST(BitLinear, TernaryGemmEqualsTheFp32FakeQuantForward) {
     ternary_matmul(packed, xi, y_int.data(), pool);
     for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y_int[i], y[i], 1e-5 * (1 + std::fabs(y[i]))) << i;
   }
+}
+
+// ops/train_softmax.h promises exp within 2 ulp of exp on [-87.3, 0] and 0 below, on every ISA
+// (the sweep is one array, so the SIMD kernels also take their masked tails).
+TEST(TrainSoftmax, ExpIsWithinTwoUlpOfExpOnEveryIsa) {
+  Vec xs;
+  for (float x = -87.3f; x <= 0.0f; x += 0.000731f) xs.push_back(x);
+  xs.insert(xs.end(), {0.0f, -87.31f, -88.0f, -1e30f});
+  for (const ExpKernels* k : runnable_exp_kernels()) {
+    Vec got = xs;
+    k->exp_inplace(got.data(), int64_t(got.size()));
+    for (size_t i = 0; i < xs.size(); ++i) {
+      const float want = xs[i] < -87.3f ? 0.0f : float(std::exp(double(xs[i])));
+      const int ulp = std::abs(std::bit_cast<int32_t>(got[i]) - std::bit_cast<int32_t>(want));
+      ASSERT_LE(ulp, 2) << k->isa << " exp(" << xs[i] << ") = " << got[i] << ", want " << want;
+    }
+  }
+  Vec row = {0.5f, -3.0f, 2.0f, 1.0f, 0.0f, -1.0f, 4.0f, 3.5f, -2.0f, 1.5f, 0.25f};  // 8 lanes + tail
+  Vec want = row;
+  for (float& v : want) v *= 0.7f;
+  softmax_forward(Mat<float>(want.data(), 1, int64_t(want.size())));
+  softmax_scaled_row(row.data(), int64_t(row.size()), 0.7f);
+  for (size_t i = 0; i < row.size(); ++i) EXPECT_NEAR(row[i], want[i], 1e-7) << i;
 }
 
 TEST(CrossEntropy, LossAndGradientMatchFiniteDifferences) {
