@@ -6,7 +6,8 @@
 // Work is split by (sequence, KV head): every dk/dv element then has one writer, and the
 // query heads of one group run in a fixed order, so results do not depend on the thread count.
 // Per (sequence, head) it runs as five block matmuls on the fp32 training kernels
-// (train_matmul_kernels.h): S = Q K^T, dP = dO V^T over whole (seq_len, seq_len) tiles, then
+// (train_matmul_kernels.h): S = Q K^T, dP = dO V^T (outer products with K^T, V^T) over whole
+// (seq_len, seq_len) tiles, then
 // dQ += dS K, dK += dS^T Q, dV += P^T dO, with the causal mask as zeros in P and dS; tiles wholly
 // above the diagonal are skipped. Vectorized, where per-key scalar dot products were not.
 #include <algorithm>
@@ -41,6 +42,22 @@ void softmax_ds_row(float* p, float* ds, int64_t n_pos, int64_t T, float scale) 
   std::fill(ds + n_pos, ds + T, 0.0f);
 }
 
+// rows x cols of a (row stride lda) -> cols x rows, dense, into out.
+void transpose(const float* a, int64_t lda, int64_t rows, int64_t cols, std::vector<float>& out) {
+  out.resize(size_t(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) out[size_t(c * rows + r)] = a[r * lda + c];
+}
+
+// s[t][j] = x_t . y_j for t in [0, n_rows), j in [0, n_cols), with y given transposed (yt: head_dim
+// rows of T): the acc kernel's outer products run 16 keys per vector, where dot products of only
+// head_dim (32) floats would spend more on horizontal sums than on multiplies.
+void scores_block(const TrainMatmulKernels& mm, const float* x, int64_t ldx, const std::vector<float>& yt,
+                  int64_t T, int head_dim, float* s, int64_t n_rows, int64_t n_cols) {
+  for (int64_t t = 0; t < n_rows; ++t) std::fill(s + t * T, s + t * T + n_cols, 0.0f);
+  mm.acc(x, ldx, 1, yt.data(), T, s, T, 0, n_rows, 0, head_dim, n_cols);
+}
+
 }  // namespace
 
 void attention_forward_mt(Mat<const float> q, Mat<const float> k, Mat<const float> v,
@@ -53,15 +70,15 @@ void attention_forward_mt(Mat<const float> q, Mat<const float> k, Mat<const floa
   const float scale = 1.0f / std::sqrt(float(head_dim));
   const TrainMatmulKernels& mm = best_train_matmul_kernels();
   pool.parallel_for(0, n_seq * n_heads, 1, [&](int64_t u0, int64_t u1) {
-    std::vector<float> p(size_t(kBlock * T));
+    std::vector<float> p(size_t(kBlock * T)), kt;
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t s = u / n_heads, h = u % n_heads, r0 = s * T;
       const int64_t q_off = h * head_dim, kv_off = (h / group) * head_dim;
-      const float* K = k.row_ptr(r0) + kv_off;
+      transpose(k.row_ptr(r0) + kv_off, k.stride, T, head_dim, kt);
       const float* V = v.row_ptr(r0) + kv_off;
       for (int64_t t0 = 0; t0 < T; t0 += kBlock) {  // the causal tiles of the backward
         const int64_t end = std::min(T, t0 + kBlock);
-        mm.nt(q.row_ptr(r0 + t0) + q_off, q.stride, K, k.stride, p.data(), T, end - t0, 0, end, head_dim);
+        scores_block(mm, q.row_ptr(r0 + t0) + q_off, q.stride, kt, T, head_dim, p.data(), end - t0, end);
         for (int64_t t = t0; t < end; ++t) {
           float* pt = p.data() + (t - t0) * T;
           softmax_scaled_row(pt, t + 1, scale);  // the same p as the backward recomputes
@@ -85,7 +102,7 @@ void attention_backward(Mat<const float> dout, Mat<const float> q, Mat<const flo
   const float scale = 1.0f / std::sqrt(float(head_dim));
   const TrainMatmulKernels& mm = best_train_matmul_kernels();
   pool.parallel_for(0, n_seq * n_kv_heads, 1, [&](int64_t u0, int64_t u1) {
-    std::vector<float> p(size_t(T * T)), ds(p.size());  // (query t, key j), zero above the diagonal
+    std::vector<float> p(size_t(T * T)), ds(p.size()), kt, vt;  // p, ds: (query t, key j), zero above the diagonal
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t s = u / n_kv_heads, kvh = u % n_kv_heads, r0 = s * T;
       const int64_t kv_off = kvh * head_dim;
@@ -93,6 +110,8 @@ void attention_backward(Mat<const float> dout, Mat<const float> q, Mat<const flo
       const float* V = v.row_ptr(r0) + kv_off;
       float* dK = dk.row_ptr(r0) + kv_off;
       float* dV = dv.row_ptr(r0) + kv_off;
+      transpose(K, k.stride, T, head_dim, kt);
+      transpose(V, v.stride, T, head_dim, vt);
       for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
         const int64_t q_off = h * head_dim;
         const float* Q = q.row_ptr(r0) + q_off;
@@ -101,8 +120,8 @@ void attention_backward(Mat<const float> dout, Mat<const float> q, Mat<const flo
         for (int64_t t0 = 0; t0 < T; t0 += kBlock) {
           const int64_t end = std::min(T, t0 + kBlock);
           float *pb = p.data() + t0 * T, *dsb = ds.data() + t0 * T;
-          mm.nt(Q + t0 * q.stride, q.stride, K, k.stride, pb, T, end - t0, 0, end, head_dim);  // q.k_j
-          mm.nt(dO + t0 * dout.stride, dout.stride, V, v.stride, dsb, T, end - t0, 0, end, head_dim);  // dp_j
+          scores_block(mm, Q + t0 * q.stride, q.stride, kt, T, head_dim, pb, end - t0, end);  // q.k_j
+          scores_block(mm, dO + t0 * dout.stride, dout.stride, vt, T, head_dim, dsb, end - t0, end);  // dp_j
           for (int64_t t = t0; t < end; ++t) softmax_ds_row(p.data() + t * T, ds.data() + t * T, t + 1, T, scale);
           mm.acc(dsb, T, 1, K, k.stride, dq.row_ptr(r0 + t0) + q_off, dq.stride, 0, end - t0, 0, end, head_dim);
         }

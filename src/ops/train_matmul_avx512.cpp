@@ -88,20 +88,24 @@ void acc_tile(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_
     for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(c + r * ldc + k + 16 * v, m[v], acc[r][v]);
 }
 
-// Rows [r0, r1) in tiles of R, the last n < R rows by acc_tile<n>.
+// The last n < R rows of a strip in one tile of n rows (a 64-row attention block is 5 x 12 + 4).
+template <int R, int NV>
+void acc_tail(int64_t n, const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb,
+              float* c, int64_t ldc, int64_t j0, int64_t j1, int64_t k, const __mmask16* m) {
+  if constexpr (R > 1) {
+    if (n == R - 1) acc_tile<R - 1, NV>(a, a_rs, a_js, b, ldb, c, ldc, j0, j1, k, m);
+    else acc_tail<R - 1, NV>(n, a, a_rs, a_js, b, ldb, c, ldc, j0, j1, k, m);
+  }
+}
+
+// Rows [r0, r1) in tiles of R, then one tile of the rest.
 template <int R, int NV>
 void acc_row_tiles(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb, float* c,
                    int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1, int64_t k,
                    const __mmask16* m) {
   int64_t r = r0;
   for (; r + R <= r1; r += R) acc_tile<R, NV>(a + r * a_rs, a_rs, a_js, b, ldb, c + r * ldc, ldc, j0, j1, k, m);
-  if constexpr (R > 1) {
-    if (r1 - r >= R / 2) {
-      acc_tile<R / 2, NV>(a + r * a_rs, a_rs, a_js, b, ldb, c + r * ldc, ldc, j0, j1, k, m);
-      r += R / 2;
-    }
-  }
-  for (; r < r1; ++r) acc_tile<1, NV>(a + r * a_rs, a_rs, a_js, b, ldb, c + r * ldc, ldc, j0, j1, k, m);
+  if (r < r1) acc_tail<R, NV>(r1 - r, a + r * a_rs, a_rs, a_js, b, ldb, c + r * ldc, ldc, j0, j1, k, m);
 }
 
 // Column strips of 16 NV outer, then blocks of kJBlock rows of b: a strip-block of b (at most
