@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+NEON_BUILD ?= build-neon
 SHARED ?= $(abspath ../shared)
 JOBS ?= $(shell nproc)
 MODEL ?= $(firstword $(wildcard models/*.gguf) $(SHARED)/fixtures/tiny-bitnet/tiny-bitnet-TQ2_0.gguf)
 PROMPT ?= Once upon a time
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build run test test-asan bench clean
+.PHONY: all bootstrap build run test test-asan test-neon bench clean
 
 all: build
 
@@ -22,7 +23,7 @@ build: bootstrap
 run: build
 	$(BUILD)/bin/bitlm generate -m $(MODEL) -p "$(PROMPT)" -n 64
 
-test: build test-asan
+test: build test-asan test-neon
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
 
 # The file parsers (io, tokenizer) again under AddressSanitizer + UBSan.
@@ -32,8 +33,12 @@ test-asan: bootstrap
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target test_core test_io test_tokenizer
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L asan
 
+# The NEON kernels, cross-compiled for aarch64 and run under qemu-user against the scalar reference.
+test-neon:
+	@BITLM_SHARED_DIR=$(SHARED) tools/test_neon.sh $(NEON_BUILD)
+
 bench: build
 	@for b in $(BUILD)/bench/*_bench; do $$b; done
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(NEON_BUILD)

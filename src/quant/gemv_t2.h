@@ -120,6 +120,9 @@ void gemm_t1_avx512(const uint8_t*, int64_t, const int8_t*, int64_t, const int32
 void gemv_t2_neon(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
 void gemm_t2_neon(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
                   int64_t, int64_t);
+void gemv_t1_neon(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
+void gemm_t1_neon(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
+                  int64_t, int64_t);
 #endif
 
 }  // namespace bitlm
