@@ -9,6 +9,7 @@
 #include "ops/attention.h"
 #include "ops/attention_quant.h"
 #include "ops/ops.h"
+#include "quant/act_rows.h"
 #include "quant/quantize.h"
 
 namespace bitlm {
@@ -16,21 +17,27 @@ namespace {
 
 Mat<float> mat(AlignedBuffer<float>& b, int64_t T, int64_t cols) { return {b.data(), T, cols}; }
 
-// Per-token absmax int8 (003 eq. 6-7) into preallocated rows; padding columns stay zero.
+// Per-token absmax int8 (003 eq. 6-7) of rows [t0, t1) into preallocated rows; padding columns
+// stay zero. g non-empty: RMSNorm with gain g first, fused (quant/act_rows.h: the same floats and
+// int8 as rms_norm_forward, then quantize). The caller sets xq.T.
+void quantize_rows(Mat<const float> x, std::span<const float> g, float eps, QuantizedActivations& xq,
+                   int64_t t0, int64_t t1) {
+  BITLM_DASSERT(x.cols == xq.cols && t1 <= int64_t(xq.scale.size()));
+  const ActRows rows = {x.row_ptr(t0), x.stride, t1 - t0, x.cols, xq.q.data() + t0 * xq.stride, xq.stride,
+                        xq.scale.data() + t0, xq.sum.data() + t0};
+  const ActRowKernels& k = best_act_row_kernels();
+  if (g.empty()) k.quantize(rows);
+  else k.rms_norm_quantize(rows, g.data(), eps);
+}
+
 void quantize_rows(Mat<const float> x, QuantizedActivations& xq) {
-  BITLM_DASSERT(x.cols == xq.cols && x.rows <= int64_t(xq.scale.size()));
   xq.T = x.rows;
-  for (int64_t t = 0; t < x.rows; ++t) {
-    int8_t* q = xq.q.data() + t * xq.stride;
-    xq.scale[size_t(t)] = quantize_absmax_int8(x.row(t), {q, size_t(x.cols)});
-    int32_t sum = 0;
-    for (int64_t i = 0; i < x.cols; ++i) sum += q[i];
-    xq.sum[size_t(t)] = sum;
-  }
+  quantize_rows(x, {}, 0.0f, xq, 0, x.rows);
 }
 
 void add_inplace(Mat<float> x, Mat<const float> y) {  // the residual connection
-  for (int64_t i = 0; i < x.rows * x.cols; ++i) x.data[i] += y.data[i];
+  for (int64_t t = 0; t < x.rows; ++t)
+    for (int64_t i = 0; i < x.cols; ++i) x.row_ptr(t)[i] += y.row_ptr(t)[i];
 }
 
 }  // namespace
@@ -131,57 +138,98 @@ void Forward::bitlinear(const LinearWeights& lw, Mat<const float> x, QuantizedAc
 }
 
 // Matrices sharing the input x (W_q/W_k/W_v, W_gate/W_up): the default int8 path quantizes x once
-// and runs them in one parallel region (quant's ternary_matmul_multi: fewer pool barriers per
-// layer); the other numerics and fp models go one matrix at a time. ys[i]: (T, ws[i]->rows()).
+// (unless the caller did: quantize false) and runs them in one parallel region (quant's
+// ternary_matmul_multi: fewer pool barriers per layer); the other numerics and fp models go one
+// matrix at a time. ys[i]: (T, ws[i]->rows()).
 void Forward::bitlinear_shared(std::span<const LinearWeights* const> ws, Mat<const float> x,
-                               QuantizedActivations& xq, std::span<float* const> ys) {
+                               QuantizedActivations& xq, bool quantize, std::span<float* const> ys) {
   BITLM_DASSERT(ws.size() <= 3);
-  if (ws[0]->is_fp() || act_ == ActMode::kNone || num_.act_quant == ActQuant::kQ8K) {
+  if (!int8_path(*ws[0])) {
     for (size_t i = 0; i < ws.size(); ++i) bitlinear(*ws[i], x, xq, i == 0, Mat<float>(ys[i], x.rows, ws[i]->rows()));
     return;
   }
   const TernaryMatrix* ternary[3];
   for (size_t i = 0; i < ws.size(); ++i) ternary[i] = &ws[i]->ternary;
-  quantize_rows(x, xq);
+  if (quantize) quantize_rows(x, xq);
   ternary_matmul_multi({ternary, ws.size()}, xq, ys, pool_);
 }
 
+bool Forward::int8_path(const LinearWeights& w) const {
+  return !w.is_fp() && act_ == ActMode::kInt8 && num_.act_quant == ActQuant::kPerToken;
+}
+
+template <typename Fn>
+void Forward::for_tokens(int64_t T, const Fn& fn) {
+  if (T == 1) return fn(int64_t(0), int64_t(1));  // decode: no pool hand-off for one row of work
+  pool_.parallel_for(0, T, 1, fn);
+}
+
+void Forward::input_rows(Mat<float> x, std::span<const float> g, QuantizedActivations* xq, Mat<float> h,
+                         int64_t t0, int64_t t1) const {
+  if (xq) return quantize_rows(x, g, cfg_.rms_eps, *xq, t0, t1);
+  if (!g.empty()) rms_norm_forward(x.rows_range(t0, t1 - t0), g, cfg_.rms_eps, h.rows_range(t0, t1 - t0));
+}
+
+// Between the matmuls, the row-wise steps (norms, quantization, RoPE, cache stores, activation,
+// residual adds) run on the pool's threads over tokens. Without a tap, the default int8 path
+// fuses each norm with the quantization of the BitLinear it feeds (the normed floats are never
+// written); a tap needs them, and the other numerics multiply floats, so those keep the steps apart.
 void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
   const LayerWeights& L = model_.weights.layers[size_t(l)];
   const int64_t D = cfg_.n_embd, F = cfg_.n_ff;
-  const float eps = cfg_.rms_eps;
   Mat<float> x = mat(x_, T, D), h = mat(h_, T, D), o = mat(o_, T, D);
   Mat<float> q = mat(q_, T, cfg_.q_dim()), k = mat(k_, T, cfg_.kv_dim()), v = mat(v_, T, cfg_.kv_dim());
   Mat<float> a = mat(attn_, T, cfg_.q_dim()), gate = mat(gate_, T, F), up = mat(up_, T, F);
+  const bool fused = int8_path(L.wq) && !tap_;
+  QuantizedActivations* xq_d = fused ? &xq_d_ : nullptr;
+  QuantizedActivations* xq_attn = fused ? &xq_attn_ : nullptr;
+  QuantizedActivations* xq_ff = fused ? &xq_ff_ : nullptr;
+  for (auto* xq : {xq_d, xq_attn, xq_ff})
+    if (xq) xq->T = T;
+  const std::span<const float> no_norm;
+  auto sub_norm = [&](const std::vector<float>& g) { return cfg_.sub_norms ? std::span<const float>(g) : no_norm; };
 
   // Attention block. x_n is quantized once and shared by W_q, W_k, W_v.
-  rms_norm_forward(x, L.attn_norm, eps, h);                          tap("attn_norm", l, h);
+  for_tokens(T, [&](int64_t t0, int64_t t1) { input_rows(x, L.attn_norm, xq_d, h, t0, t1); });
+  tap("attn_norm", l, h);
   const LinearWeights* qkv[] = {&L.wq, &L.wk, &L.wv};
   float* const qkv_out[] = {q.data, k.data, v.data};
-  bitlinear_shared(qkv, h, xq_d_, qkv_out);                           tap("Vcur", l, v);
-  rope_forward(q, int(cfg_.n_head), int(cfg_.head_dim), {pos_.data(), size_t(T)}, cfg_.rope_theta, cfg_.rope_neox);
-  rope_forward(k, int(cfg_.n_head_kv), int(cfg_.head_dim), {pos_.data(), size_t(T)}, cfg_.rope_theta, cfg_.rope_neox);
-  if (num_.q_f16) round_f16(q);  // ggml's mul_mat(K f16, Q) multiplies an f16 Q
+  bitlinear_shared(qkv, h, xq_d_, !fused, qkv_out);                   tap("Vcur", l, v);
+  for_tokens(T, [&](int64_t t0, int64_t t1) {
+    const std::span<const int32_t> pos(pos_.data() + t0, size_t(t1 - t0));
+    Mat<float> qt = q.rows_range(t0, t1 - t0), kt = k.rows_range(t0, t1 - t0);
+    rope_forward(qt, int(cfg_.n_head), int(cfg_.head_dim), pos, cfg_.rope_theta, cfg_.rope_neox);
+    rope_forward(kt, int(cfg_.n_head_kv), int(cfg_.head_dim), pos, cfg_.rope_theta, cfg_.rope_neox);
+    if (num_.q_f16) round_f16(qt);  // ggml's mul_mat(K f16, Q) multiplies an f16 Q
+    for (int64_t t = t0; t < t1; ++t) kv_.store(l, pos0 + t, k.row_ptr(t), v.row_ptr(t));
+  });
   tap("Qcur", l, q);                                                  tap("Kcur", l, k);
-  for (int64_t t = 0; t < T; ++t) kv_.store(l, pos0 + t, k.row_ptr(t), v.row_ptr(t));
   attention(l, T, pos0);                                              tap("kqv_out", l, a);
-  if (cfg_.sub_norms) rms_norm_forward(a, L.attn_sub_norm, eps, a);   // SubLN before W_o
-  tap("attn_sub_norm", l, a);
-  bitlinear(L.wo, a, xq_attn_, true, o);                              tap("attn_out", l, o);
-  add_inplace(x, o);                                                  tap("ffn_inp", l, x);
+  for_tokens(T, [&](int64_t t0, int64_t t1) { input_rows(a, sub_norm(L.attn_sub_norm), xq_attn, a, t0, t1); });
+  tap("attn_sub_norm", l, a);                                         // SubLN before W_o
+  bitlinear(L.wo, a, xq_attn_, !xq_attn, o);                          tap("attn_out", l, o);
+  for_tokens(T, [&](int64_t t0, int64_t t1) {
+    add_inplace(x.rows_range(t0, t1 - t0), o.rows_range(t0, t1 - t0));
+    input_rows(x, L.ffn_norm, xq_d, h, t0, t1);
+  });
+  tap("ffn_inp", l, x);                                               tap("ffn_norm", l, h);
 
   // FFN block: act(gate) * up, SubLN, W_down.
-  rms_norm_forward(x, L.ffn_norm, eps, h);                            tap("ffn_norm", l, h);
   const LinearWeights* gate_up[] = {&L.w_gate, &L.w_up};
   float* const gate_up_out[] = {gate.data, up.data};
-  bitlinear_shared(gate_up, h, xq_d_, gate_up_out);
-  if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_forward(gate, up, gate);
-  else swiglu_forward(gate, up, gate);
+  bitlinear_shared(gate_up, h, xq_d_, !fused, gate_up_out);
+  for_tokens(T, [&](int64_t t0, int64_t t1) {
+    Mat<float> g = gate.rows_range(t0, t1 - t0), u = up.rows_range(t0, t1 - t0);
+    if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_forward(g, u, g);
+    else swiglu_forward(g, u, g);
+    if (xq_ff) input_rows(gate, sub_norm(L.ffn_sub_norm), xq_ff, gate, t0, t1);  // gate stays as it is
+  });
   tap("ffn_act", l, gate);
-  if (cfg_.sub_norms) rms_norm_forward(gate, L.ffn_sub_norm, eps, gate);  // SubLN before W_down
-  tap("ffn_sub_norm", l, gate);
-  bitlinear(L.w_down, gate, xq_ff_, true, o);                         tap("ffn_out", l, o);
-  add_inplace(x, o);                                                  tap("l_out", l, x);
+  if (!xq_ff) for_tokens(T, [&](int64_t t0, int64_t t1) { input_rows(gate, sub_norm(L.ffn_sub_norm), nullptr, gate, t0, t1); });
+  tap("ffn_sub_norm", l, gate);                                       // SubLN before W_down
+  bitlinear(L.w_down, gate, xq_ff_, !xq_ff, o);                       tap("ffn_out", l, o);
+  for_tokens(T, [&](int64_t t0, int64_t t1) { add_inplace(x.rows_range(t0, t1 - t0), o.rows_range(t0, t1 - t0)); });
+  tap("l_out", l, x);
 }
 
 // Causal GQA over the cache: token t (position pos0+t) sees positions [0, pos0+t]. Threads take

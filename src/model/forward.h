@@ -57,7 +57,15 @@ class Forward {
   void bitlinear(const LinearWeights& w, Mat<const float> x, QuantizedActivations& xq,
                  bool quantize, Mat<float> y);
   void bitlinear_shared(std::span<const LinearWeights* const> ws, Mat<const float> x,
-                        QuantizedActivations& xq, std::span<float* const> ys);
+                        QuantizedActivations& xq, bool quantize, std::span<float* const> ys);
+  bool int8_path(const LinearWeights& w) const;  // per-token int8 activations x ternary weights
+  // fn(t0, t1) over token ranges on the pool's threads; one token runs inline.
+  template <typename Fn>
+  void for_tokens(int64_t T, const Fn& fn);
+  // Rows [t0, t1) of a BitLinear input x: with xq, its int8 quantization (RMSNorm with gain g
+  // first when g is non-empty, fused); without, only the norm, into h (may alias x).
+  void input_rows(Mat<float> x, std::span<const float> g, QuantizedActivations* xq, Mat<float> h,
+                  int64_t t0, int64_t t1) const;
   void attention(int64_t l, int64_t T, int64_t pos0);
   void attention_head(int64_t l, int64_t kv_head, const float* q, int64_t n_pos, float* scores, float* out) const;
   void tap(std::string_view name, int64_t l, Mat<const float> m) const {
