@@ -1,31 +1,28 @@
 // ops/train_cross_entropy.cpp — softmax cross-entropy over the vocabulary, fused with its
 // gradient: loss_t = logsumexp(z_t) - z_t[y_t]; dz_t = softmax(z_t) - onehot(y_t).
-// logits: (T, V). Per-row losses are summed in row order (double), independent of threads.
+// logits: (T, V). exp is ops/train_softmax.h's (float, <= 2 ulp, vectorized), its sum and the
+// log in double. Per-row losses are summed in row order (double), independent of threads.
 #include <cmath>
 #include <vector>
 
 #include "core/error.h"
 #include "ops/ops_backward.h"
+#include "ops/train_softmax.h"
 
 namespace bitlm {
 namespace {
 
 struct RowStats { float max; double sum_exp; };
 
-// exps (optional, V entries) keeps exp(z_i - max) for the gradient: one exp per logit, not two.
-RowStats row_stats(const float* z, int64_t V, double* exps = nullptr) {
-  float m = z[0];
-  for (int64_t i = 1; i < V; ++i) m = std::max(m, z[i]);
-  double s = 0;
-  for (int64_t i = 0; i < V; ++i) {
-    const double e = std::exp(double(z[i] - m));
-    if (exps) exps[i] = e;
-    s += e;
-  }
-  return {m, s};
+// exps: V floats of scratch, left holding exp(z_i - max) for the gradient (one exp per logit).
+RowStats row_stats(const float* z, int64_t V, float* exps) {
+  const float m = max_lanes(z, V);
+  for (int64_t i = 0; i < V; ++i) exps[i] = z[i] - m;
+  exp_inplace(exps, V);
+  return {m, sum_lanes(exps, V)};
 }
 
-double row_loss(const float* z, int64_t V, int32_t target, RowStats st) {
+double row_loss(const float* z, int32_t target, RowStats st) {
   return std::log(st.sum_exp) + double(st.max) - double(z[target]);
 }
 
@@ -42,7 +39,7 @@ double cross_entropy_forward_backward(Mat<float> logits, std::span<const int32_t
   const int64_t V = logits.cols;
   std::vector<double> losses(size_t(logits.rows), 0.0);
   pool.parallel_for(0, logits.rows, 4, [&](int64_t t0, int64_t t1) {
-    std::vector<double> exps(static_cast<size_t>(V));
+    std::vector<float> exps(static_cast<size_t>(V));
     for (int64_t t = t0; t < t1; ++t) {
       float* z = logits.row_ptr(t);
       const int32_t y = targets[size_t(t)];
@@ -51,9 +48,9 @@ double cross_entropy_forward_backward(Mat<float> logits, std::span<const int32_t
         continue;
       }
       const RowStats st = row_stats(z, V, exps.data());
-      losses[size_t(t)] = row_loss(z, V, y, st);
-      const double inv = 1.0 / st.sum_exp;
-      for (int64_t i = 0; i < V; ++i) z[i] = float(exps[size_t(i)] * inv) * grad_scale;
+      losses[size_t(t)] = row_loss(z, y, st);
+      const float inv = float(1.0 / st.sum_exp);
+      for (int64_t i = 0; i < V; ++i) z[i] = (exps[size_t(i)] * inv) * grad_scale;
       z[y] -= grad_scale;
     }
   });
@@ -67,10 +64,10 @@ double cross_entropy_loss(Mat<const float> logits, std::span<const int32_t> targ
   check(logits, targets);
   std::vector<double> losses(size_t(logits.rows), 0.0);
   pool.parallel_for(0, logits.rows, 4, [&](int64_t t0, int64_t t1) {
+    std::vector<float> exps(static_cast<size_t>(logits.cols));
     for (int64_t t = t0; t < t1; ++t) {
       const int32_t y = targets[size_t(t)];
-      if (y >= 0) losses[size_t(t)] = row_loss(logits.row_ptr(t), logits.cols, y,
-                                               row_stats(logits.row_ptr(t), logits.cols));
+      if (y >= 0) losses[size_t(t)] = row_loss(logits.row_ptr(t), y, row_stats(logits.row_ptr(t), logits.cols, exps.data()));
     }
   });
   double total = 0;

@@ -53,30 +53,38 @@ void exp_inplace_ref(float* x, int64_t n) {
 
 std::span<const ExpKernels* const> runnable_exp_kernels() { return runnable(); }
 
-void softmax_scaled_row(float* p, int64_t n, float scale) {
+void exp_inplace(float* x, int64_t n) {
   static const ExpKernels& k = select_kernels<ExpKernels>(runnable());
-  float lane_max[8];
-  std::fill(lane_max, lane_max + 8, p[0] * scale);
+  k.exp_inplace(x, n);
+}
+
+float max_lanes(const float* x, int64_t n) {
+  float lane[8];
+  std::fill(lane, lane + 8, x[0]);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) {
-      p[i + j] *= scale;
-      lane_max[j] = p[i + j] > lane_max[j] ? p[i + j] : lane_max[j];
-    }
-  for (; i < n; ++i) {
-    p[i] *= scale;
-    lane_max[0] = std::max(lane_max[0], p[i]);
-  }
-  const float m = *std::max_element(lane_max, lane_max + 8);
-  for (int64_t j = 0; j < n; ++j) p[j] -= m;
-  k.exp_inplace(p, n);
-  double lane_sum[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (i = 0; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) lane_sum[j] += double(p[i + j]);
+    for (int j = 0; j < 8; ++j) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
+  for (; i < n; ++i) lane[0] = std::max(lane[0], x[i]);
+  return *std::max_element(lane, lane + 8);
+}
+
+double sum_lanes(const float* x, int64_t n) {
+  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) lane[j] += double(x[i + j]);
   double sum = 0;
-  for (; i < n; ++i) sum += double(p[i]);
-  for (int j = 0; j < 8; ++j) sum += lane_sum[j];
-  const float inv = float(1.0 / sum);
+  for (; i < n; ++i) sum += double(x[i]);
+  for (int j = 0; j < 8; ++j) sum += lane[j];
+  return sum;
+}
+
+void softmax_scaled_row(float* p, int64_t n, float scale) {
+  for (int64_t j = 0; j < n; ++j) p[j] *= scale;
+  const float m = max_lanes(p, n);
+  for (int64_t j = 0; j < n; ++j) p[j] -= m;
+  exp_inplace(p, n);
+  const float inv = float(1.0 / sum_lanes(p, n));
   for (int64_t j = 0; j < n; ++j) p[j] *= inv;
 }
 

@@ -1,5 +1,6 @@
-// ops/train_softmax.h — the training attention's row softmax. glibc's scalar expf and a serial
-// double sum were ~8% of a training step; here exp runs 16 lanes wide where the CPU has AVX-512.
+// ops/train_softmax.h — the training attention's row softmax and the cross-entropy's pieces. glibc's
+// scalar exp/expf and serial double sums were ~8% + ~4% of a training step; here exp runs 16
+// lanes wide where the CPU has AVX-512.
 // exp_poly is Cephes' expf (x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, then * 2^n): within
 // 2 ulp of exp on [-87.3, 0], 0 below (a softmax only sees x - max <= 0). Sums run in 8 fixed
 // lanes (as train_matmul.cpp's dot_ref), so each result is one fixed sequence of float operations,
@@ -21,6 +22,10 @@ struct ExpKernels {
 void exp_inplace_ref(float* x, int64_t n);
 void exp_inplace_avx512(float* x, int64_t n);
 std::span<const ExpKernels* const> runnable_exp_kernels();  // ref first
+
+void exp_inplace(float* x, int64_t n);  // the best runnable kernel
+float max_lanes(const float* x, int64_t n);   // n >= 1
+double sum_lanes(const float* x, int64_t n);  // in double
 
 // p[0, n) <- softmax(scale * p[0, n)), n >= 1.
 void softmax_scaled_row(float* p, int64_t n, float scale);
