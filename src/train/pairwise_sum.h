@@ -15,24 +15,29 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 
 namespace bitlm {
 
 template <typename T>
 class PairwiseSum {
  public:
+  // With a pool, the element-wise additions are split across its threads (the same bits).
+  explicit PairwiseSum(ThreadPool* pool = nullptr) : pool_(pool) {}
+
   void push(std::span<const T> leaf) {
     std::vector<T> v = spare(leaf.size());
     std::copy(leaf.begin(), leaf.end(), v.begin());
-    int level = 0;
-    while (!stack_.empty() && stack_.back().level == level) {
-      add_right(stack_.back().sum, v);
-      free_.push_back(std::move(v));
-      v = std::move(stack_.back().sum);
-      stack_.pop_back();
-      ++level;
-    }
-    stack_.push_back({level, std::move(v)});
+    push_owned(std::move(v));
+  }
+
+  // push() without the copy: takes the leaf's buffer and hands back a spare one of the same size
+  // (contents unspecified), for a caller that refills it (the trainer: a model-sized gradient
+  // per sequence).
+  void push_swap(std::vector<T>& leaf) {
+    std::vector<T> v = spare(leaf.size());
+    std::swap(v, leaf);
+    push_owned(std::move(v));
   }
 
   // The sum of every leaf pushed since the last finish(); valid until the next push or finish().
@@ -53,9 +58,25 @@ class PairwiseSum {
  private:
   struct Partial { int level; std::vector<T> sum; };
 
-  static void add_right(std::vector<T>& left, const std::vector<T>& right) {
+  void push_owned(std::vector<T> v) {
+    int level = 0;
+    while (!stack_.empty() && stack_.back().level == level) {
+      add_right(stack_.back().sum, v);
+      free_.push_back(std::move(v));
+      v = std::move(stack_.back().sum);
+      stack_.pop_back();
+      ++level;
+    }
+    stack_.push_back({level, std::move(v)});
+  }
+
+  void add_right(std::vector<T>& left, const std::vector<T>& right) {
     BITLM_ASSERT(left.size() == right.size());
-    for (size_t i = 0; i < left.size(); ++i) left[i] += right[i];
+    auto add = [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) left[size_t(i)] += right[size_t(i)];
+    };
+    if (pool_) pool_->parallel_for(0, int64_t(left.size()), 4096, add);
+    else add(0, int64_t(left.size()));
   }
 
   // Reuses freed buffers: the trainer sums a model-sized vector per sequence.
@@ -67,6 +88,7 @@ class PairwiseSum {
     return v;
   }
 
+  ThreadPool* pool_;
   std::vector<Partial> stack_;
   std::vector<std::vector<T>> free_;
   std::vector<T> result_;

@@ -107,7 +107,16 @@ const ParamTensor& TrainModel::tensor(const std::string& name) const {
   BITLM_ASSERT(!"no such tensor");
 }
 
-void TrainModel::zero_grads() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
+void TrainModel::zero_grads(ThreadPool* pool) {
+  auto zero_range = [&](int64_t i0, int64_t i1) { std::fill(grads_.begin() + i0, grads_.begin() + i1, 0.0f); };
+  if (pool) pool->parallel_for(0, int64_t(grads_.size()), 4096, zero_range);
+  else zero_range(0, int64_t(grads_.size()));
+}
+
+void TrainModel::swap_grads(std::vector<float>& other) {
+  other.resize(grads_.size());
+  std::swap(grads_, other);
+}
 
 std::vector<float> TrainModel::quantized_weight(const ParamTensor& t) const {
   std::vector<float> out(t.size());

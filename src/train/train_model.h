@@ -75,7 +75,10 @@ class TrainModel {
     return {params_.data() + t.offset, t.size()};
   }
   std::span<float> grad(const ParamTensor& t) { return {grads_.data() + t.offset, t.size()}; }
-  void zero_grads();
+  void zero_grads(ThreadPool* pool = nullptr);  // split across the pool's threads when given
+  // Exchanges the gradient buffer with `other` (resized to it first): the trainer takes each
+  // sequence's gradient without copying it. grads() is unspecified until the next zero_grads().
+  void swap_grads(std::vector<float>& other);
 
   // n_seq = inputs.size() / seq_len sequences, each at positions 0..seq_len-1. targets[i] is the
   // token after inputs[i] (negative: ignored). Adds grad_scale * dLoss_sum/dparam into grads()

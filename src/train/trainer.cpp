@@ -44,8 +44,10 @@ int rank_threads(int n_ranks) {
 }
 
 struct GradientSums {
+  explicit GradientSums(ThreadPool& pool) : sequences(&pool) {}
   PairwiseSum<float> sequences;
   PairwiseSum<double> losses;
+  std::vector<float> leaf;  // a sequence's gradient, swapped out of the model into the tree
   std::vector<float> step;  // the step's gradient: the micro-batches' sums added in order
 };
 
@@ -63,10 +65,11 @@ double step_gradient(const TrainConfig& cfg, float grad_scale, TrainModel& model
     loader.skip(dist.rank() * rank_batch);  // every rank walks the whole batch: one data position
     for (int64_t s = 0; s < rank_batch; ++s) {
       loader.next(1, in, tgt);
-      model.zero_grads();
+      model.zero_grads(&pool);
       const double seq_loss = model.forward_backward(in, tgt, grad_scale, pool);
       sums.losses.push({&seq_loss, 1});
-      sums.sequences.push(model.grads());
+      model.swap_grads(sums.leaf);
+      sums.sequences.push_swap(sums.leaf);
     }
     loader.skip((dist.size() - 1 - dist.rank()) * rank_batch);
     std::vector<float>& micro_grad = sums.sequences.finish();
@@ -140,7 +143,7 @@ TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
 
   const int64_t T = cfg.model.seq_len, tokens_per_step = cfg.batch_size * cfg.grad_accum * T;
   const float grad_scale = 1.0f / float(tokens_per_step);  // mean loss over the global batch
-  GradientSums sums;
+  GradientSums sums(pool);
   TrainResult res;
   const double t0 = now_seconds();
   const int64_t first_step = state.step;

@@ -58,5 +58,22 @@ TEST(PairwiseSum, TheTreeIsTheDocumentedOne) {
   }
 }
 
+// The trainer's path: leaves swapped in (no copy) and the additions split over 3 threads give the
+// bits of plain pushes.
+TEST(PairwiseSum, SwappedLeavesAndThreadedAdditionsGiveTheSameBits) {
+  const auto leaves = random_leaves(6, 10007);
+  ThreadPool pool(3);
+  PairwiseSum<float> swapped(&pool);
+  std::vector<float> buffer;
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& leaf : leaves) {
+      buffer = leaf;
+      swapped.push_swap(buffer);
+      EXPECT_EQ(buffer.size(), leaf.size());
+    }
+    EXPECT_EQ(swapped.finish(), one_sum(leaves));
+  }
+}
+
 }  // namespace
 }  // namespace bitlm
