@@ -47,6 +47,15 @@ void forward(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kTokens * N * K);
 }
 
+// The same product from W^T (K, N), as the training head runs it.
+void forward_transposed(benchmark::State& state) {
+  const int64_t N = state.range(0), K = state.range(1);
+  auto x = randn(kTokens * K), w_t = randn(K * N), y = randn(kTokens * N);
+  ThreadPool pool(1);
+  for (auto _ : state) matmul_forward_transposed({x.data(), kTokens, K}, {w_t.data(), K, N}, {y.data(), kTokens, N}, pool);
+  state.SetItemsProcessed(state.iterations() * kTokens * N * K);
+}
+
 // Causal attention, one sequence, 8 heads of 32: ~T^2/2 * Dh multiply-adds per head and matmul.
 void attention(benchmark::State& state) {
   const bool backward = state.range(0) != 0;
@@ -88,6 +97,7 @@ void cross_entropy(benchmark::State& state) {
 BENCHMARK(bitlm::backward_input)->Args({256, 256})->Args({688, 256})->Args({256, 688})->Args({4096, 256});
 BENCHMARK(bitlm::backward_weight)->Args({256, 256})->Args({688, 256})->Args({256, 688})->Args({4096, 256});
 BENCHMARK(bitlm::forward)->Args({4096, 256});
+BENCHMARK(bitlm::forward_transposed)->Args({4096, 256});
 BENCHMARK(bitlm::attention)->Arg(0)->Arg(1);
 BENCHMARK(bitlm::cross_entropy);
 BENCHMARK_MAIN();

@@ -49,6 +49,9 @@ void attention_backward(Mat<const float> dout, Mat<const float> q, Mat<const flo
 // fp32 matmul with W stored as nn.Linear does: x (T, K), w (N, K), y (T, N).
 // matmul_forward overwrites y = x W^T; the backward adds dx += dy W and dw += dy^T x.
 void matmul_forward(Mat<const float> x, Mat<const float> w, Mat<float> y, ThreadPool& pool);
+// y = x w_t with w_t = W^T stored (K, N): the same product as matmul_forward, as outer products
+// (the acc kernel), faster when the caller keeps W^T (the training head: 4096 x 256).
+void matmul_forward_transposed(Mat<const float> x, Mat<const float> w_t, Mat<float> y, ThreadPool& pool);
 void matmul_backward_input(Mat<const float> dy, Mat<const float> w, Mat<float> dx,
                            ThreadPool& pool);
 void matmul_backward_weight(Mat<const float> dy, Mat<const float> x, Mat<float> dw,

@@ -1,10 +1,12 @@
 // ops/train_matmul.cpp — fp32 matmul for training, W stored (N, K) as nn.Linear does.
-//   forward  y  = x W^T      (T, N): the nt kernel, threads split weight rows
+//   forward  y  = x W^T      (T, N): the nt kernel, threads split weight rows; or, given W^T,
+//                             the acc kernel with a = x, b = W^T, threads split columns
 //   dX       dx += dy W      (T, K): the acc kernel with a = dy, b = W, threads split token rows
 //   dW       dw += dy^T x    (N, K): the acc kernel with a = dy^T, b = x, threads split weight rows
 // Blocks keep a slab of W (forward, dX) or of x (dW) of <= kSlabBytes in L2 while it is reused.
 // Each output element is summed in a fixed order whatever the split (train_matmul_kernels.h), so
 // results are independent of the thread count. The ISA is chosen once; BITLM_ISA overrides.
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -87,6 +89,15 @@ void matmul_forward(Mat<const float> x, Mat<const float> w, Mat<float> y, Thread
   pool.parallel_for(0, w.rows, 16, [&](int64_t n0, int64_t n1) {
     for (int64_t nb = n0; nb < n1; nb += slab)
       k.nt(x.data, x.stride, w.data, w.stride, y.data, y.stride, x.rows, nb, std::min(n1, nb + slab), K);
+  });
+}
+
+void matmul_forward_transposed(Mat<const float> x, Mat<const float> w_t, Mat<float> y, ThreadPool& pool) {
+  BITLM_ASSERT(x.cols == w_t.rows && y.rows == x.rows && y.cols == w_t.cols);
+  const TrainMatmulKernels& k = best_train_matmul_kernels();
+  pool.parallel_for(0, w_t.cols, 64, [&](int64_t n0, int64_t n1) {
+    for (int64_t t = 0; t < y.rows; ++t) std::fill(y.row_ptr(t) + n0, y.row_ptr(t) + n1, 0.0f);
+    k.acc(x.data, x.stride, 1, w_t.data + n0, w_t.stride, y.data + n0, y.stride, 0, x.rows, 0, x.cols, n1 - n0);
   });
 }
 

@@ -128,8 +128,17 @@ std::vector<float> TrainModel::quantized_weight(const ParamTensor& t) const {
   return out;
 }
 
-void TrainModel::quantize_weights(ThreadPool& pool) {
-  if (weights_fresh_ || cfg_.weight_mode == WeightMode::kFp) return;
+void TrainModel::prepare_weights(ThreadPool& pool) {
+  if (weights_fresh_) return;
+  const ParamTensor& head = tensors_[output_];
+  head_t_.resize(head.size());
+  pool.parallel_for(0, head.cols, 8, [&](int64_t d0, int64_t d1) {
+    for (int64_t d = d0; d < d1; ++d)
+      for (int64_t v = 0; v < head.rows; ++v)
+        head_t_[size_t(d * head.rows + v)] = params_[head.offset + size_t(v * head.cols + d)];
+  });
+  weights_fresh_ = true;
+  if (cfg_.weight_mode == WeightMode::kFp) return;
   std::vector<size_t> linear;
   for (size_t i = 0; i < tensors_.size(); ++i)
     if (tensors_[i].kind == ParamKind::kBitLinear) linear.push_back(i);
@@ -143,7 +152,6 @@ void TrainModel::quantize_weights(ThreadPool& pool) {
       else bitlinear_quantize_weight(cfg_.weight_mode, w, w_q);
     }
   });
-  weights_fresh_ = true;
 }
 
 Mat<const float> TrainModel::forward_weight(size_t i) const {
@@ -201,7 +209,7 @@ void TrainModel::forward_layers(std::span<const int32_t> inputs, ThreadPool& poo
   BITLM_ASSERT(!inputs.empty() && int64_t(inputs.size()) % cfg_.seq_len == 0);
   resize_activations(int64_t(inputs.size()));
   tokens_.assign(inputs.begin(), inputs.end());
-  quantize_weights(pool);
+  prepare_weights(pool);
   const int64_t D = cfg_.n_embd;
   const float* E = params_.data() + tensors_[tok_embd_].offset;
   std::vector<float>& x0 = acts_[0].x_in;
@@ -258,7 +266,7 @@ double TrainModel::head_forward(std::span<const int32_t> targets, bool backward,
   Mat<const float> w_head(params_.data() + head.offset, V, D);
   rms_norm_forward(mat(x_final_, R, D), std::span<const float>(params_.data() + norm.offset, size_t(D)),
                    cfg_.rms_eps, mat(xf_, R, D), rstd_final_);
-  matmul_forward(mat(xf_, R, D), w_head, mat(logits_, R, V), pool);
+  matmul_forward_transposed(mat(xf_, R, D), {head_t_.data(), D, V}, mat(logits_, R, V), pool);
   if (!backward) return cross_entropy_loss(mat(logits_, R, V), targets, pool);
   const double loss = cross_entropy_forward_backward(mat(logits_, R, V), targets, grad_scale, pool);
   Mat<float> dxf = mat(d_d_, R, D);

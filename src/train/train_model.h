@@ -100,7 +100,7 @@ class TrainModel {
     std::vector<float> x_mid, rstd3, h3q, gate, up, act, rstd4, a4q;
   };
   void resize_activations(int64_t rows);
-  void quantize_weights(ThreadPool& pool);
+  void prepare_weights(ThreadPool& pool);  // wq_, packed_ and head_t_, once per parameter update
   Mat<const float> forward_weight(size_t i) const;  // w_q, or the latent w in fp mode
   // The BitLinear layers sharing the input x: x_q (saved for dW) and y_m = x_q W_m^T — b1.58
   // through the int8 x ternary GEMM, b1/fp through the fp32 matmul.
@@ -116,7 +116,8 @@ class TrainModel {
   std::vector<ParamTensor> tensors_;
   std::vector<float> params_, grads_, wq_;  // wq_: quantized BitLinear weights, same offsets
   std::vector<TernaryMatrix> packed_;        // b1.58: wq_ packed for the forward GEMM, by tensor index
-  bool weights_fresh_ = false;               // wq_ and packed_ match params_
+  std::vector<float> head_t_;                // the head (V, D) transposed, for the forward's outer products
+  bool weights_fresh_ = false;               // wq_, packed_ and head_t_ match params_
   QuantizedActivations xi_embd_, xi_attn_, xi_ffn_;  // int8 BitLinear inputs of width D, Q, F
   struct Layer { size_t attn_norm, wq, wk, wv, attn_sub_norm, wo, ffn_norm, wg, wu, ffn_sub_norm, wd; };
   std::vector<Layer> layers_;  // tensor indices

@@ -40,19 +40,19 @@ void expect_gradients_match_finite_differences(const TrainModelConfig& cfg) {
   model.zero_grads();
   model.forward_backward(in, tgt, 1.0f, pool);
   const std::vector<float> analytic(model.grads().begin(), model.grads().end());
-  std::span<float> p = model.params();
   const float step = 2e-3f;
+  // Every write goes through params(), which marks the model's weight caches stale.
+  auto set = [&](size_t i, float v) { model.params()[i] = v; };
   for (const ParamTensor& t : model.tensors()) {
     double scale = 1e-2;
     for (size_t i = 0; i < t.size(); ++i) scale = std::max(scale, double(std::fabs(analytic[t.offset + i])));
     for (size_t i = 0; i < t.size(); ++i) {
-      float& w = p[t.offset + i];
-      const float saved = w;
-      w = saved + step;
+      const float saved = model.params()[t.offset + i];
+      set(t.offset + i, saved + step);
       const double up = model.forward(in, tgt, pool);
-      w = saved - step;
+      set(t.offset + i, saved - step);
       const double down = model.forward(in, tgt, pool);
-      w = saved;
+      set(t.offset + i, saved);
       ASSERT_NEAR(analytic[t.offset + i], (up - down) / (2.0 * step), 5e-3 * scale)
           << t.name << " element " << i;
     }
