@@ -223,11 +223,17 @@ TEST(Matmul, ForwardAndBothGradientsMatchDoubleLoops) {
                           Mat<float>(dx.data(), T, K), pool);
     matmul_backward_weight(Mat<const float>(dy.data(), T, N), Mat<const float>(x.data(), T, K),
                            Mat<float>(dw.data(), N, K), pool);
+    Vec w_t(K * N), y_t(T * N, 5.0f);  // the same forward from W^T (the training head's)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < K; ++i) w_t[i * N + n] = w[n * K + i];
+    matmul_forward_transposed(Mat<const float>(x.data(), T, K), Mat<const float>(w_t.data(), K, N),
+                              Mat<float>(y_t.data(), T, N), pool);
     for (int64_t t = 0; t < T; ++t)
       for (int64_t n = 0; n < N; ++n) {
         double s = 0;
         for (int64_t i = 0; i < K; ++i) s += double(x[t * K + i]) * w[n * K + i];
         ASSERT_NEAR(y[t * N + n], s, 1e-4);
+        ASSERT_NEAR(y_t[t * N + n], s, 1e-4);
       }
     for (int64_t t = 0; t < T; ++t)
       for (int64_t i = 0; i < K; ++i) {
