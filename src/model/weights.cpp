@@ -100,13 +100,21 @@ TernaryMatrix load_ternary(const GgufFile& f, std::string_view name, int64_t row
   return m;
 }
 
+// A matrix read whole for every token (a head, an fp model's linear layer): copied into huge pages,
+// and the file's pages dropped so it is not resident twice.
+DenseMatrix copy_dense(const GgufFile& f, const GgufTensorInfo& t, int64_t rows, int64_t cols) {
+  DenseMatrix m = DenseMatrix::copy(t.type, f.tensor_data(t), rows, cols);
+  release_pages(f.tensor_data(t));
+  return m;
+}
+
 // fp models: the file's F32/F16/BF16 weights, multiplied as they are (no quantizer).
 DenseMatrix load_fp_linear(const GgufFile& f, std::string_view name, int64_t rows, int64_t cols) {
   const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(cols), uint64_t(rows)});
   if (t.type != kGgmlF32 && t.type != kGgmlF16 && t.type != kGgmlBF16)
     throw FormatError(f.path(), fmt::format("tensor '{}': type {} in an fp model (weight_mode \"fp\" takes F32, "
                                             "F16, BF16)", name, type_name(t.type)));
-  return DenseMatrix::view(t.type, f.tensor_data(t).data(), rows, cols);
+  return copy_dense(f, t, rows, cols);
 }
 
 LinearWeights load_linear(const GgufFile& f, bool fp, std::string_view name, int64_t rows, int64_t cols) {
@@ -124,12 +132,14 @@ std::vector<float> load_norm(const GgufFile& f, std::string_view name, int64_t n
   return g;
 }
 
-DenseMatrix load_dense(const GgufFile& f, std::string_view name, int64_t rows, int64_t cols) {
+// An embedding or head. Streamed ones (heads) are copied; an untied embedding stays a view of the
+// mmap, where only the rows of the tokens seen become resident.
+DenseMatrix load_dense(const GgufFile& f, std::string_view name, int64_t rows, int64_t cols, bool streamed) {
   const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(cols), uint64_t(rows)});
   if (!dense_type_supported(t.type))
     throw FormatError(f.path(), fmt::format("tensor '{}': type {} is not supported for embeddings and heads "
                                             "(F32, F16, BF16, Q8_0, Q6_K)", name, type_name(t.type)));
-  return DenseMatrix::view(t.type, f.tensor_data(t).data(), rows, cols);
+  return streamed ? copy_dense(f, t, rows, cols) : DenseMatrix::view(t.type, f.tensor_data(t).data(), rows, cols);
 }
 
 }  // namespace
@@ -137,9 +147,10 @@ DenseMatrix load_dense(const GgufFile& f, std::string_view name, int64_t rows, i
 ModelWeights ModelWeights::load(const GgufFile& f, const ModelConfig& c) {
   ModelWeights w;
   const int64_t D = c.n_embd, F = c.n_ff;
-  w.token_embd = load_dense(f, tensor_names::kTokenEmbd, c.n_vocab, D);
   w.tied_output = f.find_tensor(tensor_names::kOutput) == nullptr;
-  w.output = load_dense(f, w.tied_output ? tensor_names::kTokenEmbd : tensor_names::kOutput, c.n_vocab, D);
+  w.token_embd = load_dense(f, tensor_names::kTokenEmbd, c.n_vocab, D, w.tied_output);
+  w.output = w.tied_output ? DenseMatrix::view(w.token_embd.type(), w.token_embd.row_data(0), c.n_vocab, D)
+                           : load_dense(f, tensor_names::kOutput, c.n_vocab, D, true);
   w.output_norm = load_norm(f, tensor_names::kOutputNorm, D);
   w.layers.resize(size_t(c.n_layer));
   for (int64_t l = 0; l < c.n_layer; ++l) {

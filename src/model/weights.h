@@ -2,9 +2,10 @@
 // Ternary linear weights are packed TernaryMatrix (quant/matrix.h) whatever the file type
 // (TQ1_0, TQ2_0, I2_S, T2 exact; F32/F16/BF16 already-ternary keep their exact scale; latent
 // full-precision weights are absmean-quantized at load, 003 eq. 3-5). The embedding and the head
-// stay in their file format as DenseMatrix views on the mmap: no f32 copy of a 128256 x 2560 table.
+// stay in their file format (no f32 copy of a 128256 x 2560 table): a head (or tied embedding) is
+// copied into huge pages, since decode streams it whole; an untied embedding stays an mmap view.
 // Norm weights are copied to f32. In an fp model (ModelConfig::fp_linear) the linear weights are
-// instead F32/F16/BF16 DenseMatrix views, multiplied as they are with f32 activations.
+// instead F32/F16/BF16 DenseMatrix copies, multiplied as they are with f32 activations.
 #pragma once
 #include <array>
 #include <cstdint>

@@ -276,12 +276,22 @@ DenseMatrix DenseMatrix::view(uint32_t ggml_type, const uint8_t* data, int64_t r
   return m;
 }
 
+DenseMatrix DenseMatrix::copy(uint32_t ggml_type, std::span<const uint8_t> data, int64_t rows, int64_t cols) {
+  DenseMatrix m = view(ggml_type, data.data(), rows, cols);
+  BITLM_CHECK(data.size() >= m.n_bytes(), "DenseMatrix: {} bytes for {}x{} of type {}", data.size(), rows, cols,
+              ggml_type);
+  m.owned_.allocate(size_t(m.n_bytes()));
+  std::memcpy(m.owned_.data(), data.data(), size_t(m.n_bytes()));
+  m.data_ = m.owned_.data();
+  return m;
+}
+
 DenseMatrix DenseMatrix::from_f32(uint32_t ggml_type, std::span<const float> data, int64_t rows, int64_t cols) {
   BITLM_CHECK(rows > 0 && int64_t(data.size()) == rows * cols, "DenseMatrix: {} values for {}x{}",
               data.size(), rows, cols);
   const uint64_t row_bytes = dense_row_bytes(ggml_type, cols);
   DenseMatrix m;
-  m.owned_.resize(size_t(row_bytes) * size_t(rows));
+  m.owned_.allocate(size_t(row_bytes) * size_t(rows));
   for (int64_t r = 0; r < rows; ++r) encode_dense_row(ggml_type, data.data() + r * cols, cols, m.owned_.data() + r * row_bytes);
   m.type_ = ggml_type;
   m.rows_ = rows;

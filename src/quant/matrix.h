@@ -99,6 +99,9 @@ class DenseMatrix {
   DenseMatrix() = default;
   // Views `data` (must outlive the matrix, e.g. an mmap) holding rows x cols of ggml `type`.
   static DenseMatrix view(uint32_t ggml_type, const uint8_t* data, int64_t rows, int64_t cols);
+  // Owns a copy of `data` (rows x cols of ggml `type`, as stored) in a huge-page WeightBuffer: a
+  // head is streamed whole per decoded token, and an mmap's 4 KiB pages cost a TLB miss each.
+  static DenseMatrix copy(uint32_t ggml_type, std::span<const uint8_t> data, int64_t rows, int64_t cols);
   // Owns a copy of f32 data converted to ggml `type` (F32, F16, BF16, Q8_0 or Q6_K).
   static DenseMatrix from_f32(uint32_t ggml_type, std::span<const float> data, int64_t rows,
                               int64_t cols);
@@ -114,7 +117,7 @@ class DenseMatrix {
   int64_t rows_ = 0, cols_ = 0;
   uint64_t row_bytes_ = 0;
   const uint8_t* data_ = nullptr;
-  AlignedBuffer<uint8_t> owned_;
+  WeightBuffer owned_;
 };
 
 // y[t][r] = dot(W[r], x[t]) for dense W (the output head). x: T x cols, y: T x rows.
