@@ -17,8 +17,6 @@
 namespace bitlm {
 namespace {
 
-struct Codes { __m512i c[5]; };
-
 inline __m512i digit(__m512i t) {
   const __m512i one = _mm512_set1_epi8(1);
   return _mm512_add_epi8(_mm512_min_epu8(_mm512_subs_epu8(t, _mm512_set1_epi8(85)), one),
@@ -33,25 +31,8 @@ inline __m512i load2(const uint8_t* r0, const uint8_t* r1) {
                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1)), 1);
 }
 
-inline Codes decode(const uint8_t* r0, const uint8_t* r1) {
-  __m512i t = load2(r0, r1);
-  Codes c;
-  c.c[0] = digit(t);
-  for (int n = 1; n < 5; ++n) {
-    t = times3(t);
-    c.c[n] = digit(t);
-  }
-  return c;
-}
-
-inline __m512i bcast_x(const int8_t* x) {
-  return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
-}
-
-inline __m512i block_dot(__m512i acc, const Codes& c, const int8_t* x) {
-  for (int n = 0; n < 5; ++n) acc = _mm512_dpbusd_epi32(acc, c.c[n], bcast_x(x + 32 * n));
-  return acc;
-}
+using native_avx512::bcast_x;
+using native_avx512::reduce;
 
 // GEMV sums: cur = sum t_n x_n, next = sum t_n+1 x_n over the digits; dot(code, x) = (3 cur - next) / 256.
 // Even and odd digits go to separate accumulators: a dpbusd chain of one accumulator is bound
@@ -73,12 +54,6 @@ inline Sums block_sums(Sums s, __m512i t, const int8_t* x) {
   return s;
 }
 
-inline int32_t reduce(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
-}
 inline int32_t sum_lo(__m512i a) { return reduce(_mm512_castsi512_si256(a)); }
 inline int32_t sum_hi(__m512i a) { return reduce(_mm512_extracti64x4_epi64(a, 1)); }
 // Per lane, 3 cur - next is 256 times that lane's code dot exactly (every byte's term is), so the
@@ -90,13 +65,18 @@ inline __m512i code_dot(const Sums& s) {
 inline int32_t Sums::lo() const { return sum_lo(code_dot(*this)); }
 inline int32_t Sums::hi() const { return sum_hi(code_dot(*this)); }
 
-struct Layout {
-  static Codes decode(const uint8_t* r0, const uint8_t* r1) { return bitlm::decode(r0, r1); }
-  static __m512i zero() { return _mm512_setzero_si512(); }
-  static __m512i block_dot(__m512i a, const Codes& c, const int8_t* x) { return bitlm::block_dot(a, c, x); }
-  static int32_t sum_lo(const __m512i& a) { return bitlm::sum_lo(a); }
-  static int32_t sum_hi(const __m512i& a) { return bitlm::sum_hi(a); }
+struct GemmLayout {
   static constexpr int64_t kWeightsPerBlock = 160;
+  static constexpr int kPairs = 2, kTokens = 8;  // tile: row pairs x tokens
+  static constexpr int kCodes = 5;
+  static void decode(const uint8_t* r0, const uint8_t* r1, __m512i* codes) {
+    __m512i t = load2(r0, r1);
+    codes[0] = digit(t);
+    for (int n = 1; n < 5; ++n) {
+      t = times3(t);
+      codes[n] = digit(t);
+    }
+  }
 };
 
 }  // namespace
@@ -128,7 +108,7 @@ void gemv_t1_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_
 
 void gemm_t1_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
                     const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
-  native_avx512::gemm_rows<Layout>(w, row_bytes, x, x_stride, x_sum, T, y, y_stride, n_rows);
+  native_avx512::gemm_rows<GemmLayout>(w, row_bytes, x, x_stride, x_sum, T, y, y_stride, n_rows);
 }
 
 }  // namespace bitlm

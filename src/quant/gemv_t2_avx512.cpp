@@ -2,8 +2,10 @@
 // quant/gemv_t2.h). A zmm holds the same 32-byte block of two rows (r in the low half, r+1 in the
 // high half); the matching x slice is broadcast to both halves, and _mm512_dpbusd_epi32
 // (u8 codes x s8 x, summed into int32) needs no int16 step and no widening.
-// One shift per block: slices 0 and 2 are masked to their codes, slices 1 and 3 are masked in
-// place (4 * code) into a separate "odd" accumulator that is divided by 4 at the end (exact).
+// GEMV: one shift per block: slices 0 and 2 are masked to their codes, slices 1 and 3 are masked
+// in place (4 * code) into a separate "odd" accumulator that is divided by 4 at the end (exact).
+// GEMM (native_rows_avx512.h) decodes a block once per tile of tokens, so it shifts all four
+// slices down to plain codes (two more shifts per block) and keeps one accumulator per token.
 // GCC 12 warns falsely inside its own avx512fintrin.h (the _mm512_undefined_* idiom).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -27,9 +29,8 @@ inline Codes decode(const uint8_t* r0, const uint8_t* r1) {
   return {{_mm512_and_si512(b, m3), _mm512_and_si512(b, m12), _mm512_and_si512(b4, m3), _mm512_and_si512(b4, m12)}};
 }
 
-inline __m512i bcast_x(const int8_t* x) {
-  return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
-}
+using native_avx512::bcast_x;
+using native_avx512::reduce;
 
 inline Acc zero() { return {_mm512_setzero_si512(), _mm512_setzero_si512()}; }
 
@@ -41,12 +42,6 @@ inline Acc block_dot(Acc a, const Codes& c, const int8_t* x) {
   return a;
 }
 
-inline int32_t reduce(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
-}
 // dot(code, x) of row r (low half) or r + 1 (high half); the odd sum is an exact multiple of 4
 inline int32_t sum_lo(const Acc& a) {
   return reduce(_mm512_castsi512_si256(a.even)) + (reduce(_mm512_castsi512_si256(a.odd)) >> 2);
@@ -55,13 +50,20 @@ inline int32_t sum_hi(const Acc& a) {
   return reduce(_mm512_extracti64x4_epi64(a.even, 1)) + (reduce(_mm512_extracti64x4_epi64(a.odd, 1)) >> 2);
 }
 
-struct Layout {
-  static Codes decode(const uint8_t* r0, const uint8_t* r1) { return bitlm::decode(r0, r1); }
-  static Acc zero() { return bitlm::zero(); }
-  static Acc block_dot(Acc a, const Codes& c, const int8_t* x) { return bitlm::block_dot(a, c, x); }
-  static int32_t sum_lo(const Acc& a) { return bitlm::sum_lo(a); }
-  static int32_t sum_hi(const Acc& a) { return bitlm::sum_hi(a); }
+struct GemmLayout {  // slice n of byte j: bits 2n, 2n + 1, weight j + 32 n of the block
   static constexpr int64_t kWeightsPerBlock = 128;
+  static constexpr int kPairs = 2, kTokens = 8;  // tile: row pairs x tokens
+  static constexpr int kCodes = 4;
+  static void decode(const uint8_t* r0, const uint8_t* r1, __m512i* codes) {
+    const __m512i m3 = _mm512_set1_epi8(3);
+    const __m512i b = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1)), 1);
+    codes[0] = _mm512_and_si512(b, m3);  // 16-bit shifts: bits shifted in from the next byte are masked off
+    codes[1] = _mm512_and_si512(_mm512_srli_epi16(b, 2), m3);
+    codes[2] = _mm512_and_si512(_mm512_srli_epi16(b, 4), m3);
+    codes[3] = _mm512_and_si512(_mm512_srli_epi16(b, 6), m3);
+  }
 };
 
 }  // namespace
@@ -93,7 +95,7 @@ void gemv_t2_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_
 
 void gemm_t2_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
                     const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
-  native_avx512::gemm_rows<Layout>(w, row_bytes, x, x_stride, x_sum, T, y, y_stride, n_rows);
+  native_avx512::gemm_rows<GemmLayout>(w, row_bytes, x, x_stride, x_sum, T, y, y_stride, n_rows);
 }
 
 }  // namespace bitlm

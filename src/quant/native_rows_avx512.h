@@ -1,8 +1,12 @@
 // quant/native_rows_avx512.h — the GEMM row loop shared by the AVX-512 int8 kernels of the native
 // layouts (T2 in gemv_t2_avx512.cpp, T1 in gemv_t1_avx512.cpp); include only from AVX-512 files.
-// Rows go in pairs (one per 256-bit half of a zmm) and tokens in tiles of 8, each block decoded once
-// for the whole tile. A Layout supplies `Codes decode(row0, row1)`, `Acc zero()`, `Acc block_dot(Acc,
-// const Codes&, const int8_t* x)`, `sum_lo(Acc)` / `sum_hi(Acc)` (row 0 / row 1) and kWeightsPerBlock.
+// A zmm holds one 32-byte block of two rows (one per 256-bit half). A tile is kPairs such row pairs
+// x kTokens tokens, all accumulators in registers: each block is decoded once for the whole tile,
+// and each broadcast of x feeds every pair's vpdpbusd (one load per kPairs multiply-adds; loads
+// and decode ops compete with vpdpbusd for issue slots). The token count is a template argument,
+// so the tile's loops unroll with no per-token test.
+// A Layout supplies kWeightsPerBlock, kCodes and `decode(row0, row1, __m512i* codes)`: the block's
+// unsigned codes as kCodes vectors, vector n multiplying x bytes [32 n, 32 n + 32) of the block.
 #pragma once
 #include <immintrin.h>
 
@@ -10,28 +14,82 @@
 
 namespace bitlm::native_avx512 {
 
+inline __m512i bcast_x(const int8_t* x) {
+  return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
+}
+
+inline int32_t reduce(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// Rows r .. r + 2 kPairs - 1 (fewer at the end of the matrix: a missing second row of a pair reads
+// the first again and is not stored) x kTokens tokens.
+template <class Layout, int kPairs, int kTokens>
+void tile(const uint8_t* w, int64_t row_bytes, int64_t r, int64_t n_rows, const int8_t* x, int64_t x_stride,
+          const int32_t* x_sum, int32_t* y, int64_t y_stride) {
+  constexpr int64_t kX = Layout::kWeightsPerBlock / 32;  // x bytes per packed byte
+  const uint8_t* rows[kPairs][2];
+  for (int i = 0; i < kPairs; ++i) {
+    rows[i][0] = w + (r + 2 * i) * row_bytes;
+    rows[i][1] = r + 2 * i + 1 < n_rows ? rows[i][0] + row_bytes : rows[i][0];
+  }
+  __m512i acc[kPairs][kTokens];
+  for (auto& pair : acc)
+    for (auto& a : pair) a = _mm512_setzero_si512();
+  for (int64_t b = 0; b < row_bytes; b += 32) {
+    __m512i codes[kPairs][Layout::kCodes];
+    for (int i = 0; i < kPairs; ++i) Layout::decode(rows[i][0] + b, rows[i][1] + b, codes[i]);
+    const int8_t* xb = x + kX * b;
+    for (int n = 0; n < Layout::kCodes; ++n)
+      for (int t = 0; t < kTokens; ++t) {
+        const __m512i xv = bcast_x(xb + t * x_stride + 32 * n);
+        for (int i = 0; i < kPairs; ++i) acc[i][t] = _mm512_dpbusd_epi32(acc[i][t], codes[i][n], xv);
+      }
+  }
+  for (int i = 0; i < kPairs; ++i)
+    for (int t = 0; t < kTokens; ++t) {
+      int32_t* yt = y + t * y_stride + r + 2 * i;
+      yt[0] = reduce(_mm512_castsi512_si256(acc[i][t])) - x_sum[t];
+      if (r + 2 * i + 1 < n_rows) yt[1] = reduce(_mm512_extracti64x4_epi64(acc[i][t], 1)) - x_sum[t];
+    }
+}
+
+// All rows for kTokens tokens: tiles of kPairs row pairs, then one pair at a time.
+template <class Layout, int kPairs, int kTokens>
+void rows_for_tokens(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride, const int32_t* x_sum,
+                     int32_t* y, int64_t y_stride, int64_t n_rows) {
+  int64_t r = 0;
+  for (; r + 2 * kPairs <= n_rows; r += 2 * kPairs)
+    tile<Layout, kPairs, kTokens>(w, row_bytes, r, n_rows, x, x_stride, x_sum, y, y_stride);
+  for (; r < n_rows; r += 2) tile<Layout, 1, kTokens>(w, row_bytes, r, n_rows, x, x_stride, x_sum, y, y_stride);
+}
+
+// rows_for_tokens<Layout, kPairs, nt> for a run-time nt in [1, kMax].
+template <class Layout, int kPairs, int kMax>
+void rows_for_n_tokens(int nt, const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
+                       const int32_t* x_sum, int32_t* y, int64_t y_stride, int64_t n_rows) {
+  if constexpr (kMax > 1)
+    if (nt < kMax)
+      return rows_for_n_tokens<Layout, kPairs, kMax - 1>(nt, w, row_bytes, x, x_stride, x_sum, y, y_stride, n_rows);
+  rows_for_tokens<Layout, kPairs, kMax>(w, row_bytes, x, x_stride, x_sum, y, y_stride, n_rows);
+}
+
+// Tiles of Layout::kTokens tokens (Layout::kPairs row pairs), the rest in tiles of at most 8.
 template <class Layout>
 void gemm_rows(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride, const int32_t* x_sum,
                int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
-  constexpr int kTokenTile = 8;
-  constexpr int64_t kX = Layout::kWeightsPerBlock / 32;  // x bytes per packed byte
-  for (int64_t t0 = 0; t0 < T; t0 += kTokenTile) {
-    const int nt = int(T - t0 < kTokenTile ? T - t0 : kTokenTile);
-    const int8_t* xt = x + t0 * x_stride;
-    for (int64_t r = 0; r < n_rows; r += 2) {
-      const uint8_t* p0 = w + r * row_bytes;
-      const uint8_t* p1 = r + 1 < n_rows ? p0 + row_bytes : p0;
-      decltype(Layout::zero()) acc[kTokenTile];
-      for (auto& a : acc) a = Layout::zero();
-      for (int64_t b = 0; b < row_bytes; b += 32) {
-        const auto c = Layout::decode(p0 + b, p1 + b);
-        for (int t = 0; t < nt; ++t) acc[t] = Layout::block_dot(acc[t], c, xt + t * x_stride + kX * b);
-      }
-      for (int t = 0; t < nt; ++t) {
-        y[(t0 + t) * y_stride + r] = Layout::sum_lo(acc[t]) - x_sum[t0 + t];
-        if (r + 1 < n_rows) y[(t0 + t) * y_stride + r + 1] = Layout::sum_hi(acc[t]) - x_sum[t0 + t];
-      }
-    }
+  constexpr int kTail = 8;
+  int64_t t0 = 0;
+  for (; t0 + Layout::kTokens <= T; t0 += Layout::kTokens)
+    rows_for_tokens<Layout, Layout::kPairs, Layout::kTokens>(w, row_bytes, x + t0 * x_stride, x_stride, x_sum + t0,
+                                                             y + t0 * y_stride, y_stride, n_rows);
+  for (; t0 < T; t0 += kTail) {
+    const int nt = int(T - t0 < kTail ? T - t0 : kTail);
+    rows_for_n_tokens<Layout, Layout::kPairs, kTail>(nt, w, row_bytes, x + t0 * x_stride, x_stride, x_sum + t0,
+                                                     y + t0 * y_stride, y_stride, n_rows);
   }
 }
 
