@@ -8,6 +8,7 @@
 #include "io/ggml_types.h"
 #include "ops/attention.h"
 #include "ops/attention_quant.h"
+#include "ops/glu_rows.h"
 #include "ops/ops.h"
 #include "quant/act_rows.h"
 #include "quant/quantize.h"
@@ -220,7 +221,7 @@ void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
   bitlinear_shared(gate_up, h, xq_d_, !fused, gate_up_out);
   for_tokens(T, [&](int64_t t0, int64_t t1) {
     Mat<float> g = gate.rows_range(t0, t1 - t0), u = up.rows_range(t0, t1 - t0);
-    if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_forward(g, u, g);
+    if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_rows(g, u, g);
     else swiglu_forward(g, u, g);
     if (xq_ff) input_rows(gate, sub_norm(L.ffn_sub_norm), xq_ff, gate, t0, t1);  // gate stays as it is
   });

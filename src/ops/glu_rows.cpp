@@ -1,0 +1,50 @@
+// ops/glu_rows.cpp — the reference row (relu2_glu_forward itself, the one definition of the math)
+// and the ISA dispatch of glu_rows.h.
+#include "ops/glu_rows.h"
+
+#include <vector>
+
+#include "core/cpu.h"
+#include "core/error.h"
+#include "ops/ops.h"
+
+namespace bitlm {
+
+void relu2_glu_row_ref(const float* gate, const float* up, float* out, int64_t n) {
+  relu2_glu_forward({gate, 1, n, n}, {up, 1, n, n}, {out, 1, n, n});
+}
+
+namespace {
+
+constexpr GluRowKernels kRef = {"ref", relu2_glu_row_ref};
+#if defined(__x86_64__) || defined(_M_X64)
+constexpr GluRowKernels kAvx512 = {"avx512", relu2_glu_row_avx512};
+#endif
+
+const std::vector<const GluRowKernels*>& runnable() {
+  static const std::vector<const GluRowKernels*> k = [] {
+    std::vector<const GluRowKernels*> v = {&kRef};
+#if defined(__x86_64__) || defined(_M_X64)
+    if (cpu_runs_isa("avx512")) v.push_back(&kAvx512);
+#endif
+    return v;
+  }();
+  return k;
+}
+
+}  // namespace
+
+const GluRowKernels& best_glu_row_kernels() {
+  static const GluRowKernels& k = select_kernels<GluRowKernels>(runnable());
+  return k;
+}
+
+std::span<const GluRowKernels* const> runnable_glu_row_kernels() { return runnable(); }
+
+void relu2_glu_rows(Mat<const float> gate, Mat<const float> up, Mat<float> out) {
+  BITLM_ASSERT(gate.rows == up.rows && gate.cols == up.cols && out.rows == gate.rows && out.cols == gate.cols);
+  const auto fn = best_glu_row_kernels().relu2_glu;
+  for (int64_t t = 0; t < gate.rows; ++t) fn(gate.row_ptr(t), up.row_ptr(t), out.row_ptr(t), gate.cols);
+}
+
+}  // namespace bitlm
