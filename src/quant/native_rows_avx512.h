@@ -25,6 +25,37 @@ inline int32_t reduce(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
+// The sums of four tokens' accumulators of one row pair, transposed in registers (a few shuffles
+// per four tokens instead of a horizontal sum per token and row): 128-bit lane 0 holds row r's
+// four sums, lane 2 row r + 1's. int32 adds wrap the same in any order, so this is exact.
+inline __m512i reduce4(const __m512i* a) {
+  const __m512i s01 = _mm512_add_epi32(_mm512_unpacklo_epi32(a[0], a[1]), _mm512_unpackhi_epi32(a[0], a[1]));
+  const __m512i s23 = _mm512_add_epi32(_mm512_unpacklo_epi32(a[2], a[3]), _mm512_unpackhi_epi32(a[2], a[3]));
+  const __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23), _mm512_unpackhi_epi64(s01, s23));
+  return _mm512_add_epi32(s, _mm512_shuffle_i32x4(s, s, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
+// y[t * y_stride + r (+1)] = dot - x_sum[t] for one row pair's kTokens accumulators.
+template <int kTokens>
+void store_pair(const __m512i* acc, bool has_second, const int32_t* x_sum, int32_t* y, int64_t y_stride) {
+  int t = 0;
+  if (kTokens >= 4) {
+    const int32_t ys = int32_t(y_stride);
+    const __m128i idx = _mm_setr_epi32(0, ys, 2 * ys, 3 * ys);
+    for (; t + 4 <= kTokens; t += 4) {
+      const __m512i sums = reduce4(acc + t);
+      const __m128i xs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x_sum + t));
+      _mm_i32scatter_epi32(y + t * y_stride, idx, _mm_sub_epi32(_mm512_castsi512_si128(sums), xs), 4);
+      if (has_second)
+        _mm_i32scatter_epi32(y + t * y_stride + 1, idx, _mm_sub_epi32(_mm512_extracti32x4_epi32(sums, 2), xs), 4);
+    }
+  }
+  for (; t < kTokens; ++t) {
+    y[t * y_stride] = reduce(_mm512_castsi512_si256(acc[t])) - x_sum[t];
+    if (has_second) y[t * y_stride + 1] = reduce(_mm512_extracti64x4_epi64(acc[t], 1)) - x_sum[t];
+  }
+}
+
 // Rows r .. r + 2 kPairs - 1 (fewer at the end of the matrix: a missing second row of a pair reads
 // the first again and is not stored) x kTokens tokens.
 template <class Layout, int kPairs, int kTokens>
@@ -49,12 +80,7 @@ void tile(const uint8_t* w, int64_t row_bytes, int64_t r, int64_t n_rows, const 
         for (int i = 0; i < kPairs; ++i) acc[i][t] = _mm512_dpbusd_epi32(acc[i][t], codes[i][n], xv);
       }
   }
-  for (int i = 0; i < kPairs; ++i)
-    for (int t = 0; t < kTokens; ++t) {
-      int32_t* yt = y + t * y_stride + r + 2 * i;
-      yt[0] = reduce(_mm512_castsi512_si256(acc[i][t])) - x_sum[t];
-      if (r + 2 * i + 1 < n_rows) yt[1] = reduce(_mm512_extracti64x4_epi64(acc[i][t], 1)) - x_sum[t];
-    }
+  for (int i = 0; i < kPairs; ++i) store_pair<kTokens>(acc[i], r + 2 * i + 1 < n_rows, x_sum, y + r + 2 * i, y_stride);
 }
 
 // All rows for kTokens tokens: tiles of kPairs row pairs, then one pair at a time.
