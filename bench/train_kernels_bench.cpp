@@ -75,6 +75,17 @@ void attention(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * H * (kTokens * kTokens / 2) * Dh * (backward ? 5 : 2));
 }
 
+// SwiGLU backward over (256, F 688); items: elements.
+void swiglu_grad(benchmark::State& state) {
+  const int64_t F = 688;
+  auto d = randn(kTokens * F), g = randn(kTokens * F, 3.0), u = randn(kTokens * F);
+  std::vector<float> dg(d.size()), du(d.size());
+  for (auto _ : state)
+    swiglu_backward({d.data(), kTokens, F}, {g.data(), kTokens, F}, {u.data(), kTokens, F}, {dg.data(), kTokens, F},
+                    {du.data(), kTokens, F});
+  state.SetItemsProcessed(state.iterations() * kTokens * F);
+}
+
 void cross_entropy(benchmark::State& state) {
   const int64_t V = 4096;
   auto logits = randn(kTokens * V, 3.0), work = logits;
@@ -99,5 +110,6 @@ BENCHMARK(bitlm::backward_weight)->Args({256, 256})->Args({688, 256})->Args({256
 BENCHMARK(bitlm::forward)->Args({4096, 256});
 BENCHMARK(bitlm::forward_transposed)->Args({4096, 256});
 BENCHMARK(bitlm::attention)->Arg(0)->Arg(1);
+BENCHMARK(bitlm::swiglu_grad);
 BENCHMARK(bitlm::cross_entropy);
 BENCHMARK_MAIN();
