@@ -127,6 +127,8 @@ ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
   ModelConfig c = synth_config(o.shape);
   BITLM_CHECK(o.embd_type == kGgmlF16 || o.embd_type == kGgmlQ8_0 || o.embd_type == kGgmlQ6_K,
               "synth: embedding type must be F16, Q8_0 or Q6_K");
+  BITLM_CHECK(o.embd_type != kGgmlQ6_K || c.n_embd % 256 == 0,
+              "synth: shape '{}' has D = {}, not a whole number of Q6_K's 256-value blocks", o.shape, c.n_embd);
   BITLM_CHECK(o.weight_type == kGgmlBitlmT2 || o.weight_type == kGgmlBitlmT1, "synth: weight type must be T2 or T1");
   GgufWriter w;
   c.write_gguf(w);
