@@ -89,6 +89,7 @@ TrainModel::TrainModel(const TrainModelConfig& config) : cfg_(config) {
   grads_.assign(offset, 0.0f);
   wq_.assign(offset, 0.0f);
   packed_.resize(tensors_.size());
+  rope_ = rope_table(cfg_.seq_len, int(cfg_.head_dim()), cfg_.rope_theta);
   acts_.resize(size_t(cfg_.n_layer));
 }
 
@@ -233,8 +234,8 @@ void TrainModel::layer_forward(int64_t l, ThreadPool& pool) {
   rms_norm_forward(x_in, P(L.attn_norm), eps, mat(tmp_, R, D), a.rstd1);
   bitlinear_layers(mat(tmp_, R, D), mat(a.h1q, R, D), xi_embd_,
                    {{L.wq, mat(a.q, R, Q)}, {L.wk, mat(a.k, R, KV)}, {L.wv, mat(a.v, R, KV)}}, pool);
-  rope_forward(mat(a.q, R, Q), int(cfg_.n_head), int(cfg_.head_dim()), pos_, cfg_.rope_theta, true);
-  rope_forward(mat(a.k, R, KV), int(cfg_.n_head_kv), int(cfg_.head_dim()), pos_, cfg_.rope_theta, true);
+  rope_forward_table(mat(a.q, R, Q), int(cfg_.n_head), rope_, pos_, true);
+  rope_forward_table(mat(a.k, R, KV), int(cfg_.n_head_kv), rope_, pos_, true);
   if (kv_f16_)
     for (auto* kv : {&a.k, &a.v})
       for (float& x : *kv) x = fp16_to_f32(f32_to_fp16(x));
@@ -310,8 +311,8 @@ void TrainModel::layer_backward(int64_t l, ThreadPool& pool) {
   rms_norm_backward(da2, mat(a.att, R, Q), P(L.attn_sub_norm), a.rstd2, datt, G(L.attn_sub_norm), pool);
   attention_backward(datt, mat(a.q, R, Q), mat(a.k, R, KV), mat(a.v, R, KV), H, Hkv, Dh, cfg_.seq_len,
                      dq, dk, dv, pool);
-  rope_backward(dq, H, Dh, pos_, cfg_.rope_theta, true);
-  rope_backward(dk, Hkv, Dh, pos_, cfg_.rope_theta, true);
+  rope_backward(dq, H, rope_, pos_, true);
+  rope_backward(dk, Hkv, rope_, pos_, true);
   bitlinear_backward(dq, mat(a.h1q, R, D), W(L.wq), dh, dW(L.wq), pool);
   bitlinear_backward(dk, mat(a.h1q, R, D), W(L.wk), dh, dW(L.wk), pool);
   bitlinear_backward(dv, mat(a.h1q, R, D), W(L.wv), dh, dW(L.wv), pool);

@@ -116,6 +116,7 @@ class TrainModel {
   std::vector<ParamTensor> tensors_;
   std::vector<float> params_, grads_, wq_;  // wq_: quantized BitLinear weights, same offsets
   std::vector<TernaryMatrix> packed_;        // b1.58: wq_ packed for the forward GEMM, by tensor index
+  RopeTable rope_;                           // cos/sin of positions [0, seq_len)
   std::vector<float> head_t_;                // the head (V, D) transposed, for the forward's outer products
   bool weights_fresh_ = false;               // wq_, packed_ and head_t_ match params_
   QuantizedActivations xi_embd_, xi_attn_, xi_ffn_;  // int8 BitLinear inputs of width D, Q, F
