@@ -35,7 +35,8 @@ inline __m512i reduce4(const __m512i* a) {
   return _mm512_add_epi32(s, _mm512_shuffle_i32x4(s, s, _MM_SHUFFLE(2, 3, 0, 1)));
 }
 
-// y[t * y_stride + r (+1)] = dot - x_sum[t] for one row pair's kTokens accumulators.
+// y[t * y_stride + r (+1)] = dot - x_sum[t] for one row pair's kTokens accumulators (the scatter
+// indexes with int32: 3 * y_stride must fit, as it does for any y a caller can hold).
 template <int kTokens>
 void store_pair(const __m512i* acc, bool has_second, const int32_t* x_sum, int32_t* y, int64_t y_stride) {
   int t = 0;
