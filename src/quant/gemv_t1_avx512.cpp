@@ -2,8 +2,9 @@
 // quant/ternary_formats.h, contract in quant/gemv_t2.h). A zmm holds the same 32-byte block of two
 // rows (r low, r+1 high), as in gemv_t2_avx512.cpp. Byte t_n = b * 3^n mod 256 comes from t_{n-1}
 // with two byte adds, and digit n is code_n = floor(3 t_n / 256), so 3 t_n = 256 code_n + t_{n+1}.
-//  - GEMM (prefill) extracts the codes once per block, [t_n >= 86] + [t_n >= 171] (saturating
-//    subtract, min with 1), and reuses them for a tile of tokens with _mm512_dpbusd_epi32.
+//  - GEMM (prefill) extracts the codes once per block, [t_n >= 86] + [t_n >= 171] (two compares
+//    into masks and two masked byte ops: four per 64 codes where saturating subtract, min and add
+//    took five; the GEMM was decode-bound, 1.11-1.15x), and reuses them for a tile of tokens.
 //  - GEMV (decode) extracts nothing: sum_j code_n,j x_j = (3 sum_j t_n,j x_j - sum_j t_n+1,j x_j) / 256,
 //    and both sums are plain u8 x s8 dpbusd of the bytes themselves. Two dpbusd and two adds per
 //    64 codes instead of one dpbusd and seven byte ops; the int32 total is divided once (exact).
@@ -17,10 +18,10 @@
 namespace bitlm {
 namespace {
 
-inline __m512i digit(__m512i t) {
+inline __m512i digit(__m512i t) {  // [t > 85] + [t > 170]
   const __m512i one = _mm512_set1_epi8(1);
-  return _mm512_add_epi8(_mm512_min_epu8(_mm512_subs_epu8(t, _mm512_set1_epi8(85)), one),
-                         _mm512_min_epu8(_mm512_subs_epu8(t, _mm512_set1_epi8(char(170))), one));
+  const __m512i d = _mm512_maskz_mov_epi8(_mm512_cmpgt_epu8_mask(t, _mm512_set1_epi8(85)), one);
+  return _mm512_mask_add_epi8(d, _mm512_cmpgt_epu8_mask(t, _mm512_set1_epi8(char(170))), d, one);
 }
 
 inline __m512i times3(__m512i t) { return _mm512_add_epi8(_mm512_add_epi8(t, t), t); }  // mod 256
