@@ -47,12 +47,6 @@ void bitlinear_quantize_input(WeightMode mode, Mat<const float> x, Mat<float> x_
   });
 }
 
-void bitlinear_backward(Mat<const float> dy, Mat<const float> x_q, Mat<const float> w_q,
-                        Mat<float> dx, Mat<float> dw, ThreadPool& pool) {
-  matmul_backward_input(dy, w_q, dx, pool);
-  matmul_backward_weight(dy, x_q, dw, pool);
-}
-
 TernaryMatrix bitlinear_pack_ternary(Mat<const float> w, Mat<float> w_q) {
   BITLM_ASSERT(w.rows == w_q.rows && w.cols == w_q.cols);
   BITLM_ASSERT(w.stride == w.cols && w_q.stride == w_q.cols);

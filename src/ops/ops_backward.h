@@ -91,8 +91,12 @@ inline void bitlinear_forward(Mat<const float> x_q, Mat<const float> w_q, Mat<fl
                               ThreadPool& pool) {
   matmul_forward(x_q, w_q, y, pool);
 }
+// kBf16 rounds dy to bf16 and multiplies with AVX-512 BF16 where the CPU has it (the same bits
+// from the plain reference elsewhere); see ops/train_matmul_bf16.cpp. fp32 accumulation either way.
+enum class MatmulPrecision { kFp32, kBf16 };
 void bitlinear_backward(Mat<const float> dy, Mat<const float> x_q, Mat<const float> w_q,
-                        Mat<float> dx, Mat<float> dw, ThreadPool& pool);
+                        Mat<float> dx, Mat<float> dw, ThreadPool& pool,
+                        MatmulPrecision precision = MatmulPrecision::kFp32);
 
 // b1.58 through quant/'s int8 x ternary GEMM (003 Fig. 12): the same y = x_q w_q^T, with the
 // products summed exactly in int32 and scaled once, y = sum(q_x q_w) * beta / s_x.

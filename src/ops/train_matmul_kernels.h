@@ -6,6 +6,12 @@
 // whatever tile or row range it falls in (vector lanes are independent, tails are masked into the
 // same accumulators), so results do not depend on how callers split the work across threads.
 // Different ISAs may differ by rounding (FMA, lane-wise partial sums); tests bound that.
+// bf16 acc (the BitLinear backward under "matmul_precision": "bf16"): a and b hold bf16 pairs,
+// one uint32 each (low half: the even index), the operand layout of AVX-512 BF16 vdpbf16ps:
+//   c[r][k] += sum_{p in [p0, p1)} a[r*lda + p] . b[p*ldb + k]
+// with c . = (c + a.hi * b.hi) + a.lo * b.lo in fp32: the products of two bf16 are exact, so two
+// round-to-nearest adds, denormals flushed (the instruction's DAZ/FTZ). Every ISA gives the
+// same bits, in every split.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -19,6 +25,15 @@ using MatmulAcc = void (*)(const float* a, int64_t a_rs, int64_t a_js, const flo
                            float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1,
                            int64_t K);
 
+using MatmulAccBf16 = void (*)(const uint32_t* a, int64_t lda, const uint32_t* b, int64_t ldb,
+                               float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t p0,
+                               int64_t p1, int64_t K);
+
+struct TrainBf16Kernels {
+  std::string_view isa;
+  MatmulAccBf16 acc;
+};
+
 struct TrainMatmulKernels {
   std::string_view isa;
   MatmulNt nt;
@@ -27,6 +42,18 @@ struct TrainMatmulKernels {
 
 const TrainMatmulKernels& best_train_matmul_kernels();
 std::span<const TrainMatmulKernels* const> runnable_train_matmul_kernels();  // ref first
+
+const TrainBf16Kernels& best_train_bf16_kernels();
+std::span<const TrainBf16Kernels* const> runnable_train_bf16_kernels();  // ref first
+
+// fp32 -> bf16, round to nearest even; subnormals flush to signed zero (as vdpbf16ps reads them).
+uint16_t to_bf16(float x);
+float from_bf16(uint16_t h);
+
+void matmul_acc_bf16_ref(const uint32_t*, int64_t, const uint32_t*, int64_t, float*, int64_t,
+                         int64_t, int64_t, int64_t, int64_t, int64_t);
+void matmul_acc_bf16_avx512(const uint32_t*, int64_t, const uint32_t*, int64_t, float*, int64_t,
+                            int64_t, int64_t, int64_t, int64_t, int64_t);
 
 void matmul_nt_ref(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, int64_t,
                    int64_t, int64_t);

@@ -9,7 +9,9 @@
 //     "train_data": "data/tinystories_train", "valid_data": "", "tokenizer": "",
 //     "out_dir": "runs/train", "steps": 1000, "batch_size": 8, "grad_accum": 1, "grad_clip": 0,
 //     "seed": 1234, "init_std": 0.02, "threads": 0, "checkpoint_every": 100, "eval_every": 0,
-//     "eval_batches": 16 }
+//     "eval_batches": 16, "matmul_precision": "fp32" }
+// matmul_precision "bf16" rounds dY to bf16 in the BitLinear backward matmuls (AVX-512 BF16;
+// ops/train_matmul_bf16.cpp); stored in TrainModelConfig, outside the checkpoint's shape.
 #pragma once
 #include <nlohmann/json.hpp>
 

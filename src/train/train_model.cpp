@@ -297,25 +297,25 @@ void TrainModel::layer_backward(int64_t l, ThreadPool& pool) {
   for (Mat<float> m : {da4, dact, dgate, dup, da2, datt, dq, dk, dv, dh}) zero(m);
 
   // FFN block; the residual passes dres through unchanged.
-  bitlinear_backward(dres, mat(a.a4q, R, F), W(L.wd), da4, dW(L.wd), pool);
+  bitlinear_backward(dres, mat(a.a4q, R, F), W(L.wd), da4, dW(L.wd), pool, cfg_.matmul_precision);
   rms_norm_backward(da4, mat(a.act, R, F), P(L.ffn_sub_norm), a.rstd4, dact, G(L.ffn_sub_norm), pool);
   if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_backward(dact, mat(a.gate, R, F), mat(a.up, R, F), dgate, dup);
   else swiglu_backward(dact, mat(a.gate, R, F), mat(a.up, R, F), dgate, dup);
-  bitlinear_backward(dgate, mat(a.h3q, R, D), W(L.wg), dh, dW(L.wg), pool);
-  bitlinear_backward(dup, mat(a.h3q, R, D), W(L.wu), dh, dW(L.wu), pool);
+  bitlinear_backward(dgate, mat(a.h3q, R, D), W(L.wg), dh, dW(L.wg), pool, cfg_.matmul_precision);
+  bitlinear_backward(dup, mat(a.h3q, R, D), W(L.wu), dh, dW(L.wu), pool, cfg_.matmul_precision);
   rms_norm_backward(dh, mat(a.x_mid, R, D), P(L.ffn_norm), a.rstd3, dres, G(L.ffn_norm), pool);
 
   // Attention block.
   zero(dh);
-  bitlinear_backward(dres, mat(a.a2q, R, Q), W(L.wo), da2, dW(L.wo), pool);
+  bitlinear_backward(dres, mat(a.a2q, R, Q), W(L.wo), da2, dW(L.wo), pool, cfg_.matmul_precision);
   rms_norm_backward(da2, mat(a.att, R, Q), P(L.attn_sub_norm), a.rstd2, datt, G(L.attn_sub_norm), pool);
   attention_backward(datt, mat(a.q, R, Q), mat(a.k, R, KV), mat(a.v, R, KV), H, Hkv, Dh, cfg_.seq_len,
                      dq, dk, dv, pool);
   rope_backward(dq, H, rope_, pos_, true);
   rope_backward(dk, Hkv, rope_, pos_, true);
-  bitlinear_backward(dq, mat(a.h1q, R, D), W(L.wq), dh, dW(L.wq), pool);
-  bitlinear_backward(dk, mat(a.h1q, R, D), W(L.wk), dh, dW(L.wk), pool);
-  bitlinear_backward(dv, mat(a.h1q, R, D), W(L.wv), dh, dW(L.wv), pool);
+  bitlinear_backward(dq, mat(a.h1q, R, D), W(L.wq), dh, dW(L.wq), pool, cfg_.matmul_precision);
+  bitlinear_backward(dk, mat(a.h1q, R, D), W(L.wk), dh, dW(L.wk), pool, cfg_.matmul_precision);
+  bitlinear_backward(dv, mat(a.h1q, R, D), W(L.wv), dh, dW(L.wv), pool, cfg_.matmul_precision);
   rms_norm_backward(dh, mat(a.x_in, R, D), P(L.attn_norm), a.rstd1, dres, G(L.attn_norm), pool);
 }
 

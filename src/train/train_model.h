@@ -32,6 +32,9 @@ struct TrainModelConfig {
   FfnActivation activation = FfnActivation::kSilu;
   WeightMode weight_mode = WeightMode::kTernary;
   bool tied_embedding = true;
+  // The BitLinear backward matmuls (dx, dw); a training choice, not part of the model's shape
+  // (a checkpoint resumes under either). Head, embedding and attention stay fp32.
+  MatmulPrecision matmul_precision = MatmulPrecision::kFp32;
 
   int64_t head_dim() const { return n_embd / n_head; }
   int64_t q_dim() const { return n_head * head_dim(); }
