@@ -20,7 +20,7 @@ void setup(CLI::App& root) {
   c->add_option("--shape", o->shape, "bitnet-2b4t | bitnet-700m | bitnet-3b | tiny | micro")->required();
   c->add_option("-o,--output", *out, "output GGUF file")->required();
   c->add_option("--seed", o->seed, "weights seed");
-  c->add_option("--embd-type", *embd, "token embedding/tied head type (auto: q8_0 for bitnet-* shapes, else f16)")
+  c->add_option("--embd-type", *embd, "token embedding/tied head type (auto: q6_k for bitnet-* shapes, q8_0 where D is not a multiple of 256, else f16)")
       ->check(CLI::IsMember({"auto", "f16", "q8_0", "q6_k"}));
   c->add_option("--weight-type", *weights, "ternary weight layout: t2 (2 bits/weight) or t1 (1.6 bits/weight)")
       ->check(CLI::IsMember({"t2", "t1"}));

@@ -24,9 +24,9 @@ struct SynthOptions {
 std::vector<std::string> synth_shape_names();
 // The config of a named shape; UserError listing the names if unknown.
 ModelConfig synth_config(const std::string& shape);
-// Q8_0 for the published shapes (their tied 128k-vocab head is most of the bytes decode reads per
-// token: 2B-4T 657 MB in F16, 349 MB in Q8_0, as llama.cpp's default quants keep it), F16 for the
-// small test shapes.
+// Q6_K for the published shapes (their tied 128k-vocab head is most of the bytes decode reads per
+// token: 2B-4T 657 MB in F16, 349 MB in Q8_0, 263 MB in Q6_K), Q8_0 where D is not a multiple of
+// 256 (bitnet-3b), F16 for the small test shapes.
 uint32_t synth_default_embd_type(const std::string& shape);
 // Writes the model to `path` (atomically). Returns its config.
 ModelConfig write_synth_model(const SynthOptions& options, const std::string& path);

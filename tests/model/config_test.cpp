@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "io/ggml_types.h"
 #include "io/gguf.h"
 #include "model/config.h"
 #include "model/sampler.h"
@@ -39,6 +40,14 @@ TEST(Config, RoundTripsEveryField) {
   EXPECT_EQ(r.rope_theta, 500000.0f);
   EXPECT_EQ(r.activation, FfnActivation::kRelu2);
   EXPECT_TRUE(r.sub_norms && r.rope_neox);
+}
+
+// The published shapes get a Q6_K head unless D is not made of whole 256-blocks (bitnet-3b: 3200).
+TEST(Config, SynthHeadTypeDefaultsToQ6KWhereTheBlocksFit) {
+  EXPECT_EQ(synth_default_embd_type("bitnet-2b4t"), kGgmlQ6_K);
+  EXPECT_EQ(synth_default_embd_type("bitnet-700m"), kGgmlQ6_K);
+  EXPECT_EQ(synth_default_embd_type("bitnet-3b"), kGgmlQ8_0);
+  EXPECT_EQ(synth_default_embd_type("micro"), kGgmlF16);
 }
 
 TEST(Config, ArchDefaultsAndActivationKey) {
