@@ -38,7 +38,7 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& where) {
   TrainConfig c;
   refuse_unknown(j, {"model", "schedule", "adam", "train_data", "valid_data", "tokenizer", "out_dir", "steps",
                      "batch_size", "grad_accum", "grad_clip", "seed", "init_std", "threads",
-                     "checkpoint_every", "eval_every", "eval_batches", "matmul_precision", "per_sequence_gradients"}, where, "");
+                     "checkpoint_every", "eval_every", "eval_batches", "matmul_precision"}, where, "");
   if (j.contains("model")) {
     const json& m = j["model"];
     refuse_unknown(m, {"n_vocab", "n_embd", "n_ff", "n_layer", "n_head", "n_head_kv", "seq_len", "weight_mode",
@@ -81,7 +81,6 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& where) {
   field(j, "seed", c.seed, where); field(j, "init_std", c.init_std, where);
   field(j, "threads", c.threads, where); field(j, "checkpoint_every", c.checkpoint_every, where);
   field(j, "eval_every", c.eval_every, where); field(j, "eval_batches", c.eval_batches, where);
-  field(j, "per_sequence_gradients", c.per_sequence_gradients, where);
   std::string precision = c.model.matmul_precision == MatmulPrecision::kBf16 ? "bf16" : "fp32";
   field(j, "matmul_precision", precision, where);
   if (precision != "fp32" && precision != "bf16")
@@ -121,8 +120,7 @@ json TrainConfig::to_json() const {
           {"steps", steps}, {"batch_size", batch_size}, {"grad_accum", grad_accum}, {"grad_clip", grad_clip},
           {"seed", seed}, {"init_std", init_std}, {"threads", threads}, {"checkpoint_every", checkpoint_every},
           {"eval_every", eval_every}, {"eval_batches", eval_batches},
-          {"matmul_precision", model.matmul_precision == MatmulPrecision::kBf16 ? "bf16" : "fp32"},
-          {"per_sequence_gradients", per_sequence_gradients}};
+          {"matmul_precision", model.matmul_precision == MatmulPrecision::kBf16 ? "bf16" : "fp32"}};
 }
 
 void TrainConfig::validate() const {

@@ -9,7 +9,7 @@
 //     "train_data": "data/tinystories_train", "valid_data": "", "tokenizer": "",
 //     "out_dir": "runs/train", "steps": 1000, "batch_size": 8, "grad_accum": 1, "grad_clip": 0,
 //     "seed": 1234, "init_std": 0.02, "threads": 0, "checkpoint_every": 100, "eval_every": 0,
-//     "eval_batches": 16, "matmul_precision": "fp32", "per_sequence_gradients": true }
+//     "eval_batches": 16, "matmul_precision": "fp32" }
 // matmul_precision "bf16" rounds dY to bf16 in the BitLinear backward matmuls (AVX-512 BF16;
 // ops/train_matmul_bf16.cpp); stored in TrainModelConfig, outside the checkpoint's shape.
 #pragma once
@@ -33,9 +33,6 @@ struct TrainConfig {
   uint64_t seed = 1234;
   float grad_clip = 0.0f, init_std = 0.02f;
   int threads = 0;
-  // true: each sequence's gradient is its own leaf of the pairwise tree (bit-identical under any
-  // power-of-two MPI share); false: a rank's sequences run as one pass (faster, see training.md).
-  bool per_sequence_gradients = true;
 
   // `where` names the source in error messages (the config file path).
   static TrainConfig from_json(const nlohmann::json& j, const std::string& where);

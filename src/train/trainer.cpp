@@ -58,17 +58,13 @@ struct GradientSums {
 double step_gradient(const TrainConfig& cfg, float grad_scale, TrainModel& model, ShardLoader& loader,
                      Distributed& dist, ThreadPool& pool, GradientSums& sums) {
   const int64_t rank_batch = cfg.batch_size / dist.size();
-  const int64_t pass_tokens = cfg.model.seq_len * (cfg.per_sequence_gradients ? 1 : rank_batch);
-  std::vector<int32_t> in(static_cast<size_t>(pass_tokens)), tgt(in.size());
+  std::vector<int32_t> in(size_t(cfg.model.seq_len)), tgt(in.size());
   sums.step.assign(model.grads().size(), 0.0f);
   double loss = 0;
   for (int64_t micro = 0; micro < cfg.grad_accum; ++micro) {
     loader.skip(dist.rank() * rank_batch);  // every rank walks the whole batch: one data position
-    // per_sequence_gradients false: the rank's sequences in one pass and one leaf (fewer, larger
-    // matmuls; the sums associate differently, so other rank counts agree only to rounding).
-    const int64_t passes = cfg.per_sequence_gradients ? rank_batch : 1;
-    for (int64_t s = 0; s < passes; ++s) {
-      loader.next(rank_batch / passes, in, tgt);
+    for (int64_t s = 0; s < rank_batch; ++s) {
+      loader.next(1, in, tgt);
       model.zero_grads(&pool);
       const double seq_loss = model.forward_backward(in, tgt, grad_scale, pool);
       sums.losses.push({&seq_loss, 1});

@@ -104,24 +104,6 @@ TEST(Trainer, Bf16BackwardLossStaysCloseToFp32) {
   EXPECT_LT(b.back(), b.front());
 }
 
-// "per_sequence_gradients": false runs a rank's sequences as one pass: the same gradient summed in
-// another order, so the losses agree with the per-sequence leaves to rounding, not bit for bit.
-TEST(Trainer, OnePassBatchAgreesWithPerSequenceLeavesToRounding) {
-  const std::string data = byte_shards();
-  TrainOptions quiet;
-  quiet.progress = false;
-  const std::string leaves_dir = temp_dir("leaves");
-  auto cfg = small_config(data, leaves_dir);
-  run_training(cfg, quiet);
-  cfg.out_dir = temp_dir("one_pass");
-  cfg.per_sequence_gradients = false;
-  run_training(cfg, quiet);
-  const auto a = losses(leaves_dir + "/metrics.jsonl"), b = losses(cfg.out_dir + "/metrics.jsonl");
-  ASSERT_EQ(a.size(), 6u);
-  ASSERT_EQ(b.size(), 6u);
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-4 * a[i]) << "step " << i + 1;
-}
-
 TEST(Trainer, CorruptOrMismatchedCheckpointIsRefused) {
   const std::string data = byte_shards();
   auto cfg = small_config(data, temp_dir("refuse"));
