@@ -1,8 +1,22 @@
 // core/cpu.h — CPU features, read once (CPUID on x86, HWCAP on ARM).
 #pragma once
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
+
+// Expand to their arguments only when building for that architecture (kernel table lists).
+#if defined(__x86_64__) || defined(_M_X64)
+#define BITLM_X86(...) __VA_ARGS__,
+#else
+#define BITLM_X86(...)
+#endif
+#if defined(__aarch64__)
+#define BITLM_ARM(...) __VA_ARGS__,
+#else
+#define BITLM_ARM(...)
+#endif
 
 namespace bitlm {
 
@@ -33,6 +47,17 @@ const Table& select_kernels(std::span<const Table* const> runnable) {
   for (const Table* t : runnable)
     if (t->isa == want) return *t;
   return *runnable.front();
+}
+
+// The kernel tables of `compiled` (ref first, best last) whose ISA this CPU runs: a family's list
+// for select_kernels and for its tests. List the per-ISA tables with BITLM_X86(...) / BITLM_ARM(...)
+// so that a build for the other architecture drops them.
+template <typename Table>
+std::vector<const Table*> runnable_tables(std::initializer_list<const Table*> compiled) {
+  std::vector<const Table*> v;
+  for (const Table* t : compiled)
+    if (cpu_runs_isa(t->isa)) v.push_back(t);
+  return v;
 }
 
 }  // namespace bitlm

@@ -22,13 +22,7 @@ constexpr GluRowKernels kAvx512 = {"avx512", relu2_glu_row_avx512};
 #endif
 
 const std::vector<const GluRowKernels*>& runnable() {
-  static const std::vector<const GluRowKernels*> k = [] {
-    std::vector<const GluRowKernels*> v = {&kRef};
-#if defined(__x86_64__) || defined(_M_X64)
-    if (cpu_runs_isa("avx512")) v.push_back(&kAvx512);
-#endif
-    return v;
-  }();
+  static const auto k = runnable_tables<GluRowKernels>({&kRef, BITLM_X86(&kAvx512)});
   return k;
 }
 

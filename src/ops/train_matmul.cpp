@@ -40,17 +40,8 @@ constexpr TrainMatmulKernels kAvx2 = {"avx2", matmul_nt_avx2, matmul_acc_avx2};
 constexpr TrainMatmulKernels kAvx512 = {"avx512", matmul_nt_avx512, matmul_acc_avx512};
 #endif
 
-std::vector<const TrainMatmulKernels*> detect() {
-  std::vector<const TrainMatmulKernels*> k = {&kRef};
-#if defined(__x86_64__) || defined(_M_X64)
-  if (cpu_runs_isa("avx2")) k.push_back(&kAvx2);
-  if (cpu_runs_isa("avx512")) k.push_back(&kAvx512);
-#endif
-  return k;
-}
-
 const std::vector<const TrainMatmulKernels*>& runnable() {
-  static const std::vector<const TrainMatmulKernels*> k = detect();
+  static const auto k = runnable_tables<TrainMatmulKernels>({&kRef, BITLM_X86(&kAvx2, &kAvx512)});
   return k;
 }
 

@@ -15,16 +15,8 @@ constexpr ExpKernels kRef = {"ref", exp_inplace_ref};
 constexpr ExpKernels kAvx512 = {"avx512", exp_inplace_avx512};
 #endif
 
-std::vector<const ExpKernels*> detect() {
-  std::vector<const ExpKernels*> k = {&kRef};
-#if defined(__x86_64__) || defined(_M_X64)
-  if (cpu_runs_isa("avx512")) k.push_back(&kAvx512);
-#endif
-  return k;
-}
-
 const std::vector<const ExpKernels*>& runnable() {
-  static const std::vector<const ExpKernels*> k = detect();
+  static const auto k = runnable_tables<ExpKernels>({&kRef, BITLM_X86(&kAvx512)});
   return k;
 }
 

@@ -50,13 +50,7 @@ constexpr ActRowKernels kAvx512 = {"avx512", act_rows_quantize_avx512, act_rows_
 #endif
 
 const std::vector<const ActRowKernels*>& runnable() {
-  static const std::vector<const ActRowKernels*> k = [] {
-    std::vector<const ActRowKernels*> v = {&kRef};
-#if defined(__x86_64__) || defined(_M_X64)
-    if (cpu_runs_isa("avx512")) v.push_back(&kAvx512);
-#endif
-    return v;
-  }();
+  static const auto k = runnable_tables<ActRowKernels>({&kRef, BITLM_X86(&kAvx512)});
   return k;
 }
 

@@ -29,20 +29,8 @@ constexpr TernaryKernels kNeon = {"neon", gemv_t2_neon, gemm_t2_neon, gemm_t2_f3
                                   dot_q6_k_q8_ref, gemv_t1_neon, gemm_t1_neon};
 #endif
 
-std::vector<const TernaryKernels*> detect() {
-  std::vector<const TernaryKernels*> k = {&kRef};
-#if defined(__x86_64__) || defined(_M_X64)
-  if (cpu_runs_isa("avx2")) k.push_back(&kAvx2);
-  if (cpu_runs_isa("avx512")) k.push_back(&kAvx512);
-#endif
-#if defined(__aarch64__)
-  if (cpu_runs_isa("neon")) k.push_back(&kNeon);
-#endif
-  return k;
-}
-
 const std::vector<const TernaryKernels*>& runnable() {
-  static const std::vector<const TernaryKernels*> k = detect();
+  static const auto k = runnable_tables<TernaryKernels>({&kRef, BITLM_X86(&kAvx2, &kAvx512) BITLM_ARM(&kNeon)});
   return k;
 }
 
