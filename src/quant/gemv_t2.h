@@ -123,6 +123,8 @@ void gemm_t2_neon(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t
 void gemv_t1_neon(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
 void gemm_t1_neon(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
                   int64_t, int64_t);
+float dot_q8_0_q8_neon(const uint8_t*, const int8_t*, const float*, int64_t);
+float dot_q6_k_q8_neon(const uint8_t*, const int8_t*, const float*, const int16_t*, int64_t);
 #endif
 
 }  // namespace bitlm

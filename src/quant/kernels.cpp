@@ -25,8 +25,8 @@ constexpr TernaryKernels kAvx512 = {"avx512", gemv_t2_avx512, gemm_t2_avx512, ge
 #endif
 #if defined(__aarch64__)
 constexpr TernaryKernels kNeon = {"neon", gemv_t2_neon, gemm_t2_neon, gemm_t2_f32_ref, dot_f32_ref,
-                                  dot_f16_ref, dot_bf16_ref, dot_q8_0_ref, dot_q6_k_ref, dot_q8_0_q8_ref,
-                                  dot_q6_k_q8_ref, gemv_t1_neon, gemm_t1_neon};
+                                  dot_f16_ref, dot_bf16_ref, dot_q8_0_ref, dot_q6_k_ref, dot_q8_0_q8_neon,
+                                  dot_q6_k_q8_neon, gemv_t1_neon, gemm_t1_neon};
 #endif
 
 const std::vector<const TernaryKernels*>& runnable() {
