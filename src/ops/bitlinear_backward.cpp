@@ -9,9 +9,27 @@
 
 #include "core/error.h"
 #include "ops/ops_backward.h"
+#include "quant/act_rows.h"
 #include "quant/quantize.h"
 
 namespace bitlm {
+namespace {
+
+// Rows [t0, t1) of x to int8 codes q (row stride q_stride), their scales and code sums through
+// quant/'s per-token quantizer on the best ISA (act_rows.h: quantize_absmax_int8's bits, eq. 6-7),
+// then x_q = q / s, the dequantized input of Fig. 11.
+void quantize_rows(Mat<const float> x, int64_t t0, int64_t t1, int8_t* q, int64_t q_stride,
+                   float* scale, int32_t* sum, Mat<float> x_q) {
+  best_act_row_kernels().quantize({x.row_ptr(t0), x.stride, t1 - t0, x.cols, q, q_stride, scale, sum});
+  for (int64_t t = t0; t < t1; ++t) {
+    const int8_t* qt = q + (t - t0) * q_stride;
+    const float s = scale[t - t0];
+    float* out = x_q.row_ptr(t);
+    for (int64_t i = 0; i < x.cols; ++i) out[i] = float(qt[i]) / s;  // Fig. 11: / scale
+  }
+}
+
+}  // namespace
 
 float bitlinear_quantize_weight(WeightMode mode, Mat<const float> w, Mat<float> w_q) {
   BITLM_ASSERT(w.rows == w_q.rows && w.cols == w_q.cols);
@@ -33,17 +51,15 @@ void bitlinear_quantize_input(WeightMode mode, Mat<const float> x, Mat<float> x_
                               ThreadPool& pool) {
   BITLM_ASSERT(x.rows == x_q.rows && x.cols == x_q.cols);
   pool.parallel_for(0, x.rows, 16, [&](int64_t t0, int64_t t1) {
-    std::vector<int8_t> q(size_t(x.cols));
-    for (int64_t t = t0; t < t1; ++t) {
-      const float* xr = x.row_ptr(t);
-      float* out = x_q.row_ptr(t);
-      if (mode == WeightMode::kFp) {
-        std::copy(xr, xr + x.cols, out);
-        continue;
-      }
-      const float s = quantize_absmax_int8(x.row(t), q);
-      for (int64_t i = 0; i < x.cols; ++i) out[i] = float(q[size_t(i)]) / s;  // Fig. 11: / scale
+    if (mode == WeightMode::kFp) {
+      for (int64_t t = t0; t < t1; ++t) std::copy(x.row_ptr(t), x.row_ptr(t) + x.cols, x_q.row_ptr(t));
+      return;
     }
+    const size_t n = size_t(t1 - t0);
+    std::vector<int8_t> q(n * size_t(x.cols));
+    std::vector<float> scale(n);
+    std::vector<int32_t> sum(n);
+    quantize_rows(x, t0, t1, q.data(), x.cols, scale.data(), sum.data(), x_q);
   });
 }
 
@@ -63,18 +79,8 @@ void bitlinear_quantize_input_int8(Mat<const float> x, Mat<float> x_q, Quantized
   BITLM_ASSERT(x.rows == x_q.rows && x.cols == x_q.cols);
   xi.resize(x.rows, x.cols);
   pool.parallel_for(0, x.rows, 16, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      std::span<int8_t> q(xi.q.data() + t * xi.stride, size_t(x.cols));
-      const float s = quantize_absmax_int8(x.row(t), q);
-      int32_t sum = 0;
-      float* out = x_q.row_ptr(t);
-      for (int64_t i = 0; i < x.cols; ++i) {
-        sum += q[size_t(i)];
-        out[i] = float(q[size_t(i)]) / s;  // Fig. 11: / scale
-      }
-      xi.scale[size_t(t)] = s;
-      xi.sum[size_t(t)] = sum;
-    }
+    quantize_rows(x, t0, t1, xi.q.data() + t0 * xi.stride, xi.stride, xi.scale.data() + t0,
+                  xi.sum.data() + t0, x_q);
   });
 }
 
