@@ -5,17 +5,33 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 namespace bitlm::test {
 
 inline const std::string kBitlmBin = std::string(BITLM_BIN_DIR) + "/bitlm";
 
+// Every temp path handed out is removed when the test process exits, so that repeated test runs do
+// not pile files up in the temp directory (the names carry the pid, so nothing overwrites them).
+struct TempPaths {
+  std::vector<std::string> paths;
+  ~TempPaths() {
+    std::error_code ignored;  // some were never created
+    for (const std::string& p : paths) std::filesystem::remove_all(p, ignored);
+  }
+};
+
 inline std::string tmp_path(const std::string& name) {
-  return testing::TempDir() + "bitlm_cli_" + std::to_string(getpid()) + "_" + name;
+  static TempPaths created;
+  std::string path = testing::TempDir() + "bitlm_cli_" + std::to_string(getpid()) + "_" + name;
+  if (std::find(created.paths.begin(), created.paths.end(), path) == created.paths.end()) created.paths.push_back(path);
+  return path;
 }
 
 inline std::string read_all(const std::string& path) {
