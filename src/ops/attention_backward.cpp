@@ -70,7 +70,8 @@ void attention_forward_mt(Mat<const float> q, Mat<const float> k, Mat<const floa
   const float scale = 1.0f / std::sqrt(float(head_dim));
   const TrainMatmulKernels& mm = best_train_matmul_kernels();
   pool.parallel_for(0, n_seq * n_heads, 1, [&](int64_t u0, int64_t u1) {
-    std::vector<float> p(size_t(kBlock * T)), kt;
+    thread_local std::vector<float> p, kt;  // scores_block and the fills write all of p before any read
+    p.resize(size_t(kBlock * T));
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t s = u / n_heads, h = u % n_heads, r0 = s * T;
       const int64_t q_off = h * head_dim, kv_off = (h / group) * head_dim;
@@ -102,7 +103,12 @@ void attention_backward(Mat<const float> dout, Mat<const float> q, Mat<const flo
   const float scale = 1.0f / std::sqrt(float(head_dim));
   const TrainMatmulKernels& mm = best_train_matmul_kernels();
   pool.parallel_for(0, n_seq * n_kv_heads, 1, [&](int64_t u0, int64_t u1) {
-    std::vector<float> p(size_t(T * T)), ds(p.size()), kt, vt;  // p, ds: (query t, key j), zero above the diagonal
+    // p, ds: (query t, key j), zero above the diagonal. Reused per thread, not zero-initialised:
+    // scores_block writes each row's keys [0, end), softmax_ds_row zeroes [t + 1, T) (every
+    // sequence and layer used to memset and page-fault two fresh 256 KiB buffers).
+    thread_local std::vector<float> p, ds, kt, vt;
+    p.resize(size_t(T * T));
+    ds.resize(p.size());
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t s = u / n_kv_heads, kvh = u % n_kv_heads, r0 = s * T;
       const int64_t kv_off = kvh * head_dim;
