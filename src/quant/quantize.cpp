@@ -1,6 +1,7 @@
 // quant/quantize.cpp — the BitNet quantizers of quantize.h (paper 003 section 2.1, App. A.1, D, E).
 // Weights and activations are plain row-major float spans; outputs are int8 spans of equal size.
-// Rounding is std::nearbyint under the default mode: round half to even, as torch.round does.
+// Rounding is std::nearbyint's under the default mode (round half to even, as torch.round does),
+// computed without the libm call (round_half_even).
 // Means over whole matrices accumulate in double (a 2560x6912 matrix sums 17.7M terms).
 #include "quant/quantize.h"
 
@@ -18,9 +19,23 @@ double mean_abs(std::span<const float> w) {
   return sum / double(w.size());
 }
 
+// std::nearbyint of |v| <= 2^22: adding 1.5 * 2^23 leaves no fraction bits, so the add rounds
+// half to even (the default mode) and the subtract is exact. The baseline x86-64 build has no
+// round instruction: nearbyint was a libm call per value (most of the weight quantizer's time).
+inline float round_half_even(float v) {
+  constexpr float kShift = 12582912.0f;
+  return (v + kShift) - kShift;
+}
+
+// clamp(round(v)) == round(clamp(v)) for the integer bounds used here (rounding is monotonic),
+// and clamping first keeps round_half_even's argument small; a NaN passes both unchanged.
+int8_t round_clip_one(float v, float lo, float hi) {
+  return int8_t(round_half_even(std::clamp(v, lo, hi)));
+}
+
 void round_clip(std::span<const float> x, float scale, float lo, float hi, std::span<int8_t> q) {
   for (size_t i = 0; i < x.size(); ++i)  // x * scale in float: Fig. 11 multiplies by the reciprocal
-    q[i] = int8_t(std::clamp(std::nearbyint(x[i] * scale), lo, hi));
+    q[i] = round_clip_one(x[i] * scale, lo, hi);
 }
 
 }  // namespace
@@ -67,7 +82,7 @@ float rms_norm_quantize_int8(std::span<const float> x, std::span<const float> g,
   const float s = float(kActQp) / std::max(gamma, kQuantEps);
   int32_t sum = 0;
   for (size_t i = 0; i < x.size(); ++i) {
-    q[i] = int8_t(std::clamp(std::nearbyint(x[i] * r * g[i] * s), float(kActQn), float(kActQp)));
+    q[i] = round_clip_one(x[i] * r * g[i] * s, float(kActQn), float(kActQp));
     sum += q[i];
   }
   if (q_sum) *q_sum = sum;

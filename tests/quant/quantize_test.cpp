@@ -85,6 +85,19 @@ TEST(AbsmaxInt8, AllZeroUsesEps) {
   EXPECT_EQ(q, I8(3, 0));
 }
 
+TEST(AbsmaxInt8, EveryTieAndNearTieRoundsAsNearbyint) {
+  // gamma = 127 gives s = 1, so q = nearbyint(x): each tie k + 0.5 rounds to the even neighbour,
+  // and the floats either side of it to the nearer one.
+  std::vector<float> x = {127.0f};
+  for (int k = -127; k < 127; ++k) {
+    const float tie = float(k) + 0.5f;
+    for (float v : {std::nextafter(tie, -200.0f), tie, std::nextafter(tie, 200.0f)}) x.push_back(v);
+  }
+  I8 q(x.size());
+  ASSERT_EQ(quantize_absmax_int8(x, q), 1.0f);
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(q[i], int8_t(std::nearbyint(x[i]))) << x[i];
+}
+
 TEST(AbsmaxInt8, TinyValuesBelowEps) {
   // gamma = 1e-6 < eps: s = 127/1e-5, x*s = 12.7 -> 13, not 127
   const std::vector<float> x = {1e-6f};
