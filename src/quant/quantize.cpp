@@ -33,8 +33,12 @@ int8_t round_clip_one(float v, float lo, float hi) {
   return int8_t(round_half_even(std::clamp(v, lo, hi)));
 }
 
-void round_clip(std::span<const float> x, float scale, float lo, float hi, std::span<int8_t> q) {
-  for (size_t i = 0; i < x.size(); ++i)  // x * scale in float: Fig. 11 multiplies by the reciprocal
+// restrict parameters: an int8_t store may alias the floats, which kept GCC from vectorizing the
+// loop (it was a scalar clamp that branched on every random weight sign). noipa: GCC 12 vectorizes
+// the generic loop but not a copy specialised to the callers' constant bounds.
+[[gnu::noipa]] void round_clip(const float* __restrict x, size_t n, float scale, float lo, float hi,
+                int8_t* __restrict q) {
+  for (size_t i = 0; i < n; ++i)  // x * scale in float: Fig. 11 multiplies by the reciprocal
     q[i] = round_clip_one(x[i] * scale, lo, hi);
 }
 
@@ -45,7 +49,7 @@ void round_clip(std::span<const float> x, float scale, float lo, float hi, std::
 float quantize_absmean(std::span<const float> w, std::span<int8_t> q) {
   BITLM_ASSERT(q.size() == w.size() && !w.empty());
   const float beta = std::max(float(mean_abs(w)), kQuantEps);
-  round_clip(w, 1.0f / beta, -1.0f, 1.0f, q);
+  round_clip(w.data(), w.size(), 1.0f / beta, -1.0f, 1.0f, q.data());
   return beta;  // applied after the integer matmul (eq. 9), never folded into the weights
 }
 
@@ -67,7 +71,7 @@ float quantize_absmax_int8(std::span<const float> x, std::span<int8_t> q) {
   float gamma = 0;
   for (float v : x) gamma = std::max(gamma, std::fabs(v));
   const float s = float(kActQp) / std::max(gamma, kQuantEps);
-  round_clip(x, s, float(kActQn), float(kActQp), q);
+  round_clip(x.data(), x.size(), s, float(kActQn), float(kActQp), q.data());
   return s;
 }
 
