@@ -7,6 +7,24 @@
 
 namespace bitlm {
 
+namespace {
+
+struct Update { float decay, b1, b2, step_size, bc2_sqrt, eps; };
+
+// n elements of one tensor. restrict parameters and this file's -fno-math-errno (CMakeLists.txt)
+// let GCC vectorize the loop; the operations and their order are the scalar ones.
+void update(const Update& u, float* __restrict p, const float* __restrict g, float* __restrict m,
+            float* __restrict v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    p[i] *= u.decay;
+    m[i] = m[i] * u.b1 + g[i] * (1.0f - u.b1);
+    v[i] = v[i] * u.b2 + g[i] * g[i] * (1.0f - u.b2);
+    p[i] -= u.step_size * (m[i] / (std::sqrt(v[i]) / u.bc2_sqrt + u.eps));
+  }
+}
+
+}  // namespace
+
 bool is_decayed(ParamKind kind) { return kind == ParamKind::kBitLinear || kind == ParamKind::kHead; }
 
 void AdamW::step(std::span<const ParamTensor> tensors, std::span<float> params,
@@ -25,12 +43,8 @@ void AdamW::step(std::span<const ParamTensor> tensors, std::span<float> params,
     float* m = m_.data() + t.offset;
     float* v = v_.data() + t.offset;
     pool.parallel_for(0, int64_t(t.size()), 4096, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        p[i] *= decay;
-        m[i] = m[i] * b1 + g[i] * (1.0f - b1);
-        v[i] = v[i] * b2 + g[i] * g[i] * (1.0f - b2);
-        p[i] -= step_size * (m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps));
-      }
+      const Update u = {decay, b1, b2, step_size, bc2_sqrt, eps};
+      update(u, p + i0, g + i0, m + i0, v + i0, i1 - i0);
     });
   }
 }
