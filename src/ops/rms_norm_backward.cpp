@@ -2,27 +2,10 @@
 // dx_i = r * g_i * dy_i - x_i * r^3 / D * sum_j(dy_j * g_j * x_j);  dg_i = sum_t dy_ti * x_ti * r_t.
 // x, dy, dx: (T, D); g, dg: (D); rstd: (T) from the forward.
 // Two passes so that each output element has one writer: dx by rows, dg by columns.
-#include <algorithm>
-
 #include "core/error.h"
 #include "ops/ops_backward.h"
 
 namespace bitlm {
-namespace {
-
-constexpr int64_t kRows = 8;
-
-// dot[j] = sum_i dy_ti g_i x_ti in double, index order, for rows t = t0 + j, j < nt <= kRows.
-// The rows' add chains interleave so the CPU overlaps their latencies: the same roundings as one
-// row at a time (as quant/act_rows.h's rms_rstd_rows does for the forward's sums).
-void row_dots(Mat<const float> dy, Mat<const float> x, std::span<const float> g, int64_t t0,
-              int64_t nt, double* dot) {
-  std::fill(dot, dot + nt, 0.0);
-  for (int64_t i = 0; i < x.cols; ++i)
-    for (int64_t j = 0; j < nt; ++j) dot[j] += double(dy(t0 + j, i)) * g[size_t(i)] * x(t0 + j, i);
-}
-
-}  // namespace
 
 void rms_norm_backward(Mat<const float> dy, Mat<const float> x, std::span<const float> g,
                        std::span<const float> rstd, Mat<float> dx, std::span<float> dg,
@@ -31,19 +14,15 @@ void rms_norm_backward(Mat<const float> dy, Mat<const float> x, std::span<const 
   BITLM_ASSERT(dy.rows == T && dy.cols == D && dx.rows == T && dx.cols == D);
   BITLM_ASSERT(int64_t(g.size()) == D && int64_t(dg.size()) == D && int64_t(rstd.size()) == T);
   pool.parallel_for(0, T, 8, [&](int64_t t0, int64_t t1) {
-    double dot[kRows];
-    for (int64_t tb = t0; tb < t1; tb += kRows) {
-      const int64_t nt = std::min(kRows, t1 - tb);
-      row_dots(dy, x, g, tb, nt, dot);
-      for (int64_t j = 0; j < nt; ++j) {
-        const int64_t t = tb + j;
-        const float* dyr = dy.row_ptr(t);
-        const float* xr = x.row_ptr(t);
-        float* dxr = dx.row_ptr(t);
-        const float r = rstd[size_t(t)];
-        const float c = float(dot[j] * double(r) * r * r / double(D));
-        for (int64_t i = 0; i < D; ++i) dxr[i] += r * g[size_t(i)] * dyr[i] - xr[i] * c;
-      }
+    for (int64_t t = t0; t < t1; ++t) {
+      const float* dyr = dy.row_ptr(t);
+      const float* xr = x.row_ptr(t);
+      float* dxr = dx.row_ptr(t);
+      double dot = 0;
+      for (int64_t i = 0; i < D; ++i) dot += double(dyr[i]) * g[size_t(i)] * xr[i];
+      const float r = rstd[size_t(t)];
+      const float c = float(dot * double(r) * r * r / double(D));
+      for (int64_t i = 0; i < D; ++i) dxr[i] += r * g[size_t(i)] * dyr[i] - xr[i] * c;
     }
   });
   pool.parallel_for(0, D, 64, [&](int64_t i0, int64_t i1) {
