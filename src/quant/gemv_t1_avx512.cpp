@@ -14,6 +14,7 @@
 
 #include "quant/gemv_t2.h"
 #include "quant/native_rows_avx512.h"
+#include "quant/prefetch.h"
 
 namespace bitlm {
 namespace {
@@ -89,6 +90,8 @@ void gemv_t1_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_
     const uint8_t* p = w + r * row_bytes;
     Sums a01, a23;
     for (int64_t b = 0; b < row_bytes; b += 32) {
+      prefetch_ahead(p + 4 * b);  // the four rows are contiguous: 128 bytes (two lines) per block
+      prefetch_ahead(p + 4 * b + 64);
       a01 = block_sums(a01, load2(p + b, p + row_bytes + b), x + 5 * b);
       a23 = block_sums(a23, load2(p + 2 * row_bytes + b, p + 3 * row_bytes + b), x + 5 * b);
     }

@@ -8,10 +8,12 @@
 // slices down to plain codes (two more shifts per block) and keeps one accumulator per token.
 // GCC 12 warns falsely inside its own avx512fintrin.h (the _mm512_undefined_* idiom).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include "quant/gemv_t2.h"
 #include "quant/native_rows_avx512.h"
+#include "quant/prefetch.h"
 
 namespace bitlm {
 namespace {
@@ -75,6 +77,8 @@ void gemv_t2_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_
     const uint8_t* p = w + r * row_bytes;
     Acc a01 = zero(), a23 = zero();
     for (int64_t b = 0; b < row_bytes; b += 32) {
+      prefetch_ahead(p + 4 * b);  // the four rows are contiguous: 128 bytes (two lines) per block
+      prefetch_ahead(p + 4 * b + 64);
       a01 = block_dot(a01, decode(p + b, p + row_bytes + b), x + 4 * b);
       a23 = block_dot(a23, decode(p + 2 * row_bytes + b, p + 3 * row_bytes + b), x + 4 * b);
     }

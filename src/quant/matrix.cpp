@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "quant/gemv_t2.h"
+#include "quant/prefetch.h"
 #include "quant/quantize.h"
 #include "quant/ternary_formats.h"
 
@@ -64,6 +65,7 @@ void dense_matmul_q8_0(const DenseMatrix& w, const float* x, int64_t T, float* y
   thread_local std::vector<int8_t> xq;
   thread_local std::vector<float> xd;
   const int64_t rows = w.rows(), cols = w.cols(), nb = cols / 32;
+  const uint64_t rb = w.n_bytes() / uint64_t(rows);
   if (xq.size() < size_t(T * cols)) xq.resize(size_t(T * cols));
   if (xd.size() < size_t(T * nb)) xd.resize(size_t(T * nb));
   for (int64_t t = 0; t < T; ++t) {
@@ -75,9 +77,11 @@ void dense_matmul_q8_0(const DenseMatrix& w, const float* x, int64_t T, float* y
   // Plain pointers: inside the lambda the names would denote each worker's own thread_local.
   const int8_t* q = xq.data();
   const float* d = xd.data();
-  for_grains(pool, rows, row_grain(w.n_bytes() / uint64_t(rows), T), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r)
+  for_grains(pool, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      prefetch_ahead(w.row_data(r), rb);
       for (int64_t t = 0; t < T; ++t) y[t * rows + r] = k.dot_q8_0_q8(w.row_data(r), q + t * cols, d + t * nb, cols);
+    }
   });
 }
 
@@ -89,6 +93,7 @@ void dense_matmul_q6_k(const DenseMatrix& w, const float* x, int64_t T, float* y
   thread_local std::vector<float> xd;
   thread_local std::vector<int16_t> xs;
   const int64_t rows = w.rows(), cols = w.cols(), nb = cols / 256, ng = cols / 16;
+  const uint64_t rb = w.n_bytes() / uint64_t(rows);
   if (xq.size() < size_t(T * cols)) xq.resize(size_t(T * cols));
   if (xd.size() < size_t(T * nb)) xd.resize(size_t(T * nb));
   if (xs.size() < size_t(T * ng)) xs.resize(size_t(T * ng));
@@ -97,10 +102,12 @@ void dense_matmul_q6_k(const DenseMatrix& w, const float* x, int64_t T, float* y
   const int8_t* q = xq.data();  // plain pointers, as in dense_matmul_q8_0
   const float* d = xd.data();
   const int16_t* sums = xs.data();
-  for_grains(pool, rows, row_grain(w.n_bytes() / uint64_t(rows), T), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r)
+  for_grains(pool, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      prefetch_ahead(w.row_data(r), rb);
       for (int64_t t = 0; t < T; ++t)
         y[t * rows + r] = k.dot_q6_k_q8(w.row_data(r), q + t * cols, d + t * nb, sums + t * ng, cols);
+    }
   });
 }
 
@@ -321,6 +328,7 @@ void dense_matmul(const DenseMatrix& w, const float* x, int64_t T, float* y, Thr
   for_grains(pool, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const uint8_t* wr = w.row_data(r);
+      prefetch_ahead(wr, rb);
       for (int64_t t = 0; t < T; ++t)
         y[t * rows + r] = dot ? dot(wr, x + t * cols, cols)
                               : k.dot_f32(reinterpret_cast<const float*>(wr), x + t * cols, cols);  // F32

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "quant/prefetch.h"
+
 namespace bitlm::native_avx2 {
 
 inline int32_t hsum(__m256i v) {
@@ -26,6 +28,7 @@ void gemv_rows(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_t x_s
     __m256i acc = _mm256_setzero_si256();
     int64_t b = 0;
     for (; b + 64 <= row_bytes; b += 64) {
+      prefetch_ahead(row + b);
       const __m256i s = _mm256_add_epi16(Layout::block_dot16(Layout::decode(row + b), x + kX * b),
                                          Layout::block_dot16(Layout::decode(row + b + 32), x + kX * (b + 32)));
       acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
