@@ -25,8 +25,8 @@ void glu_backward(Mat<const float> dout, Mat<const float> gate, Mat<const float>
     float *dg = dgate.row_ptr(t), *du = dup.row_ptr(t);
     for (int64_t i = 0; i < gate.cols; ++i) {
       const auto [a, da] = act_and_grad(g[i]);
-      dg[i] += d[i] * u[i] * da;
-      du[i] += d[i] * a;
+      dg[i] = d[i] * u[i] * da;
+      du[i] = d[i] * a;
     }
   }
 }
@@ -56,8 +56,8 @@ void swiglu_backward(Mat<const float> dout, Mat<const float> gate, Mat<const flo
       const float num = std::bit_cast<float>((std::bit_cast<int32_t>(e[size_t(i)]) & neg) |
                                              (std::bit_cast<int32_t>(1.0f) & ~neg));
       const float sig = num * inv;
-      dg[i] += d[i] * u[i] * (sig * (1.0f + g[i] * (1.0f - sig)));
-      du[i] += d[i] * (g[i] * sig);
+      dg[i] = d[i] * u[i] * (sig * (1.0f + g[i] * (1.0f - sig)));
+      du[i] = d[i] * (g[i] * sig);
     }
   }
 }

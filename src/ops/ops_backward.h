@@ -36,7 +36,8 @@ void rope_backward(Mat<float> dx, int n_heads, const RopeTable& table, std::span
 // Row softmax: dx += y * (dy - sum(dy*y)). y: the forward output.
 void softmax_backward(Mat<const float> dy, Mat<const float> y, Mat<float> dx);
 
-// FFN gates (out = act(gate) * up): dgate += dout * up * act'(gate), dup += dout * act(gate).
+// FFN gates (out = act(gate) * up): dgate = dout * up * act'(gate), dup = dout * act(gate),
+// overwritten (the trainer zeroed them only to add onto: a 2 x T x F memset per layer and sequence).
 void swiglu_backward(Mat<const float> dout, Mat<const float> gate, Mat<const float> up,
                      Mat<float> dgate, Mat<float> dup);
 void relu2_glu_backward(Mat<const float> dout, Mat<const float> gate, Mat<const float> up,

@@ -294,7 +294,7 @@ void TrainModel::layer_backward(int64_t l, ThreadPool& pool) {
   Mat<float> da4 = mat(d_f_, R, F, 0), dact = mat(d_f_, R, F, 1), dgate = mat(d_f_, R, F, 2), dup = mat(d_f_, R, F, 3);
   Mat<float> da2 = mat(d_a_, R, Q, 0), datt = mat(d_a_, R, Q, 1), dq = mat(d_a_, R, Q, 2);
   Mat<float> dk = mat(d_qkv_, R, KV, 0), dv = mat(d_qkv_, R, KV, 1);
-  for (Mat<float> m : {da4, dact, dgate, dup, da2, datt, dq, dk, dv, dh}) zero(m);
+  for (Mat<float> m : {da4, dact, da2, datt, dq, dk, dv, dh}) zero(m);  // dgate, dup: overwritten
 
   // FFN block; the residual passes dres through unchanged.
   bitlinear_backward(dres, mat(a.a4q, R, F), W(L.wd), da4, dW(L.wd), pool, cfg_.matmul_precision);

@@ -118,7 +118,7 @@ TEST(GluBackward, SwigluAndRelu2MatchFiniteDifferences) {
       else swiglu_forward(g, u, Mat<float>(out.data(), T, F));
       return out;
     };
-    Vec dgate(T * F, 0.0f), dup(T * F, 0.0f);
+    Vec dgate(T * F, 7.0f), dup(T * F, -3.0f);  // overwritten, not added to
     Mat<const float> dout(r.data(), T, F), g(gate.data(), T, F), u(up.data(), T, F);
     if (relu2) relu2_glu_backward(dout, g, u, Mat<float>(dgate.data(), T, F), Mat<float>(dup.data(), T, F));
     else swiglu_backward(dout, g, u, Mat<float>(dgate.data(), T, F), Mat<float>(dup.data(), T, F));
