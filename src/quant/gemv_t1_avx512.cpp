@@ -10,6 +10,7 @@
 //    64 codes instead of one dpbusd and seven byte ops; the int32 total is divided once (exact).
 // GCC 12 warns falsely inside its own avx512fintrin.h (the _mm512_undefined_* idiom).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include "quant/gemv_t2.h"
@@ -112,6 +113,8 @@ void gemv_t1_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_
 
 void gemm_t1_avx512(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
                     const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
+  if (T >= 2 * GemmLayout::kTokens)  // the decode is then shared by two or more token tiles
+    return native_avx512::gemm_rows_decoded_once<GemmLayout>(w, row_bytes, x, x_stride, x_sum, T, y, y_stride, n_rows);
   native_avx512::gemm_rows<GemmLayout>(w, row_bytes, x, x_stride, x_sum, T, y, y_stride, n_rows);
 }
 

@@ -12,6 +12,8 @@
 
 #include <cstdint>
 
+#include "core/aligned.h"
+
 namespace bitlm::native_avx512 {
 
 inline __m512i bcast_x(const int8_t* x) {
@@ -57,31 +59,47 @@ void store_pair(const __m512i* acc, bool has_second, const int32_t* x_sum, int32
   }
 }
 
-// Rows r .. r + 2 kPairs - 1 (fewer at the end of the matrix: a missing second row of a pair reads
-// the first again and is not stored) x kTokens tokens.
-template <class Layout, int kPairs, int kTokens>
-void tile(const uint8_t* w, int64_t row_bytes, int64_t r, int64_t n_rows, const int8_t* x, int64_t x_stride,
-          const int32_t* x_sum, int32_t* y, int64_t y_stride) {
-  constexpr int64_t kX = Layout::kWeightsPerBlock / 32;  // x bytes per packed byte
-  const uint8_t* rows[kPairs][2];
-  for (int i = 0; i < kPairs; ++i) {
-    rows[i][0] = w + (r + 2 * i) * row_bytes;
-    rows[i][1] = r + 2 * i + 1 < n_rows ? rows[i][0] + row_bytes : rows[i][0];
-  }
+// The multiply-adds of a tile: kPairs row pairs x kTokens tokens over n_blocks blocks, block b's
+// codes written by codes_of(b, codes) and multiplying x bytes [kWeightsPerBlock b, ...) of each token;
+// rows_left says which second rows exist (a missing one was read as a copy of the first, not stored).
+template <class Layout, int kPairs, int kTokens, class CodesOf>
+void tile_blocks(int64_t n_blocks, const CodesOf& codes_of, const int8_t* x, int64_t x_stride, const int32_t* x_sum,
+                 int32_t* y, int64_t y_stride, int64_t rows_left) {
   __m512i acc[kPairs][kTokens];
   for (auto& pair : acc)
     for (auto& a : pair) a = _mm512_setzero_si512();
-  for (int64_t b = 0; b < row_bytes; b += 32) {
+  for (int64_t b = 0; b < n_blocks; ++b) {
     __m512i codes[kPairs][Layout::kCodes];
-    for (int i = 0; i < kPairs; ++i) Layout::decode(rows[i][0] + b, rows[i][1] + b, codes[i]);
-    const int8_t* xb = x + kX * b;
+    codes_of(b, codes);
+    const int8_t* xb = x + Layout::kWeightsPerBlock * b;
     for (int n = 0; n < Layout::kCodes; ++n)
       for (int t = 0; t < kTokens; ++t) {
         const __m512i xv = bcast_x(xb + t * x_stride + 32 * n);
         for (int i = 0; i < kPairs; ++i) acc[i][t] = _mm512_dpbusd_epi32(acc[i][t], codes[i][n], xv);
       }
   }
-  for (int i = 0; i < kPairs; ++i) store_pair<kTokens>(acc[i], r + 2 * i + 1 < n_rows, x_sum, y + r + 2 * i, y_stride);
+  for (int i = 0; i < kPairs; ++i) store_pair<kTokens>(acc[i], 2 * i + 1 < rows_left, x_sum, y + 2 * i, y_stride);
+}
+
+// Row pair i of rows r .. r + 2 kPairs - 1: its two row pointers (the first twice past the last row).
+template <int kPairs>
+void pair_rows(const uint8_t* w, int64_t row_bytes, int64_t r, int64_t n_rows, const uint8_t* (&rows)[kPairs][2]) {
+  for (int i = 0; i < kPairs; ++i) {
+    rows[i][0] = w + (r + 2 * i) * row_bytes;
+    rows[i][1] = r + 2 * i + 1 < n_rows ? rows[i][0] + row_bytes : rows[i][0];
+  }
+}
+
+// Rows r .. r + 2 kPairs - 1 x kTokens tokens, each block decoded as it is used.
+template <class Layout, int kPairs, int kTokens>
+void tile(const uint8_t* w, int64_t row_bytes, int64_t r, int64_t n_rows, const int8_t* x, int64_t x_stride,
+          const int32_t* x_sum, int32_t* y, int64_t y_stride) {
+  const uint8_t* rows[kPairs][2];
+  pair_rows<kPairs>(w, row_bytes, r, n_rows, rows);
+  const auto decode = [&](int64_t b, __m512i (&codes)[kPairs][Layout::kCodes]) {
+    for (int i = 0; i < kPairs; ++i) Layout::decode(rows[i][0] + 32 * b, rows[i][1] + 32 * b, codes[i]);
+  };
+  tile_blocks<Layout, kPairs, kTokens>(row_bytes / 32, decode, x, x_stride, x_sum, y + r, y_stride, n_rows - r);
 }
 
 // All rows for kTokens tokens: tiles of kPairs row pairs, then one pair at a time.
@@ -118,6 +136,60 @@ void gemm_rows(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_s
     rows_for_n_tokens<Layout, Layout::kPairs, kTail>(nt, w, row_bytes, x + t0 * x_stride, x_stride, x_sum + t0,
                                                      y + t0 * y_stride, y_stride, n_rows);
   }
+}
+
+// tile_blocks<Layout, kPairs, nt> for a run-time nt in [1, kMax].
+template <class Layout, int kPairs, int kMax, class CodesOf>
+void tile_blocks_n(int nt, int64_t n_blocks, const CodesOf& codes_of, const int8_t* x, int64_t x_stride,
+                   const int32_t* x_sum, int32_t* y, int64_t y_stride, int64_t rows_left) {
+  if constexpr (kMax > 1)
+    if (nt < kMax)
+      return tile_blocks_n<Layout, kPairs, kMax - 1>(nt, n_blocks, codes_of, x, x_stride, x_sum, y, y_stride, rows_left);
+  tile_blocks<Layout, kPairs, kMax>(n_blocks, codes_of, x, x_stride, x_sum, y, y_stride, rows_left);
+}
+
+// Rows r .. r + 2 kPairs - 1 for all T tokens, their blocks decoded once into `codes` (n_blocks x
+// kPairs x kCodes vectors) and read back from L1 by every token tile.
+template <class Layout, int kPairs>
+void decoded_once_rows(const uint8_t* w, int64_t row_bytes, int64_t r, int64_t n_rows, const int8_t* x,
+                       int64_t x_stride, const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride,
+                       __m512i* codes) {
+  constexpr int kC = Layout::kCodes, kTokens = Layout::kTokens;
+  const int64_t n_blocks = row_bytes / 32;
+  const uint8_t* rows[kPairs][2];
+  pair_rows<kPairs>(w, row_bytes, r, n_rows, rows);
+  for (int64_t b = 0; b < n_blocks; ++b)
+    for (int i = 0; i < kPairs; ++i)
+      Layout::decode(rows[i][0] + 32 * b, rows[i][1] + 32 * b, codes + (b * kPairs + i) * kC);
+  const auto load = [&](int64_t b, __m512i (&c)[kPairs][kC]) {
+    for (int i = 0; i < kPairs; ++i)
+      for (int n = 0; n < kC; ++n) c[i][n] = codes[(b * kPairs + i) * kC + n];
+  };
+  int64_t t0 = 0;
+  for (; t0 + kTokens <= T; t0 += kTokens)
+    tile_blocks<Layout, kPairs, kTokens>(n_blocks, load, x + t0 * x_stride, x_stride, x_sum + t0,
+                                         y + t0 * y_stride + r, y_stride, n_rows - r);
+  if (t0 < T)
+    tile_blocks_n<Layout, kPairs, kTokens>(int(T - t0), n_blocks, load, x + t0 * x_stride, x_stride, x_sum + t0,
+                                           y + t0 * y_stride + r, y_stride, n_rows - r);
+}
+
+// gemm_rows for layouts whose decode costs about as much as the multiply-adds it feeds (T1's
+// base-3 digits): rows outermost, each group of row pairs decoded once per call instead of once
+// per token tile. The per-thread buffer holds one group: 27 KiB for a 6912-wide T1 row group.
+template <class Layout>
+void gemm_rows_decoded_once(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
+                            const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
+  constexpr int kPairs = Layout::kPairs;
+  thread_local AlignedBuffer<uint8_t> buffer;
+  const size_t bytes = size_t(row_bytes / 32) * kPairs * Layout::kCodes * sizeof(__m512i);
+  if (buffer.size() < bytes) buffer.resize(bytes, /*zero=*/false);
+  __m512i* codes = reinterpret_cast<__m512i*>(buffer.data());
+  int64_t r = 0;
+  for (; r + 2 * kPairs <= n_rows; r += 2 * kPairs)
+    decoded_once_rows<Layout, kPairs>(w, row_bytes, r, n_rows, x, x_stride, x_sum, T, y, y_stride, codes);
+  for (; r < n_rows; r += 2)
+    decoded_once_rows<Layout, 1>(w, row_bytes, r, n_rows, x, x_stride, x_sum, T, y, y_stride, codes);
 }
 
 }  // namespace bitlm::native_avx512

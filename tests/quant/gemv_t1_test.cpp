@@ -14,7 +14,7 @@ namespace {
 
 struct Shape { int64_t rows, cols; };
 constexpr Shape kShapes[] = {{1, 160}, {3, 161}, {17, 2560}, {64, 6917}, {5, 1}, {6, 319}, {2, 480}, {9, 6912}};
-constexpr int64_t kTokens[] = {1, 2, 3, 5, 8, 9, 17};
+constexpr int64_t kTokens[] = {1, 2, 3, 5, 8, 9, 17, 31, 64};  // >= 16: the decoded-once AVX-512 GEMM
 
 // Random T1 rows and int8 x over the full range (-128 included), padded with zeros to whole
 // 160-blocks as QuantizedActivations is; q keeps the weights for the plain reference.
