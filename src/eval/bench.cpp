@@ -7,6 +7,7 @@
 
 #include "core/aligned.h"
 #include "core/error.h"
+#include "core/prefetch.h"
 #include "core/rng.h"
 #include "core/sys.h"
 #include "model/forward.h"
@@ -104,7 +105,11 @@ double measure_read_bandwidth_gbs(ThreadPool& pool, uint64_t n_bytes) {
       const int64_t b = n * t / nt, e = n * (t + 1) / nt;
       uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;  // four chains so the loop is load-bound, not add-bound
       int64_t i = b;
-      for (; i + 4 <= e; i += 4) s0 += buf[i], s1 += buf[i + 1], s2 += buf[i + 2], s3 += buf[i + 3];
+      for (; i + 8 <= e; i += 8) {  // one cache line, prefetched ahead as the decode kernels do
+        prefetch_ahead(buf + i);
+        s0 += buf[i] + buf[i + 4], s1 += buf[i + 1] + buf[i + 5], s2 += buf[i + 2] + buf[i + 6];
+        s3 += buf[i + 3] + buf[i + 7];
+      }
       for (; i < e; ++i) s0 += buf[i];
       sink[size_t(t) * 8] = s0 + s1 + s2 + s3;  // one cache line apart: no false sharing
     });

@@ -39,7 +39,9 @@ struct BenchResult {
 // depend on their values, and a real prefill of a long depth would take minutes on large shapes.
 BenchResult run_bench(const Model& model, const BenchOptions& options, ThreadPool& pool);
 
-// Best of 3 passes of a plain read of `n_bytes` split over the pool's threads, GB/s (1e9 B/s).
+// Best of 3 passes of a plain read of `n_bytes` split over the pool's threads, GB/s (1e9 B/s), with
+// the software prefetch of the decode kernels (core/prefetch.h): without it this VM's probe read
+// ~10% less than the prefetching GEMVs stream, and the roofline share exceeded 100%.
 double measure_read_bandwidth_gbs(ThreadPool& pool, uint64_t n_bytes = uint64_t(512) << 20);
 
 }  // namespace bitlm

@@ -11,9 +11,9 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include "core/prefetch.h"
 #include "quant/gemv_t2.h"
 #include "quant/native_rows_avx512.h"
-#include "quant/prefetch.h"
 
 namespace bitlm {
 namespace {

@@ -13,8 +13,8 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/prefetch.h"
 #include "quant/gemv_t2.h"
-#include "quant/prefetch.h"
 #include "quant/quantize.h"
 #include "quant/ternary_formats.h"
 

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "quant/prefetch.h"
+#include "core/prefetch.h"
 
 namespace bitlm::native_avx2 {
 

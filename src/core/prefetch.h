@@ -1,4 +1,4 @@
-// quant/prefetch.h — software prefetch for the decode kernels, which read every weight byte once.
+// core/prefetch.h — software prefetch for the decode kernels, which read every weight byte once.
 // The hardware streamer re-learns the stream at each 4 KiB page and keeps too few lines in flight
 // for one core to draw its share of DRAM bandwidth; asking for the line kPrefetchAhead bytes past
 // the one being read keeps the memory system busy. 2B-4T decode, 2 threads, went from 65% to ~90%
