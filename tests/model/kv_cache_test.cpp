@@ -30,8 +30,8 @@ TEST(KvCache, TypeNames) {
 }
 
 // The acceptance: the bundled trained model (models/bitnet-tinystories.gguf) on the fixture
-// text (shared/fixtures/tiny-bitnet/text.txt), `bitlm ppl -c 256`. Measured 2026-11-30: f16 1438.43,
-// q8 1438.44 (+0.001%), q4 1437.30 (-0.08%). The random tiny-bitnet models are no judge here: their
+// text (shared/fixtures/tiny-bitnet/text.txt), `bitlm ppl -c 256`. Measured 2026-11-30 on the 3-epoch
+// model: f16 1143.69, q8 1143.61 (-0.007%), q4 1140.87 (-0.25%). The random tiny-bitnet models are no judge here: their
 // per-token NLL moves by 0.4 (q8) to 4 (q4) nats under any KV rounding and the perplexity ratio is a
 // sum of those random signs (docs/kernels.md, "Quantized KV cache").
 double text_perplexity(KvCacheType kv) {
