@@ -176,7 +176,7 @@ void decoded_once_rows(const uint8_t* w, int64_t row_bytes, int64_t r, int64_t n
 
 // gemm_rows for layouts whose decode costs about as much as the multiply-adds it feeds (T1's
 // base-3 digits): rows outermost, each group of row pairs decoded once per call instead of once
-// per token tile. The per-thread buffer holds one group: 27 KiB for a 6912-wide T1 row group.
+// per token tile. The per-thread buffer holds one group: 27.5 KiB for a 6912-wide T1 row group.
 template <class Layout>
 void gemm_rows_decoded_once(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
                             const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
