@@ -51,12 +51,16 @@ const Table& select_kernels(std::span<const Table* const> runnable) {
 
 // The kernel tables of `compiled` (ref first, best last) whose ISA this CPU runs: a family's list
 // for select_kernels and for its tests. List the per-ISA tables with BITLM_X86(...) / BITLM_ARM(...)
-// so that a build for the other architecture drops them.
+// so that a build for the other architecture drops them. A family whose kernels need a feature
+// beyond their ISA's (AVX-512 BF16) gives its Table `bool (*also_needs)(const CpuFeatures&)`.
 template <typename Table>
 std::vector<const Table*> runnable_tables(std::initializer_list<const Table*> compiled) {
   std::vector<const Table*> v;
-  for (const Table* t : compiled)
+  for (const Table* t : compiled) {
+    if constexpr (requires { t->also_needs; })
+      if (t->also_needs && !t->also_needs(cpu_features())) continue;
     if (cpu_runs_isa(t->isa)) v.push_back(t);
+  }
   return v;
 }
 

@@ -25,19 +25,12 @@ namespace {
 
 constexpr TrainBf16Kernels kRef = {"ref", matmul_acc_bf16_ref};
 #if defined(__x86_64__) || defined(_M_X64)
-constexpr TrainBf16Kernels kAvx512 = {"avx512", matmul_acc_bf16_avx512};
+constexpr TrainBf16Kernels kAvx512 = {"avx512", matmul_acc_bf16_avx512,
+                                      [](const CpuFeatures& f) { return f.avx512bf16; }};
 #endif
-
-std::vector<const TrainBf16Kernels*> detect() {
-  std::vector<const TrainBf16Kernels*> k = {&kRef};
-#if defined(__x86_64__) || defined(_M_X64)
-  if (cpu_runs_isa("avx512") && cpu_features().avx512bf16) k.push_back(&kAvx512);
-#endif
-  return k;
-}
 
 const std::vector<const TrainBf16Kernels*>& runnable() {
-  static const std::vector<const TrainBf16Kernels*> k = detect();
+  static const auto k = runnable_tables<TrainBf16Kernels>({&kRef, BITLM_X86(&kAvx512)});
   return k;
 }
 

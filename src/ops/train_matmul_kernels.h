@@ -29,9 +29,12 @@ using MatmulAccBf16 = void (*)(const uint32_t* a, int64_t lda, const uint32_t* b
                                float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t p0,
                                int64_t p1, int64_t K);
 
+struct CpuFeatures;
+
 struct TrainBf16Kernels {
   std::string_view isa;
   MatmulAccBf16 acc;
+  bool (*also_needs)(const CpuFeatures&) = nullptr;  // beyond `isa` (runnable_tables)
 };
 
 struct TrainMatmulKernels {
