@@ -54,6 +54,8 @@ void gemv_t1_avx2(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_t 
 
 void gemm_t1_avx2(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
                   const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
+  if (T > native_avx2::kTokenTile)  // the decode is then shared by two or more token tiles
+    return native_avx2::gemm_rows_decoded_once<Layout>(w, row_bytes, x, x_stride, x_sum, T, y, y_stride, n_rows);
   native_avx2::gemm_rows<Layout>(w, row_bytes, x, x_stride, x_sum, T, y, y_stride, n_rows);
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "core/aligned.h"
 #include "core/prefetch.h"
 
 namespace bitlm::native_avx2 {
@@ -39,25 +40,63 @@ void gemv_rows(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_t x_s
   }
 }
 
+constexpr int kTokenTile = 4;  // tokens per GEMM tile: four int32 accumulators in registers
+
+// One row's sums for nt <= kTokenTile tokens; codes_of(b) gives block b's codes, used by every token.
+template <class Layout, class CodesOf>
+void row_tile(int64_t n_blocks, const CodesOf& codes_of, const int8_t* x, int64_t x_stride, const int32_t* x_sum,
+              int nt, int32_t* y, int64_t y_stride) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc[kTokenTile] = {};
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    // A reference: a by-value copy of buffered codes went through 16-byte stack moves (3.5x slower).
+    const auto& c = codes_of(b);
+    for (int t = 0; t < nt; ++t)
+      acc[t] = _mm256_add_epi32(
+          acc[t], _mm256_madd_epi16(Layout::block_dot16(c, x + t * x_stride + Layout::kWeightsPerBlock * b), ones));
+  }
+  for (int t = 0; t < nt; ++t) y[t * y_stride] = hsum(acc[t]) - x_sum[t];
+}
+
 // Tiles of 4 tokens: each block is decoded once and used by every token of the tile.
 template <class Layout>
 void gemm_rows(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride, const int32_t* x_sum,
                int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
-  constexpr int kTokenTile = 4;
-  constexpr int64_t kX = Layout::kWeightsPerBlock / 32;
-  const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t t0 = 0; t0 < T; t0 += kTokenTile) {
     const int nt = int(T - t0 < kTokenTile ? T - t0 : kTokenTile);
-    const int8_t* xt = x + t0 * x_stride;
     for (int64_t r = 0; r < n_rows; ++r) {
       const uint8_t* row = w + r * row_bytes;
-      __m256i acc[kTokenTile] = {};
-      for (int64_t b = 0; b < row_bytes; b += 32) {
-        const auto c = Layout::decode(row + b);
-        for (int t = 0; t < nt; ++t)
-          acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(Layout::block_dot16(c, xt + t * x_stride + kX * b), ones));
+      row_tile<Layout>(row_bytes / 32, [row](int64_t b) { return Layout::decode(row + 32 * b); }, x + t0 * x_stride,
+                       x_stride, x_sum + t0, nt, y + t0 * y_stride + r, y_stride);
+    }
+  }
+}
+
+// gemm_rows for layouts whose decode costs about as much as the multiply-adds it feeds (T1's
+// base-3 digits, ~33 byte ops per block against ~11 per token): rows outermost, each group of
+// kGroupRows rows decoded once per call into a per-thread buffer that every 4-token tile reads
+// back, instead of once per tile (as native_rows_avx512.h's gemm_rows_decoded_once). The buffer
+// holds 4 x 44 blocks x 160 bytes = 27.5 KiB for 6912-wide T1 rows.
+template <class Layout>
+void gemm_rows_decoded_once(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
+                            const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
+  constexpr int64_t kGroupRows = 4;
+  using Codes = decltype(Layout::decode(w));
+  const int64_t n_blocks = row_bytes / 32;
+  thread_local AlignedBuffer<Codes> buffer;
+  if (buffer.size() < size_t(kGroupRows * n_blocks)) buffer.resize(size_t(kGroupRows * n_blocks), /*zero=*/false);
+  Codes* codes = buffer.data();
+  for (int64_t r0 = 0; r0 < n_rows; r0 += kGroupRows) {
+    const int64_t nr = n_rows - r0 < kGroupRows ? n_rows - r0 : kGroupRows;
+    for (int64_t i = 0; i < nr; ++i)
+      for (int64_t b = 0; b < n_blocks; ++b) codes[i * n_blocks + b] = Layout::decode(w + (r0 + i) * row_bytes + 32 * b);
+    for (int64_t t0 = 0; t0 < T; t0 += kTokenTile) {
+      const int nt = int(T - t0 < kTokenTile ? T - t0 : kTokenTile);
+      for (int64_t i = 0; i < nr; ++i) {
+        const Codes* row = codes + i * n_blocks;
+        row_tile<Layout>(n_blocks, [row](int64_t b) -> const Codes& { return row[b]; }, x + t0 * x_stride, x_stride,
+                         x_sum + t0, nt, y + t0 * y_stride + r0 + i, y_stride);
       }
-      for (int t = 0; t < nt; ++t) y[(t0 + t) * y_stride + r] = hsum(acc[t]) - x_sum[t0 + t];
     }
   }
 }
