@@ -1,7 +1,8 @@
 // ops/train_matmul_avx512.cpp — AVX-512 F fp32 block kernels of ops/train_matmul_kernels.h.
 // nt: 4 tokens x 4 weight rows per tile, 16 zmm accumulators (one per output) over 16-float k
 // steps, the k tail masked into the same accumulator, then one fixed-order horizontal sum.
-// acc: 6 output rows x 64 columns per tile (12 x 32 for narrow c), j in order, column tail masked.
+// acc: 6 output rows x 64 columns per tile (12 x 32 for narrow c), j in order, column tail masked,
+// over blocks of b copied contiguous first (strided rows of b thrashed a few L1 sets).
 // The fixed-size loops over a tile's accumulators carry `#pragma GCC unroll`: at -O2 GCC 12 left
 // them rolled and kept the accumulators on the stack (23 of ~68 GMAC/s peak per core; 60 unrolled).
 #include <immintrin.h>
@@ -60,21 +61,21 @@ void nt_rows(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y,
   for (; n < n1; ++n) nt_tile<TT, 1>(x, ldx, w + n * ldw, ldw, y + n, ldy, K);
 }
 
-// R rows x NV vectors of columns [k, k + 16 NV) of c, summed over j in [j0, j1): R * NV
-// accumulators, NV loads of b and R broadcasts of a per j. Lanes past K are masked.
+// R rows x NV vectors of columns [k, k + 16 NV) of c, summed over nj rows of a packed b block bp
+// (16 NV floats each) and the matching columns of a: R * NV accumulators, NV loads of bp and R
+// broadcasts of a per j. Lanes past K are masked.
 template <int R, int NV>
-void acc_tile(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb, float* c,
-              int64_t ldc, int64_t j0, int64_t j1, int64_t k, const __mmask16* m) {
+void acc_tile(const float* a, int64_t a_rs, int64_t a_js, const float* bp, float* c, int64_t ldc,
+              int64_t nj, int64_t k, const __mmask16* m) {
   __m512 acc[R][NV];
   #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
     #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_maskz_loadu_ps(m[v], c + r * ldc + k + 16 * v);
-  for (int64_t j = j0; j < j1; ++j) {
-    const float* bj = b + j * ldb + k;
+  for (int64_t j = 0; j < nj; ++j, bp += 16 * NV) {
     __m512 bv[NV];
     #pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(m[v], bj + 16 * v);
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(bp + 16 * v);
     #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const __m512 av = _mm512_set1_ps(a[r * a_rs + j * a_js]);
@@ -90,40 +91,55 @@ void acc_tile(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_
 
 // The last n < R rows of a strip in one tile of n rows (a 64-row attention block is 5 x 12 + 4).
 template <int R, int NV>
-void acc_tail(int64_t n, const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb,
-              float* c, int64_t ldc, int64_t j0, int64_t j1, int64_t k, const __mmask16* m) {
+void acc_tail(int64_t n, const float* a, int64_t a_rs, int64_t a_js, const float* bp, float* c,
+              int64_t ldc, int64_t nj, int64_t k, const __mmask16* m) {
   if constexpr (R > 1) {
-    if (n == R - 1) acc_tile<R - 1, NV>(a, a_rs, a_js, b, ldb, c, ldc, j0, j1, k, m);
-    else acc_tail<R - 1, NV>(n, a, a_rs, a_js, b, ldb, c, ldc, j0, j1, k, m);
+    if (n == R - 1) acc_tile<R - 1, NV>(a, a_rs, a_js, bp, c, ldc, nj, k, m);
+    else acc_tail<R - 1, NV>(n, a, a_rs, a_js, bp, c, ldc, nj, k, m);
   }
 }
 
-// Rows [r0, r1) in tiles of R, then one tile of the rest.
-template <int R, int NV>
-void acc_row_tiles(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb, float* c,
-                   int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1, int64_t k,
-                   const __mmask16* m) {
-  int64_t r = r0;
-  for (; r + R <= r1; r += R) acc_tile<R, NV>(a + r * a_rs, a_rs, a_js, b, ldb, c + r * ldc, ldc, j0, j1, k, m);
-  if (r < r1) acc_tail<R, NV>(r1 - r, a + r * a_rs, a_rs, a_js, b, ldb, c + r * ldc, ldc, j0, j1, k, m);
+// Rows [j0, j1) of b's columns [k, k + 16 NV), contiguous, lanes past K zero: a strided block of
+// b (rows 1 KiB apart for K = 256) would map onto a few of L1's sets and be evicted while in use.
+template <int NV>
+void pack_b(const float* b, int64_t ldb, int64_t j0, int64_t j1, int64_t k, const __mmask16* m,
+            float* bp) {
+  for (int64_t j = j0; j < j1; ++j, bp += 16 * NV)
+    #pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) _mm512_store_ps(bp + 16 * v, _mm512_maskz_loadu_ps(m[v], b + j * ldb + k + 16 * v));
 }
 
-// Column strips of 16 NV outer, then blocks of kJBlock rows of b: a strip-block of b (at most
-// 32 KiB) stays in L1 while every row tile of c streams past it. Each c element still gets
+// Rows [r0, r1) in tiles of R, then one tile of the rest, over rows [j0, j1) of b packed in bp.
+template <int R, int NV>
+void acc_row_tiles(const float* a, int64_t a_rs, int64_t a_js, const float* bp, float* c, int64_t ldc,
+                   int64_t r0, int64_t r1, int64_t j0, int64_t j1, int64_t k, const __mmask16* m) {
+  a += j0 * a_js;
+  int64_t r = r0;
+  for (; r + R <= r1; r += R) acc_tile<R, NV>(a + r * a_rs, a_rs, a_js, bp, c + r * ldc, ldc, j1 - j0, k, m);
+  if (r < r1) acc_tail<R, NV>(r1 - r, a + r * a_rs, a_rs, a_js, bp, c + r * ldc, ldc, j1 - j0, k, m);
+}
+
+// Column strips of 16 NV outer, then blocks of kJBlock rows of b: a strip-block of b, packed
+// (32 KiB), stays in L1 while every row tile of c streams past it. Each c element still gets
 // c = fma(a_rj, b_jk, c) for j in order (tiles and blocks only store and reload it in between),
-// so any tile shape or split gives the same bits.
+// so any tile shape or split gives the same bits. (Packing a as well, for dW's strided a = dy^T,
+// cost more than it saved: 55 vs 77 GMAC/s for 688 x 256 x 256.)
 template <int R, int NV>
 void acc_strips(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb, float* c,
                 int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1, int64_t K) {
   constexpr int64_t kJBlock = 128 * 4 / NV;
+  alignas(64) thread_local float block[kJBlock * 16 * NV];
   for (int64_t k = 0; k < K; k += 16 * NV) {
     __mmask16 m[NV];
     for (int v = 0; v < NV; ++v) {
       const int64_t left = K - k - 16 * v;
       m[v] = left >= 16 ? __mmask16(0xFFFF) : left > 0 ? tail_mask(left) : __mmask16(0);
     }
-    for (int64_t jb = j0; jb < j1; jb += kJBlock)
-      acc_row_tiles<R, NV>(a, a_rs, a_js, b, ldb, c, ldc, r0, r1, jb, std::min(j1, jb + kJBlock), k, m);
+    for (int64_t jb = j0; jb < j1; jb += kJBlock) {
+      const int64_t je = std::min(j1, jb + kJBlock);
+      pack_b<NV>(b, ldb, jb, je, k, m, block);
+      acc_row_tiles<R, NV>(a, a_rs, a_js, block, c, ldc, r0, r1, jb, je, k, m);
+    }
   }
 }
 
