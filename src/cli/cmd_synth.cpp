@@ -15,18 +15,21 @@ void setup(CLI::App& root) {
   auto o = std::make_shared<SynthOptions>();
   auto out = std::make_shared<std::string>();
   auto embd = std::make_shared<std::string>("auto");
-  auto weights = std::make_shared<std::string>("t2");
+  auto weights = std::make_shared<std::string>("auto");
   CLI::App* c = root.add_subcommand("synth", "write a random-weight model of a known shape");
   c->add_option("--shape", o->shape, "bitnet-2b4t | bitnet-700m | bitnet-3b | tiny | micro")->required();
   c->add_option("-o,--output", *out, "output GGUF file")->required();
   c->add_option("--seed", o->seed, "weights seed");
   c->add_option("--embd-type", *embd, "token embedding/tied head type (auto: q6_k for bitnet-* shapes, q8_0 where D is not a multiple of 256, else f16)")
       ->check(CLI::IsMember({"auto", "f16", "q8_0", "q6_k"}));
-  c->add_option("--weight-type", *weights, "ternary weight layout: t2 (2 bits/weight) or t1 (1.6 bits/weight)")
-      ->check(CLI::IsMember({"t2", "t1"}));
+  c->add_option("--weight-type", *weights,
+                "ternary weight layout: t2 (2 bits/weight) or t1 (1.6 bits/weight); auto: t1 for bitnet-* shapes, else t2")
+      ->check(CLI::IsMember({"auto", "t2", "t1"}));
   c->add_option("--tokenizer", o->tokenizer_from, "copy the tokenizer from this GGUF");
   c->callback([o, out, embd, weights] {
-    o->weight_type = *weights == "t1" ? kGgmlBitlmT1 : kGgmlBitlmT2;
+    o->weight_type = *weights == "auto" ? synth_default_weight_type(o->shape)
+                     : *weights == "t1"  ? kGgmlBitlmT1
+                                         : kGgmlBitlmT2;
     o->embd_type = *embd == "auto" ? synth_default_embd_type(o->shape)
                    : *embd == "q8_0" ? kGgmlQ8_0 : *embd == "q6_k" ? kGgmlQ6_K : kGgmlF16;
     const double t0 = now_seconds();

@@ -127,6 +127,10 @@ uint32_t synth_default_embd_type(const std::string& shape) {
   return synth_config(shape).n_embd % 256 == 0 ? kGgmlQ6_K : kGgmlQ8_0;
 }
 
+uint32_t synth_default_weight_type(const std::string& shape) {
+  return shape.starts_with("bitnet-") ? kGgmlBitlmT1 : kGgmlBitlmT2;
+}
+
 ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
   ModelConfig c = synth_config(o.shape);
   BITLM_CHECK(o.embd_type == kGgmlF16 || o.embd_type == kGgmlQ8_0 || o.embd_type == kGgmlQ6_K,

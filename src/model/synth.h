@@ -17,7 +17,7 @@ struct SynthOptions {
   std::string shape = "tiny";   // bitnet-2b4t | bitnet-700m | bitnet-3b | tiny | micro
   uint64_t seed = 1;
   uint32_t embd_type = 1;       // ggml type of token_embd: F16 (1), Q8_0 (8) or Q6_K (14); see synth_default_embd_type
-  uint32_t weight_type = 1024;  // ternary linear weights: BITLM_T2 (1024) or BITLM_T1 (1025, 1.6 bits)
+  uint32_t weight_type = 1024;  // BITLM_T2 (1024) or BITLM_T1 (1025, 1.6 bits); see synth_default_weight_type
   std::string tokenizer_from;   // a GGUF whose tokenizer.ggml.* keys are copied; empty: byte vocab
 };
 
@@ -28,6 +28,10 @@ ModelConfig synth_config(const std::string& shape);
 // token: 2B-4T 657 MB in F16, 349 MB in Q8_0, 263 MB in Q6_K), Q8_0 where D is not a multiple of
 // 256 (bitnet-3b), F16 for the small test shapes.
 uint32_t synth_default_embd_type(const std::string& shape);
+// T1 (1.6 bits) for the published shapes (decode streams 0.8x the ternary bytes; with the GEMMs
+// that decode each row group once per call it prefills as fast as T2 on AVX-512 and AVX2:
+// docs/performance.md), T2 for the small test shapes.
+uint32_t synth_default_weight_type(const std::string& shape);
 // Writes the model to `path` (atomically). Returns its config.
 ModelConfig write_synth_model(const SynthOptions& options, const std::string& path);
 

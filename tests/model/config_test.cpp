@@ -50,6 +50,14 @@ TEST(Config, SynthHeadTypeDefaultsToQ6KWhereTheBlocksFit) {
   EXPECT_EQ(synth_default_embd_type("micro"), kGgmlF16);
 }
 
+// The published shapes get 1.6-bit T1 weights (fewer bytes per decoded token), the test shapes T2.
+TEST(Config, SynthWeightTypeDefaultsToT1ForPublishedShapes) {
+  EXPECT_EQ(synth_default_weight_type("bitnet-2b4t"), kGgmlBitlmT1);
+  EXPECT_EQ(synth_default_weight_type("bitnet-3b"), kGgmlBitlmT1);
+  EXPECT_EQ(synth_default_weight_type("tiny"), kGgmlBitlmT2);
+  EXPECT_EQ(synth_default_weight_type("micro"), kGgmlBitlmT2);
+}
+
 TEST(Config, ArchDefaultsAndActivationKey) {
   ModelConfig c = synth_config("tiny");
   c.arch = "bitnet-25";
