@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "core/prefetch.h"
+
 namespace bitlm::native_neon {
 
 template <class Layout>
@@ -16,7 +18,10 @@ void gemv_rows(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_t x_s
   for (int64_t r = 0; r < n_rows; ++r) {
     const uint8_t* row = w + r * row_bytes;
     int32x4_t acc = vdupq_n_s32(0);
-    for (int64_t b = 0; b < row_bytes; b += 32) acc = Layout::block_dot(acc, Layout::decode(row + b), x + kX * b);
+    for (int64_t b = 0; b < row_bytes; b += 32) {
+      prefetch_ahead(row + b);  // as the x86 GEMVs (core/prefetch.h); one PRFM per block keeps the loop plain
+      acc = Layout::block_dot(acc, Layout::decode(row + b), x + kX * b);
+    }
     y[r] = vaddvq_s32(acc) - x_sum;
   }
 }
