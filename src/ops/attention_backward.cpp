@@ -54,8 +54,7 @@ void transpose(const float* a, int64_t lda, int64_t rows, int64_t cols, std::vec
 // head_dim (32) floats would spend more on horizontal sums than on multiplies.
 void scores_block(const TrainMatmulKernels& mm, const float* x, int64_t ldx, const std::vector<float>& yt,
                   int64_t T, int head_dim, float* s, int64_t n_rows, int64_t n_cols) {
-  for (int64_t t = 0; t < n_rows; ++t) std::fill(s + t * T, s + t * T + n_cols, 0.0f);
-  mm.acc(x, ldx, 1, yt.data(), T, s, T, 0, n_rows, 0, head_dim, n_cols);
+  mm.acc(x, ldx, 1, yt.data(), T, s, T, 0, n_rows, 0, head_dim, n_cols, true);
 }
 
 }  // namespace
@@ -84,9 +83,9 @@ void attention_forward_mt(Mat<const float> q, Mat<const float> k, Mat<const floa
           float* pt = p.data() + (t - t0) * T;
           softmax_scaled_row(pt, t + 1, scale);  // the same p as the backward recomputes
           std::fill(pt + t + 1, pt + end, 0.0f);
-          std::fill(out.row_ptr(r0 + t) + q_off, out.row_ptr(r0 + t) + q_off + head_dim, 0.0f);
         }
-        mm.acc(p.data(), T, 1, V, v.stride, out.row_ptr(r0 + t0) + q_off, out.stride, 0, end - t0, 0, end, head_dim);
+        mm.acc(p.data(), T, 1, V, v.stride, out.row_ptr(r0 + t0) + q_off, out.stride, 0, end - t0, 0, end,
+               head_dim, true);
       }
     }
   });
@@ -129,13 +128,13 @@ void attention_backward(Mat<const float> dout, Mat<const float> q, Mat<const flo
           scores_block(mm, Q + t0 * q.stride, q.stride, kt, T, head_dim, pb, end - t0, end);  // q.k_j
           scores_block(mm, dO + t0 * dout.stride, dout.stride, vt, T, head_dim, dsb, end - t0, end);  // dp_j
           for (int64_t t = t0; t < end; ++t) softmax_ds_row(p.data() + t * T, ds.data() + t * T, t + 1, T, scale);
-          mm.acc(dsb, T, 1, K, k.stride, dq.row_ptr(r0 + t0) + q_off, dq.stride, 0, end - t0, 0, end, head_dim);
+          mm.acc(dsb, T, 1, K, k.stride, dq.row_ptr(r0 + t0) + q_off, dq.stride, 0, end - t0, 0, end, head_dim, false);
         }
         // Keys [j0, end) are seen by queries [j0, T) only.
         for (int64_t j0 = 0; j0 < T; j0 += kBlock) {
           const int64_t end = std::min(T, j0 + kBlock);
-          mm.acc(ds.data(), 1, T, Q, q.stride, dK, dk.stride, j0, end, j0, T, head_dim);  // ds^T q
-          mm.acc(p.data(), 1, T, dO, dout.stride, dV, dv.stride, j0, end, j0, T, head_dim);  // p^T dout
+          mm.acc(ds.data(), 1, T, Q, q.stride, dK, dk.stride, j0, end, j0, T, head_dim, false);  // ds^T q
+          mm.acc(p.data(), 1, T, dO, dout.stride, dV, dv.stride, j0, end, j0, T, head_dim, false);  // p^T dout
         }
       }
     }

@@ -56,15 +56,17 @@ void attention_backward(Mat<const float> dout, Mat<const float> q, Mat<const flo
                         ThreadPool& pool);
 
 // fp32 matmul with W stored as nn.Linear does: x (T, K), w (N, K), y (T, N).
-// matmul_forward overwrites y = x W^T; the backward adds dx += dy W and dw += dy^T x.
+// matmul_forward overwrites y = x W^T; the backward adds dx += dy W and dw += dy^T x, or with
+// MatmulOut::kOverwrite writes dx = dy W, dw = dy^T x without reading (or needing zeroed) outputs.
+enum class MatmulOut { kAdd, kOverwrite };
 void matmul_forward(Mat<const float> x, Mat<const float> w, Mat<float> y, ThreadPool& pool);
 // y = x w_t with w_t = W^T stored (K, N): the same product as matmul_forward, as outer products
 // (the acc kernel), faster when the caller keeps W^T (the training head: 4096 x 256).
 void matmul_forward_transposed(Mat<const float> x, Mat<const float> w_t, Mat<float> y, ThreadPool& pool);
 void matmul_backward_input(Mat<const float> dy, Mat<const float> w, Mat<float> dx,
-                           ThreadPool& pool);
+                           ThreadPool& pool, MatmulOut out = MatmulOut::kAdd);
 void matmul_backward_weight(Mat<const float> dy, Mat<const float> x, Mat<float> dw,
-                            ThreadPool& pool);
+                            ThreadPool& pool, MatmulOut out = MatmulOut::kAdd);
 
 // Cross-entropy of logits (T, V) against targets (T): returns the summed loss (double) and
 // overwrites logits with dL/dlogits * grad_scale = (softmax - onehot) * grad_scale.
@@ -95,9 +97,11 @@ inline void bitlinear_forward(Mat<const float> x_q, Mat<const float> w_q, Mat<fl
 // kBf16 rounds dy to bf16 and multiplies with AVX-512 BF16 where the CPU has it (the same bits
 // from the plain reference elsewhere); see ops/train_matmul_bf16.cpp. fp32 accumulation either way.
 enum class MatmulPrecision { kFp32, kBf16 };
+// dx_out / dw_out: add into dx / dw, or overwrite them (MatmulOut above).
 void bitlinear_backward(Mat<const float> dy, Mat<const float> x_q, Mat<const float> w_q,
                         Mat<float> dx, Mat<float> dw, ThreadPool& pool,
-                        MatmulPrecision precision = MatmulPrecision::kFp32);
+                        MatmulPrecision precision = MatmulPrecision::kFp32,
+                        MatmulOut dx_out = MatmulOut::kAdd, MatmulOut dw_out = MatmulOut::kAdd);
 
 // b1.58 through quant/'s int8 x ternary GEMM (003 Fig. 12): the same y = x_q w_q^T, with the
 // products summed exactly in int32 and scaled once, y = sum(q_x q_w) * beta / s_x.

@@ -55,9 +55,10 @@ void matmul_nt_ref(const float* x, int64_t ldx, const float* w, int64_t ldw, flo
 
 void matmul_acc_ref(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb,
                     float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1,
-                    int64_t K) {
+                    int64_t K, bool overwrite) {
   for (int64_t r = r0; r < r1; ++r) {
     float* __restrict cr = c + r * ldc;
+    if (overwrite) std::fill(cr, cr + K, 0.0f);
     for (int64_t j = j0; j < j1; ++j) {
       const float s = a[r * a_rs + j * a_js];
       const float* __restrict bj = b + j * ldb;
@@ -87,32 +88,32 @@ void matmul_forward_transposed(Mat<const float> x, Mat<const float> w_t, Mat<flo
   BITLM_ASSERT(x.cols == w_t.rows && y.rows == x.rows && y.cols == w_t.cols);
   const TrainMatmulKernels& k = best_train_matmul_kernels();
   pool.parallel_for(0, w_t.cols, 64, [&](int64_t n0, int64_t n1) {
-    for (int64_t t = 0; t < y.rows; ++t) std::fill(y.row_ptr(t) + n0, y.row_ptr(t) + n1, 0.0f);
-    k.acc(x.data, x.stride, 1, w_t.data + n0, w_t.stride, y.data + n0, y.stride, 0, x.rows, 0, x.cols, n1 - n0);
+    k.acc(x.data, x.stride, 1, w_t.data + n0, w_t.stride, y.data + n0, y.stride, 0, x.rows, 0, x.cols,
+          n1 - n0, true);
   });
 }
 
 void matmul_backward_input(Mat<const float> dy, Mat<const float> w, Mat<float> dx,
-                           ThreadPool& pool) {
+                           ThreadPool& pool, MatmulOut out) {
   BITLM_ASSERT(dy.cols == w.rows && dx.rows == dy.rows && dx.cols == w.cols);
   const TrainMatmulKernels& k = best_train_matmul_kernels();
   const int64_t K = w.cols, slab = slab_rows(K);
   pool.parallel_for(0, dy.rows, 4, [&](int64_t t0, int64_t t1) {
     for (int64_t nb = 0; nb < w.rows; nb += slab)
       k.acc(dy.data, dy.stride, 1, w.data, w.stride, dx.data, dx.stride, t0, t1, nb,
-            std::min(w.rows, nb + slab), K);
+            std::min(w.rows, nb + slab), K, out == MatmulOut::kOverwrite && nb == 0);
   });
 }
 
 void matmul_backward_weight(Mat<const float> dy, Mat<const float> x, Mat<float> dw,
-                            ThreadPool& pool) {
+                            ThreadPool& pool, MatmulOut out) {
   BITLM_ASSERT(dy.rows == x.rows && dw.rows == dy.cols && dw.cols == x.cols);
   const TrainMatmulKernels& k = best_train_matmul_kernels();
   const int64_t K = x.cols, slab = slab_rows(K);
   pool.parallel_for(0, dw.rows, 4, [&](int64_t n0, int64_t n1) {
     for (int64_t tb = 0; tb < x.rows; tb += slab)
       k.acc(dy.data, 1, dy.stride, x.data, x.stride, dw.data, dw.stride, n0, n1, tb,
-            std::min(x.rows, tb + slab), K);
+            std::min(x.rows, tb + slab), K, out == MatmulOut::kOverwrite && tb == 0);
   });
 }
 

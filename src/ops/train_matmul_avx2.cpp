@@ -58,11 +58,12 @@ void nt_rows(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y,
 
 template <int R>
 void acc_tile(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb, float* c,
-              int64_t ldc, int64_t j0, int64_t j1, int64_t k, __m256i m0, __m256i m1) {
+              int64_t ldc, int64_t j0, int64_t j1, int64_t k, __m256i m0, __m256i m1, bool overwrite) {
   const __m256i m[2] = {m0, m1};
   __m256 acc[R][2];
   for (int r = 0; r < R; ++r)
-    for (int v = 0; v < 2; ++v) acc[r][v] = _mm256_maskload_ps(c + r * ldc + k + 8 * v, m[v]);
+    for (int v = 0; v < 2; ++v)
+      acc[r][v] = overwrite ? _mm256_setzero_ps() : _mm256_maskload_ps(c + r * ldc + k + 8 * v, m[v]);
   for (int64_t j = j0; j < j1; ++j) {
     const float* bj = b + j * ldb + k;
     __m256 bv[2];
@@ -78,9 +79,9 @@ void acc_tile(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_
 
 template <int R>
 void acc_rows(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb, float* c,
-              int64_t ldc, int64_t j0, int64_t j1, int64_t K) {
+              int64_t ldc, int64_t j0, int64_t j1, int64_t K, bool overwrite) {
   for (int64_t k = 0; k < K; k += 16)
-    acc_tile<R>(a, a_rs, a_js, b, ldb, c, ldc, j0, j1, k, tail_mask(K - k), tail_mask(K - k - 8));
+    acc_tile<R>(a, a_rs, a_js, b, ldb, c, ldc, j0, j1, k, tail_mask(K - k), tail_mask(K - k - 8), overwrite);
 }
 
 }  // namespace
@@ -94,10 +95,10 @@ void matmul_nt_avx2(const float* x, int64_t ldx, const float* w, int64_t ldw, fl
 
 void matmul_acc_avx2(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb,
                      float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1,
-                     int64_t K) {
+                     int64_t K, bool overwrite) {
   int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) acc_rows<4>(a + r * a_rs, a_rs, a_js, b, ldb, c + r * ldc, ldc, j0, j1, K);
-  for (; r < r1; ++r) acc_rows<1>(a + r * a_rs, a_rs, a_js, b, ldb, c + r * ldc, ldc, j0, j1, K);
+  for (; r + 4 <= r1; r += 4) acc_rows<4>(a + r * a_rs, a_rs, a_js, b, ldb, c + r * ldc, ldc, j0, j1, K, overwrite);
+  for (; r < r1; ++r) acc_rows<1>(a + r * a_rs, a_rs, a_js, b, ldb, c + r * ldc, ldc, j0, j1, K, overwrite);
 }
 
 }  // namespace bitlm

@@ -63,15 +63,16 @@ void nt_rows(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y,
 
 // R rows x NV vectors of columns [k, k + 16 NV) of c, summed over nj rows of a packed b block bp
 // (16 NV floats each) and the matching columns of a: R * NV accumulators, NV loads of bp and R
-// broadcasts of a per j. Lanes past K are masked.
+// broadcasts of a per j. Lanes past K are masked. zero_c: start from 0 instead of c (overwrite).
 template <int R, int NV>
 void acc_tile(const float* a, int64_t a_rs, int64_t a_js, const float* bp, float* c, int64_t ldc,
-              int64_t nj, int64_t k, const __mmask16* m) {
+              int64_t nj, int64_t k, const __mmask16* m, bool zero_c) {
   __m512 acc[R][NV];
   #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
     #pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_maskz_loadu_ps(m[v], c + r * ldc + k + 16 * v);
+    for (int v = 0; v < NV; ++v)
+      acc[r][v] = zero_c ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m[v], c + r * ldc + k + 16 * v);
   for (int64_t j = 0; j < nj; ++j, bp += 16 * NV) {
     __m512 bv[NV];
     #pragma GCC unroll 16
@@ -92,10 +93,10 @@ void acc_tile(const float* a, int64_t a_rs, int64_t a_js, const float* bp, float
 // The last n < R rows of a strip in one tile of n rows (a 64-row attention block is 5 x 12 + 4).
 template <int R, int NV>
 void acc_tail(int64_t n, const float* a, int64_t a_rs, int64_t a_js, const float* bp, float* c,
-              int64_t ldc, int64_t nj, int64_t k, const __mmask16* m) {
+              int64_t ldc, int64_t nj, int64_t k, const __mmask16* m, bool zero_c) {
   if constexpr (R > 1) {
-    if (n == R - 1) acc_tile<R - 1, NV>(a, a_rs, a_js, bp, c, ldc, nj, k, m);
-    else acc_tail<R - 1, NV>(n, a, a_rs, a_js, bp, c, ldc, nj, k, m);
+    if (n == R - 1) acc_tile<R - 1, NV>(a, a_rs, a_js, bp, c, ldc, nj, k, m, zero_c);
+    else acc_tail<R - 1, NV>(n, a, a_rs, a_js, bp, c, ldc, nj, k, m, zero_c);
   }
 }
 
@@ -112,11 +113,13 @@ void pack_b(const float* b, int64_t ldb, int64_t j0, int64_t j1, int64_t k, cons
 // Rows [r0, r1) in tiles of R, then one tile of the rest, over rows [j0, j1) of b packed in bp.
 template <int R, int NV>
 void acc_row_tiles(const float* a, int64_t a_rs, int64_t a_js, const float* bp, float* c, int64_t ldc,
-                   int64_t r0, int64_t r1, int64_t j0, int64_t j1, int64_t k, const __mmask16* m) {
+                   int64_t r0, int64_t r1, int64_t j0, int64_t j1, int64_t k, const __mmask16* m,
+                   bool zero_c) {
   a += j0 * a_js;
   int64_t r = r0;
-  for (; r + R <= r1; r += R) acc_tile<R, NV>(a + r * a_rs, a_rs, a_js, bp, c + r * ldc, ldc, j1 - j0, k, m);
-  if (r < r1) acc_tail<R, NV>(r1 - r, a + r * a_rs, a_rs, a_js, bp, c + r * ldc, ldc, j1 - j0, k, m);
+  for (; r + R <= r1; r += R)
+    acc_tile<R, NV>(a + r * a_rs, a_rs, a_js, bp, c + r * ldc, ldc, j1 - j0, k, m, zero_c);
+  if (r < r1) acc_tail<R, NV>(r1 - r, a + r * a_rs, a_rs, a_js, bp, c + r * ldc, ldc, j1 - j0, k, m, zero_c);
 }
 
 // Column strips of 16 NV outer, then blocks of kJBlock rows of b: a strip-block of b, packed
@@ -126,7 +129,8 @@ void acc_row_tiles(const float* a, int64_t a_rs, int64_t a_js, const float* bp, 
 // cost more than it saved: 55 vs 77 GMAC/s for 688 x 256 x 256.)
 template <int R, int NV>
 void acc_strips(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb, float* c,
-                int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1, int64_t K) {
+                int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1, int64_t K,
+                bool overwrite) {
   constexpr int64_t kJBlock = 128 * 4 / NV;
   alignas(64) thread_local float block[kJBlock * 16 * NV];
   for (int64_t k = 0; k < K; k += 16 * NV) {
@@ -138,7 +142,7 @@ void acc_strips(const float* a, int64_t a_rs, int64_t a_js, const float* b, int6
     for (int64_t jb = j0; jb < j1; jb += kJBlock) {
       const int64_t je = std::min(j1, jb + kJBlock);
       pack_b<NV>(b, ldb, jb, je, k, m, block);
-      acc_row_tiles<R, NV>(a, a_rs, a_js, block, c, ldc, r0, r1, jb, je, k, m);
+      acc_row_tiles<R, NV>(a, a_rs, a_js, block, c, ldc, r0, r1, jb, je, k, m, overwrite && jb == j0);
     }
   }
 }
@@ -154,11 +158,11 @@ void matmul_nt_avx512(const float* x, int64_t ldx, const float* w, int64_t ldw, 
 
 void matmul_acc_avx512(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb,
                        float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1,
-                       int64_t K) {
+                       int64_t K, bool overwrite) {
   // 24 accumulators either way: 6 rows x 64 columns, or 12 x 32 for narrow c (attention's
   // head_dim 32), where 64-wide tiles would compute half masked-off lanes.
-  if (K <= 32) acc_strips<12, 2>(a, a_rs, a_js, b, ldb, c, ldc, r0, r1, j0, j1, K);
-  else acc_strips<6, 4>(a, a_rs, a_js, b, ldb, c, ldc, r0, r1, j0, j1, K);
+  if (K <= 32) acc_strips<12, 2>(a, a_rs, a_js, b, ldb, c, ldc, r0, r1, j0, j1, K, overwrite);
+  else acc_strips<6, 4>(a, a_rs, a_js, b, ldb, c, ldc, r0, r1, j0, j1, K, overwrite);
 }
 
 }  // namespace bitlm

@@ -148,15 +148,19 @@ const TrainBf16Kernels& best_train_bf16_kernels() {
 std::span<const TrainBf16Kernels* const> runnable_train_bf16_kernels() { return runnable(); }
 
 void bitlinear_backward(Mat<const float> dy, Mat<const float> x_q, Mat<const float> w_q,
-                        Mat<float> dx, Mat<float> dw, ThreadPool& pool, MatmulPrecision precision) {
+                        Mat<float> dx, Mat<float> dw, ThreadPool& pool, MatmulPrecision precision,
+                        MatmulOut dx_out, MatmulOut dw_out) {
   BITLM_ASSERT(dy.cols == w_q.rows && dx.rows == dy.rows && dx.cols == w_q.cols);
   BITLM_ASSERT(dy.rows == x_q.rows && dw.rows == dy.cols && dw.cols == x_q.cols);
   if (precision == MatmulPrecision::kFp32) {
-    matmul_backward_input(dy, w_q, dx, pool);
-    matmul_backward_weight(dy, x_q, dw, pool);
+    matmul_backward_input(dy, w_q, dx, pool, dx_out);
+    matmul_backward_weight(dy, x_q, dw, pool, dw_out);
     return;
   }
   BITLM_ASSERT(w_q.stride == w_q.cols);  // beta is the maximum over one flat tensor
+  for (auto [m, out] : {std::pair{dx, dx_out}, std::pair{dw, dw_out}})  // the bf16 kernels add
+    if (out == MatmulOut::kOverwrite)
+      for (int64_t r = 0; r < m.rows; ++r) std::fill(m.row_ptr(r), m.row_ptr(r) + m.cols, 0.0f);
   backward_input_bf16(dy, w_q, dx, pool);
   backward_weight_bf16(dy, x_q, dw, pool);
 }

@@ -2,6 +2,8 @@
 // chosen once (BITLM_ISA=ref|avx2|avx512 overrides, as quant/gemv_t2.h does).
 //   nt:  y[t][n]  = sum_k x[t][k] * w[n][k]            t in [0, T), n in [n0, n1)   (y = x W^T)
 //   acc: c[r][k] += sum_{j in [j0, j1)} a[r*a_rs + j*a_js] * b[j][k]   r in [r0, r1), k in [0, K)
+//        or, with overwrite (j1 > j0), c[r][k] = that sum: c is never read, so callers need not
+//        zero it first (the sum starts from +0 either way: the same bits as zeroing c, then adding)
 // Equality contract: every output element is computed by the same sequence of float operations
 // whatever tile or row range it falls in (vector lanes are independent, tails are masked into the
 // same accumulators), so results do not depend on how callers split the work across threads.
@@ -23,7 +25,7 @@ using MatmulNt = void (*)(const float* x, int64_t ldx, const float* w, int64_t l
                           int64_t ldy, int64_t T, int64_t n0, int64_t n1, int64_t K);
 using MatmulAcc = void (*)(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb,
                            float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1,
-                           int64_t K);
+                           int64_t K, bool overwrite);
 
 using MatmulAccBf16 = void (*)(const uint32_t* a, int64_t lda, const uint32_t* b, int64_t ldb,
                                float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t p0,
@@ -61,14 +63,14 @@ void matmul_acc_bf16_avx512(const uint32_t*, int64_t, const uint32_t*, int64_t, 
 void matmul_nt_ref(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, int64_t,
                    int64_t, int64_t);
 void matmul_acc_ref(const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t, int64_t,
-                    int64_t, int64_t, int64_t, int64_t);
+                    int64_t, int64_t, int64_t, int64_t, bool);
 void matmul_nt_avx2(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, int64_t,
                     int64_t, int64_t);
 void matmul_acc_avx2(const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t, int64_t,
-                     int64_t, int64_t, int64_t, int64_t);
+                     int64_t, int64_t, int64_t, int64_t, bool);
 void matmul_nt_avx512(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t,
                       int64_t, int64_t, int64_t);
 void matmul_acc_avx512(const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t,
-                       int64_t, int64_t, int64_t, int64_t, int64_t);
+                       int64_t, int64_t, int64_t, int64_t, int64_t, bool);
 
 }  // namespace bitlm

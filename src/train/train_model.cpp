@@ -108,10 +108,12 @@ const ParamTensor& TrainModel::tensor(const std::string& name) const {
   BITLM_ASSERT(!"no such tensor");
 }
 
-void TrainModel::zero_grads(ThreadPool* pool) {
-  auto zero_range = [&](int64_t i0, int64_t i1) { std::fill(grads_.begin() + i0, grads_.begin() + i1, 0.0f); };
-  if (pool) pool->parallel_for(0, int64_t(grads_.size()), 4096, zero_range);
-  else zero_range(0, int64_t(grads_.size()));
+// The gradients forward_backward adds into: norms and an untied embedding. The BitLinear weights'
+// and the head's are overwritten by their dW matmul (each weight is used once per forward; a
+// tied head is written before the embedding rows are added).
+void TrainModel::zero_added_grads() {
+  for (size_t i = 0; i < tensors_.size(); ++i)
+    if (tensors_[i].kind != ParamKind::kBitLinear && i != output_) std::ranges::fill(grad(tensors_[i]), 0.0f);
 }
 
 void TrainModel::swap_grads(std::vector<float>& other) {
@@ -271,9 +273,9 @@ double TrainModel::head_forward(std::span<const int32_t> targets, bool backward,
   if (!backward) return cross_entropy_loss(mat(logits_, R, V), targets, pool);
   const double loss = cross_entropy_forward_backward(mat(logits_, R, V), targets, grad_scale, pool);
   Mat<float> dxf = mat(d_d_, R, D);
-  zero(dxf);
-  matmul_backward_input(mat(logits_, R, V), w_head, dxf, pool);
-  matmul_backward_weight(mat(logits_, R, V), mat(xf_, R, D), {grads_.data() + head.offset, V, D}, pool);
+  matmul_backward_input(mat(logits_, R, V), w_head, dxf, pool, MatmulOut::kOverwrite);
+  matmul_backward_weight(mat(logits_, R, V), mat(xf_, R, D), {grads_.data() + head.offset, V, D}, pool,
+                         MatmulOut::kOverwrite);
   zero(mat(dres_, R, D));
   rms_norm_backward(dxf, mat(x_final_, R, D), std::span<const float>(params_.data() + norm.offset, size_t(D)),
                     rstd_final_, mat(dres_, R, D), {grads_.data() + norm.offset, size_t(D)}, pool);
@@ -294,33 +296,38 @@ void TrainModel::layer_backward(int64_t l, ThreadPool& pool) {
   Mat<float> da4 = mat(d_f_, R, F, 0), dact = mat(d_f_, R, F, 1), dgate = mat(d_f_, R, F, 2), dup = mat(d_f_, R, F, 3);
   Mat<float> da2 = mat(d_a_, R, Q, 0), datt = mat(d_a_, R, Q, 1), dq = mat(d_a_, R, Q, 2);
   Mat<float> dk = mat(d_qkv_, R, KV, 0), dv = mat(d_qkv_, R, KV, 1);
-  for (Mat<float> m : {da4, dact, da2, datt, dq, dk, dv, dh}) zero(m);  // dgate, dup: overwritten
+  // da4, da2 and dh are overwritten by their first dX (dgate, dup by the GLU backward), dW always.
+  for (Mat<float> m : {dact, datt, dq, dk, dv}) zero(m);
+  auto linear_backward = [&](Mat<const float> dy, Mat<const float> x_q, size_t w, Mat<float> dx, MatmulOut dx_out) {
+    bitlinear_backward(dy, x_q, W(w), dx, dW(w), pool, cfg_.matmul_precision, dx_out, MatmulOut::kOverwrite);
+  };
+  constexpr MatmulOut kFirst = MatmulOut::kOverwrite, kThen = MatmulOut::kAdd;
 
   // FFN block; the residual passes dres through unchanged.
-  bitlinear_backward(dres, mat(a.a4q, R, F), W(L.wd), da4, dW(L.wd), pool, cfg_.matmul_precision);
+  linear_backward(dres, mat(a.a4q, R, F), L.wd, da4, kFirst);
   rms_norm_backward(da4, mat(a.act, R, F), P(L.ffn_sub_norm), a.rstd4, dact, G(L.ffn_sub_norm), pool);
   if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_backward(dact, mat(a.gate, R, F), mat(a.up, R, F), dgate, dup);
   else swiglu_backward(dact, mat(a.gate, R, F), mat(a.up, R, F), dgate, dup);
-  bitlinear_backward(dgate, mat(a.h3q, R, D), W(L.wg), dh, dW(L.wg), pool, cfg_.matmul_precision);
-  bitlinear_backward(dup, mat(a.h3q, R, D), W(L.wu), dh, dW(L.wu), pool, cfg_.matmul_precision);
+  linear_backward(dgate, mat(a.h3q, R, D), L.wg, dh, kFirst);
+  linear_backward(dup, mat(a.h3q, R, D), L.wu, dh, kThen);
   rms_norm_backward(dh, mat(a.x_mid, R, D), P(L.ffn_norm), a.rstd3, dres, G(L.ffn_norm), pool);
 
   // Attention block.
-  zero(dh);
-  bitlinear_backward(dres, mat(a.a2q, R, Q), W(L.wo), da2, dW(L.wo), pool, cfg_.matmul_precision);
+  linear_backward(dres, mat(a.a2q, R, Q), L.wo, da2, kFirst);
   rms_norm_backward(da2, mat(a.att, R, Q), P(L.attn_sub_norm), a.rstd2, datt, G(L.attn_sub_norm), pool);
   attention_backward(datt, mat(a.q, R, Q), mat(a.k, R, KV), mat(a.v, R, KV), H, Hkv, Dh, cfg_.seq_len,
                      dq, dk, dv, pool);
   rope_backward(dq, H, rope_, pos_, true);
   rope_backward(dk, Hkv, rope_, pos_, true);
-  bitlinear_backward(dq, mat(a.h1q, R, D), W(L.wq), dh, dW(L.wq), pool, cfg_.matmul_precision);
-  bitlinear_backward(dk, mat(a.h1q, R, D), W(L.wk), dh, dW(L.wk), pool, cfg_.matmul_precision);
-  bitlinear_backward(dv, mat(a.h1q, R, D), W(L.wv), dh, dW(L.wv), pool, cfg_.matmul_precision);
+  linear_backward(dq, mat(a.h1q, R, D), L.wq, dh, kFirst);
+  linear_backward(dk, mat(a.h1q, R, D), L.wk, dh, kThen);
+  linear_backward(dv, mat(a.h1q, R, D), L.wv, dh, kThen);
   rms_norm_backward(dh, mat(a.x_in, R, D), P(L.attn_norm), a.rstd1, dres, G(L.attn_norm), pool);
 }
 
 double TrainModel::forward_backward(std::span<const int32_t> inputs, std::span<const int32_t> targets,
                                     float grad_scale, ThreadPool& pool) {
+  zero_added_grads();
   forward_layers(inputs, pool);
   const double loss = head_forward(targets, true, grad_scale, pool);
   for (int64_t l = cfg_.n_layer - 1; l >= 0; --l) layer_backward(l, pool);

@@ -78,14 +78,14 @@ class TrainModel {
     return {params_.data() + t.offset, t.size()};
   }
   std::span<float> grad(const ParamTensor& t) { return {grads_.data() + t.offset, t.size()}; }
-  void zero_grads(ThreadPool* pool = nullptr);  // split across the pool's threads when given
   // Exchanges the gradient buffer with `other` (resized to it first): the trainer takes each
-  // sequence's gradient without copying it. grads() is unspecified until the next zero_grads().
+  // sequence's gradient without copying it. grads() is unspecified until the next forward_backward().
   void swap_grads(std::vector<float>& other);
 
   // n_seq = inputs.size() / seq_len sequences, each at positions 0..seq_len-1. targets[i] is the
-  // token after inputs[i] (negative: ignored). Adds grad_scale * dLoss_sum/dparam into grads()
-  // and returns the summed loss over the targets.
+  // token after inputs[i] (negative: ignored). Writes grad_scale * dLoss_sum/dparam into grads()
+  // (overwritten, not added: nothing needs zeroing first) and returns the summed loss over the
+  // targets.
   double forward_backward(std::span<const int32_t> inputs, std::span<const int32_t> targets,
                           float grad_scale, ThreadPool& pool);
   // Eval mode: the summed loss only. If logits_out is given it receives (n_tokens, V) logits.
@@ -104,6 +104,7 @@ class TrainModel {
   };
   void resize_activations(int64_t rows);
   void prepare_weights(ThreadPool& pool);  // wq_, packed_ and head_t_, once per parameter update
+  void zero_added_grads();
   Mat<const float> forward_weight(size_t i) const;  // w_q, or the latent w in fp mode
   // The BitLinear layers sharing the input x: x_q (saved for dW) and y_m = x_q W_m^T — b1.58
   // through the int8 x ternary GEMM, b1/fp through the fp32 matmul.

@@ -65,7 +65,6 @@ double step_gradient(const TrainConfig& cfg, float grad_scale, TrainModel& model
     loader.skip(dist.rank() * rank_batch);  // every rank walks the whole batch: one data position
     for (int64_t s = 0; s < rank_batch; ++s) {
       loader.next(1, in, tgt);
-      model.zero_grads(&pool);
       const double seq_loss = model.forward_backward(in, tgt, grad_scale, pool);
       sums.losses.push({&seq_loss, 1});
       model.swap_grads(sums.leaf);

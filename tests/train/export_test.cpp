@@ -41,7 +41,6 @@ Trained train_small(WeightMode mode, ThreadPool& pool) {
   for (auto& t : r.tokens) t = int32_t(rng.below(uint64_t(c.n_vocab)));
   AdamW opt(r.model->params().size(), {});
   for (int s = 0; s < 3; ++s) {
-    r.model->zero_grads();
     r.model->forward_backward(r.tokens, r.tokens, 1.0f / float(c.seq_len), pool);
     opt.step(r.model->tensors(), r.model->params(), r.model->grads(), 1e-2f, 0.1f, pool);
   }

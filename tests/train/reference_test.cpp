@@ -60,7 +60,6 @@ TEST_P(ReferenceTrainStep, LossGradientsAndWeightsAfter3AdamWStepsMatchPyTorch) 
   ThreadPool pool(2);
   AdamW opt(model.params().size(), {float(num("beta1")), float(num("beta2")), float(num("eps"))});
   for (size_t step = 0; step < want_loss.size(); ++step) {
-    model.zero_grads();
     const double loss = model.forward_backward(inputs, targets, 1.0f / float(n_targets), pool) / double(n_targets);
     EXPECT_NEAR(loss, want_loss[step], 1e-4 * want_loss[step]) << "step " << step;
     if (step == 0)

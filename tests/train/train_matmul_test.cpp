@@ -4,6 +4,7 @@
 // matmul_forward / backward identical for 1, 2 and 3 threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -54,7 +55,7 @@ TEST_P(TrainMatmulKernelTest, AccWithinRoundingOfFloat64) {
     const auto b = random_floats(size_t(J * K), uint64_t(K + 7));
     const auto c0 = random_floats(size_t(R * K), 99);
     auto c = c0;
-    GetParam()->acc(a.data(), 1, R, b.data(), K, c.data(), K, 0, R, 0, J, K);
+    GetParam()->acc(a.data(), 1, R, b.data(), K, c.data(), K, 0, R, 0, J, K, false);
     for (int64_t r = 0; r < R; ++r)
       for (int64_t k = 0; k < K; ++k) {
         double ref = c0[r * K + k];
@@ -74,30 +75,34 @@ TEST_P(TrainMatmulKernelTest, SplitRowsGiveBitIdenticalResults) {
   EXPECT_EQ(whole, split);
 
   auto c_whole = random_floats(size_t(s.N * s.K), 3), c_split = c_whole;
-  GetParam()->acc(w.data(), 1, s.N, x.data(), s.K, c_whole.data(), s.K, 0, s.N, 0, s.T, s.K);
+  GetParam()->acc(w.data(), 1, s.N, x.data(), s.K, c_whole.data(), s.K, 0, s.N, 0, s.T, s.K, true);
   for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, 5}, {5, 6}, {6, 23}})
-    for (auto [j0, j1] : {std::pair<int64_t, int64_t>{0, 4}, {4, 11}})
-      GetParam()->acc(w.data(), 1, s.N, x.data(), s.K, c_split.data(), s.K, r0, r1, j0, j1, s.K);
+    for (auto [j0, j1] : {std::pair<int64_t, int64_t>{0, 4}, {4, 11}})  // the first overwrites
+      GetParam()->acc(w.data(), 1, s.N, x.data(), s.K, c_split.data(), s.K, r0, r1, j0, j1, s.K, j0 == 0);
   EXPECT_EQ(c_whole, c_split);
 }
 
 // The SIMD acc kernels promise each c element c = fma(a_rj, b_jk, c) for j in order, whatever
 // their tile shapes (6x64 or 12x32 on AVX-512), row tails and blocks over j: bit-exact against
-// that scalar loop, for wide and narrow c, dX's layout (a_js = 1) and dW's (a_rs = 1).
+// that scalar loop, for wide and narrow c, dX's layout (a_js = 1) and dW's (a_rs = 1), from c or,
+// overwriting, from zero.
 TEST_P(TrainMatmulKernelTest, AccIsOneFmaChainPerElement) {
   if (GetParam()->isa == "ref") GTEST_SKIP() << "the plain twin multiplies and adds apart";
   for (const Shape s : {Shape{300, 23, 131}, Shape{257, 29, 32}, Shape{5, 13, 17}, Shape{140, 7, 64}})
-    for (const bool transposed : {false, true}) {
+    for (const bool transposed : {false, true})
+    for (const bool overwrite : {false, true}) {
       const int64_t R = s.N, J = s.T, K = s.K;
       const int64_t a_rs = transposed ? 1 : J, a_js = transposed ? R : 1;
       const auto a = random_floats(size_t(J * R), 11), b = random_floats(size_t(J * K), 12);
       auto c = random_floats(size_t(R * K), 13), want = c;
-      GetParam()->acc(a.data(), a_rs, a_js, b.data(), K, c.data(), K, 0, R, 0, J, K);
+      if (overwrite) std::ranges::fill(want, 0.0f);
+      GetParam()->acc(a.data(), a_rs, a_js, b.data(), K, c.data(), K, 0, R, 0, J, K, overwrite);
       for (int64_t r = 0; r < R; ++r)
         for (int64_t k = 0; k < K; ++k)
           for (int64_t j = 0; j < J; ++j)
             want[size_t(r * K + k)] = std::fma(a[size_t(r * a_rs + j * a_js)], b[size_t(j * K + k)], want[size_t(r * K + k)]);
-      EXPECT_EQ(c, want) << GetParam()->isa << " shape " << R << "x" << J << "x" << K << (transposed ? " a^T" : "");
+      EXPECT_EQ(c, want) << GetParam()->isa << " shape " << R << "x" << J << "x" << K << (transposed ? " a^T" : "")
+                         << (overwrite ? " overwrite" : "");
     }
 }
 
