@@ -1,10 +1,12 @@
 // train/trainer.cpp — see trainer.h.
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -43,6 +45,46 @@ int rank_threads(int n_ranks) {
   return bound ? visible : std::max(1, visible / n_ranks);
 }
 
+// The sequences of a micro-batch run side by side, one per thread, each on its own copy of the
+// model with a one-thread pool: every op of a 256-token sequence split across threads left the
+// second core waiting at each op's join and in the serial ops between. A sequence's gradient does
+// not depend on the thread count (ops are tested for it), and the leaves are pushed in sequence
+// order, so the sums are bit-identical to one sequence at a time. The copies cost memory
+// (parameters, gradients, quantized weights, activations), so large models keep the old path.
+class SequenceRunners {
+ public:
+  SequenceRunners(const TrainModelConfig& model_cfg, int64_t n_params, int threads, int64_t rank_batch) {
+    constexpr int64_t kCopyBudgetBytes = int64_t(1) << 30;  // ~16 bytes per parameter per copy
+    const int64_t n = std::min<int64_t>(threads, rank_batch);
+    if (n < 2 || (n - 1) * n_params * 16 > kCopyBudgetBytes) return;
+    for (int64_t i = 0; i < n; ++i) pools_.push_back(std::make_unique<ThreadPool>(1));
+    for (int64_t i = 1; i < n; ++i) copies_.push_back(std::make_unique<TrainModel>(model_cfg));
+  }
+  int64_t count() const { return int64_t(pools_.size()); }
+
+  // forward_backward of n <= count() sequences (ins[i], tgts[i]) on model and its copies, through
+  // `pool` (one sequence per thread); fn(i, model_i, loss_i) then sees them in order.
+  template <typename Fn>
+  void run(TrainModel& model, int64_t n, const std::vector<std::vector<int32_t>>& ins,
+           const std::vector<std::vector<int32_t>>& tgts, float grad_scale, ThreadPool& pool, Fn&& fn) {
+    auto loss = std::vector<double>(size_t(n));
+    pool.run([&](int i, int) {
+      if (i < n) loss[size_t(i)] = replica(model, i).forward_backward(ins[size_t(i)], tgts[size_t(i)], grad_scale, *pools_[size_t(i)]);
+    });
+    for (int64_t i = 0; i < n; ++i) fn(replica(model, int(i)), loss[size_t(i)]);
+  }
+
+  // The copies take the model's parameters (after each optimizer step).
+  void sync(const TrainModel& model) {
+    for (auto& c : copies_) std::ranges::copy(model.params(), c->params().begin());
+  }
+
+ private:
+  TrainModel& replica(TrainModel& model, int i) { return i == 0 ? model : *copies_[size_t(i - 1)]; }
+  std::vector<std::unique_ptr<ThreadPool>> pools_;
+  std::vector<std::unique_ptr<TrainModel>> copies_;
+};
+
 struct GradientSums {
   explicit GradientSums(ThreadPool& pool) : sequences(&pool) {}
   PairwiseSum<float> sequences;
@@ -56,19 +98,26 @@ struct GradientSums {
 // consecutive runs of its sequences and their subtrees are joined by the same tree, so a
 // power-of-two share per rank adds exactly as one process would (distributed.h).
 double step_gradient(const TrainConfig& cfg, float grad_scale, TrainModel& model, ShardLoader& loader,
-                     Distributed& dist, ThreadPool& pool, GradientSums& sums) {
+                     Distributed& dist, ThreadPool& pool, SequenceRunners& runners, GradientSums& sums) {
   const int64_t rank_batch = cfg.batch_size / dist.size();
-  std::vector<int32_t> in(size_t(cfg.model.seq_len)), tgt(in.size());
+  const int64_t side_by_side = std::max<int64_t>(1, runners.count());
+  std::vector<std::vector<int32_t>> ins(size_t(side_by_side), std::vector<int32_t>(size_t(cfg.model.seq_len)));
+  std::vector<std::vector<int32_t>> tgts = ins;
+  auto push = [&](TrainModel& m, double seq_loss) {
+    sums.losses.push({&seq_loss, 1});
+    m.swap_grads(sums.leaf);
+    sums.sequences.push_swap(sums.leaf);
+  };
   sums.step.assign(model.grads().size(), 0.0f);
+  runners.sync(model);
   double loss = 0;
   for (int64_t micro = 0; micro < cfg.grad_accum; ++micro) {
     loader.skip(dist.rank() * rank_batch);  // every rank walks the whole batch: one data position
-    for (int64_t s = 0; s < rank_batch; ++s) {
-      loader.next(1, in, tgt);
-      const double seq_loss = model.forward_backward(in, tgt, grad_scale, pool);
-      sums.losses.push({&seq_loss, 1});
-      model.swap_grads(sums.leaf);
-      sums.sequences.push_swap(sums.leaf);
+    for (int64_t s = 0; s < rank_batch; s += side_by_side) {
+      const int64_t n = std::min(side_by_side, rank_batch - s);
+      for (int64_t i = 0; i < n; ++i) loader.next(1, ins[size_t(i)], tgts[size_t(i)]);
+      if (runners.count() == 0) push(model, model.forward_backward(ins[0], tgts[0], grad_scale, pool));
+      else runners.run(model, n, ins, tgts, grad_scale, pool, push);
     }
     loader.skip((dist.size() - 1 - dist.rank()) * rank_batch);
     std::vector<float>& micro_grad = sums.sequences.finish();
@@ -143,6 +192,7 @@ TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
   const int64_t T = cfg.model.seq_len, tokens_per_step = cfg.batch_size * cfg.grad_accum * T;
   const float grad_scale = 1.0f / float(tokens_per_step);  // mean loss over the global batch
   GradientSums sums(pool);
+  SequenceRunners runners(cfg.model, int64_t(model.params().size()), pool.n_threads(), cfg.batch_size / dist.size());
   TrainResult res;
   const double t0 = now_seconds();
   const int64_t first_step = state.step;
@@ -153,7 +203,7 @@ TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
   try {
     while (state.step < cfg.steps) {
       const StepHyper hp = schedule_at(cfg.schedule, state.step);
-      const double loss = step_gradient(cfg, grad_scale, model, loader, dist, pool, sums) / double(tokens_per_step);
+      const double loss = step_gradient(cfg, grad_scale, model, loader, dist, pool, runners, sums) / double(tokens_per_step);
       BITLM_CHECK(std::isfinite(loss), "training diverged at step {} (loss {}); lower schedule.lr", state.step, loss);
       const double gnorm = clip_grad_norm(sums.step, cfg.grad_clip);
       opt.step(model.tensors(), model.params(), sums.step, hp.lr, hp.weight_decay, pool);

@@ -80,6 +80,26 @@ TEST(Trainer, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
   EXPECT_LT(a.back(), a.front());
 }
 
+// With 2 or 3 threads the sequences of a micro-batch run side by side on copies of the model (3
+// sequences: rounds of 2 + 1 and one of 3); the run must equal the one-thread run bit for bit.
+TEST(Trainer, ThreadCountDoesNotChangeTheRun) {
+  const std::string data = byte_shards();
+  TrainOptions quiet;
+  quiet.progress = false;
+  std::vector<std::string> crcs;
+  std::vector<std::vector<double>> runs;
+  for (int threads : {1, 2, 3}) {
+    auto cfg = small_config(data, temp_dir(fmt::format("threads{}", threads)));
+    cfg.threads = threads;
+    cfg.batch_size = 3;
+    run_training(cfg, quiet);
+    runs.push_back(losses(cfg.out_dir + "/metrics.jsonl"));
+    crcs.push_back(SafetensorsFile::open(cfg.out_dir + "/checkpoint.safetensors")->metadata().at("crc32"));
+  }
+  EXPECT_TRUE(runs[0] == runs[1] && runs[0] == runs[2]);
+  EXPECT_TRUE(crcs[0] == crcs[1] && crcs[0] == crcs[2]) << crcs[0] << " " << crcs[1] << " " << crcs[2];
+}
+
 // "matmul_precision": "bf16" rounds dY in the BitLinear backward: the losses follow fp32 closely
 // (measured on this config: largest relative difference 3.2e-4 over 12 steps), and still fall.
 TEST(Trainer, Bf16BackwardLossStaysCloseToFp32) {
