@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/prefetch.h"
 #include "quant/gemv_t2.h"
 
 namespace bitlm {
@@ -119,6 +120,7 @@ float dot_q8_0_q8_avx2(const uint8_t* row, const int8_t* xq, const float* xd, in
 float dot_q6_k_q8_avx2(const uint8_t* row, const int8_t* xq, const float* xd, const int16_t* xsum16, int64_t n) {
   float acc = 0;
   for (int64_t b = 0; b < n / 256; ++b, row += 210, xq += 256, xsum16 += 16) {
+    prefetch_ahead(row, 210);  // spread over the row's blocks (DotQ6KQ8 in gemv_t2.h)
     const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 192));
     __m256i isum = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/prefetch.h"
 #include "quant/gemv_t2.h"
 
 namespace bitlm {
@@ -78,6 +79,7 @@ float dot_q6_k_q8_avx512(const uint8_t* row, const int8_t* xq, const float* xd, 
   const __m512i scale_index[2] = {q6_k_scale_index(0), q6_k_scale_index(1)};
   float acc = 0;
   for (int64_t b = 0; b < n / 256; ++b, row += 210, xq += 256, xsum16 += 16) {
+    prefetch_ahead(row, 210);  // spread over the row's blocks (DotQ6KQ8 in gemv_t2.h)
     const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 192)));
     __m512i isum = _mm512_setzero_si512();
     for (int h = 0; h < 2; ++h) {

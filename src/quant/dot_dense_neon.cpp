@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/fp16.h"
+#include "core/prefetch.h"
 #include "quant/gemv_t2.h"
 
 namespace bitlm {
@@ -63,6 +64,7 @@ float dot_q8_0_q8_neon(const uint8_t* row, const int8_t* xq, const float* xd, in
 float dot_q6_k_q8_neon(const uint8_t* row, const int8_t* xq, const float* xd, const int16_t*, int64_t n) {
   float acc = 0;
   for (int64_t b = 0; b < n / 256; ++b, row += 210, xq += 256) {
+    prefetch_ahead(row, 210);  // spread over the row's blocks (DotQ6KQ8 in gemv_t2.h)
     const int8x16_t sc = vld1q_s8(reinterpret_cast<const int8_t*>(row + 192));
     const int16x8_t sc_lo = vmovl_s8(vget_low_s8(sc)), sc_hi = vmovl_s8(vget_high_s8(sc));
     const int32x4_t scale[4] = {vmovl_s16(vget_low_s16(sc_lo)), vmovl_s16(vget_high_s16(sc_lo)),

@@ -46,6 +46,9 @@ using DotQ8Q8 = float (*)(const uint8_t* row, const int8_t* xq, const float* xd,
 // codes q times x, minus 32 * xsum16[g]) and add the blocks in order with
 // std::fma(d_w * xd[b], sum, acc): every ISA returns ref's float bit for bit. One float step per
 // 256 values (not per 32 as for Q8_0) keeps the 16 sub-scales of a block in integer arithmetic.
+// The SIMD kernels prefetch every block kPrefetchAhead bytes ahead (core/prefetch.h): the whole
+// row's 33 prefetches at once, from the caller's row loop, stalled on the line fill buffers
+// (2B-4T head 1.2x slower, docs/performance.md).
 using DotQ6KQ8 = float (*)(const uint8_t* row, const int8_t* xq, const float* xd, const int16_t* xsum16,
                            int64_t n);
 // x (n a multiple of 256) to the activations of DotQ6KQ8: absmax int8 per 256 values (003 eq. 6-7
