@@ -74,9 +74,13 @@ class SequenceRunners {
     for (int64_t i = 0; i < n; ++i) fn(replica(model, int(i)), loss[size_t(i)]);
   }
 
-  // The copies take the model's parameters (after each optimizer step).
-  void sync(const TrainModel& model) {
-    for (auto& c : copies_) std::ranges::copy(model.params(), c->params().begin());
+  // The copies take the model's parameters (after each optimizer step), split across the pool.
+  void sync(const TrainModel& model, ThreadPool& pool) {
+    const std::span<const float> p = model.params();
+    for (auto& c : copies_) {
+      float* dst = c->params().data();
+      pool.parallel_for(0, int64_t(p.size()), 4096, [&](int64_t i0, int64_t i1) { std::copy(&p[size_t(i0)], &p[size_t(i0)] + (i1 - i0), dst + i0); });
+    }
   }
 
  private:
@@ -109,7 +113,7 @@ double step_gradient(const TrainConfig& cfg, float grad_scale, TrainModel& model
     sums.sequences.push_swap(sums.leaf);
   };
   sums.step.assign(model.grads().size(), 0.0f);
-  runners.sync(model);
+  runners.sync(model, pool);
   double loss = 0;
   for (int64_t micro = 0; micro < cfg.grad_accum; ++micro) {
     loader.skip(dist.rank() * rank_batch);  // every rank walks the whole batch: one data position
@@ -122,7 +126,9 @@ double step_gradient(const TrainConfig& cfg, float grad_scale, TrainModel& model
     loader.skip((dist.size() - 1 - dist.rank()) * rank_batch);
     std::vector<float>& micro_grad = sums.sequences.finish();
     dist.sum_pairwise(micro_grad);
-    for (size_t i = 0; i < micro_grad.size(); ++i) sums.step[i] += micro_grad[i];
+    pool.parallel_for(0, int64_t(micro_grad.size()), 4096, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) sums.step[size_t(i)] += micro_grad[size_t(i)];
+    });
     loss += dist.sum_pairwise(sums.losses.finish()[0]);
   }
   return loss;
