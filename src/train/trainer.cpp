@@ -158,6 +158,14 @@ std::ofstream open_metrics(const std::string& path, bool resume, int64_t resume_
   return f;
 }
 
+// A config's own numbers are checked before the data is opened, so a bad field is reported even
+// when the shards are missing too. n_vocab 0 means "the data's vocab", checked once it is known.
+void validate_before_data(const TrainConfig& cfg) {
+  TrainConfig known = cfg;
+  if (known.model.n_vocab == 0) known.model.n_vocab = 2;
+  known.validate();
+}
+
 }  // namespace
 
 void install_stop_signal_handlers() {
@@ -168,6 +176,7 @@ void install_stop_signal_handlers() {
 TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
   g_stop_requested.store(false);
   Distributed& dist = Distributed::world();
+  validate_before_data(cfg);
   ShardLoader loader(cfg.train_data, cfg.model.seq_len);
   if (cfg.model.n_vocab == 0) cfg.model.n_vocab = loader.vocab_size();
   BITLM_CHECK(cfg.model.n_vocab >= loader.vocab_size(), "model.n_vocab = {} is smaller than the data's vocab ({})",

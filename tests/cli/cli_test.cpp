@@ -127,6 +127,13 @@ TEST_F(BadInput, PromptLongerThanTheContext) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+// The config's own fault is reported even when its data is missing too (the data is opened after).
+TEST_F(BadInput, TrainConfigNumbersBeforeMissingData) {
+  const std::string cfg = tmp("bad_steps.json");
+  write_all(cfg, R"({"steps": -3, "train_data": ")" + tmp("no_such_shards") + R"("})");
+  expect_one_line_error("train -c " + cfg, "", "steps");
+}
+
 TEST(Cli, GenerateStreamsTextAndTimings) {
   const std::string p = tmp("gen.gguf");
   write_synth_model({.shape = "micro", .seed = 5}, p);
