@@ -102,6 +102,7 @@ float dot_q8_0_q8_avx2(const uint8_t* row, const int8_t* xq, const float* xd, in
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / 32; ++b, row += 34, xq += 32) {
+    prefetch_ahead(row);  // every line of the row, one block at a time (DotQ8Q8 in gemv_t2.h)
     uint16_t h;
     std::memcpy(&h, row, 2);
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2));

@@ -17,6 +17,7 @@ float dot_q8_0_q8_avx512(const uint8_t* row, const int8_t* xq, const float* xd, 
   const int64_t nb = n / 32;
   auto block = [&](int64_t b, __m256 acc) {
     const uint8_t* r = row + 34 * b;
+    prefetch_ahead(r);  // every line of the row, one block at a time (DotQ8Q8 in gemv_t2.h)
     uint16_t h;
     std::memcpy(&h, r, 2);
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + 2));

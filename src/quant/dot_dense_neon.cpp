@@ -51,6 +51,7 @@ int32x4_t group_dots(const int8x16_t* v, const int8_t* x) {
 float dot_q8_0_q8_neon(const uint8_t* row, const int8_t* xq, const float* xd, int64_t n) {
   float acc = 0;
   for (int64_t b = 0; b < n / 32; ++b, row += 34, xq += 32) {
+    prefetch_ahead(row);  // every line of the row, one block at a time (DotQ8Q8 in gemv_t2.h)
     const int8_t* w = reinterpret_cast<const int8_t*>(row + 2);
     const int32x4_t p = vdotq_s32(vdotq_s32(vdupq_n_s32(0), vld1q_s8(w), vld1q_s8(xq)), vld1q_s8(w + 16),
                                   vld1q_s8(xq + 16));

@@ -38,7 +38,8 @@ using DotRow = float (*)(const uint8_t* row, const float* x, int64_t n);
 // Dot of one Q8_0 row with x quantized per 32-block the same way (xq int8, xd one float scale per
 // block; quantize_q8_0_blocks): sum_b d_w[b] * xd[b] * int_dot_b. The block sums are exact int32,
 // only the float accumulation order differs between ISAs. This is llama.cpp's Q8_0 x Q8_0 head:
-// the row is read once at 8.5 bits per weight and the dot runs on int8 SIMD.
+// the row is read once at 8.5 bits per weight and the dot runs on int8 SIMD. The SIMD kernels
+// prefetch each 34-byte block kPrefetchAhead bytes ahead, as DotQ6KQ8's do (below).
 using DotQ8Q8 = float (*)(const uint8_t* row, const int8_t* xq, const float* xd, int64_t n);
 // Dot of one Q6_K row with x quantized per 256-block like ggml's Q8_K (quantize_q8_k_blocks: xq
 // int8, xd one float step per block, xsum16 the sum of every 16 xq). Per block the kernels form

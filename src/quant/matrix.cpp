@@ -110,10 +110,8 @@ void dense_matmul_q8_0(const DenseMatrix& w, const float* x, int64_t T, float* y
   const int8_t* q = xq.data();
   const float* d = xd.data();
   for_grains(pool, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      prefetch_ahead(w.row_data(r), rb);
+    for (int64_t r = begin; r < end; ++r)  // the SIMD kernels prefetch block by block (DotQ8Q8)
       for (int64_t t = 0; t < T; ++t) y[t * rows + r] = k.dot_q8_0_q8(w.row_data(r), q + t * cols, d + t * nb, cols);
-    }
   });
 }
 
