@@ -2,7 +2,8 @@
 //   forward  y  = x W^T      (T, N): the nt kernel, threads split weight rows; or, given W^T,
 //                             the acc kernel with a = x, b = W^T, threads split columns
 //   dX       dx += dy W      (T, K): the acc kernel with a = dy, b = W, threads split token rows
-//   dW       dw += dy^T x    (N, K): the acc kernel with a = dy^T, b = x, threads split weight rows
+//   dW       dw += dy^T x    (N, K): the acc kernel with a = dy^T (copied transposed), b = x, threads
+//                             split weight rows
 // Blocks keep a slab of W (forward, dX) or of x (dW) of <= kSlabBytes in L2 while it is reused.
 // Each output element is summed in a fixed order whatever the split (train_matmul_kernels.h), so
 // results are independent of the thread count. The ISA is chosen once; BITLM_ISA overrides.
@@ -23,6 +24,13 @@ constexpr int64_t kSlabBytes = 256 * 1024;
 
 int64_t slab_rows(int64_t K) { return std::max<int64_t>(16, kSlabBytes / (K * int64_t(sizeof(float)))); }
 
+// dW's a = dy^T read in place costs one strided cache line per j (token): at the head's
+// V = 4096 the lines lie 16 KiB apart, all in one 12-way L1 set, and every broadcast missed.
+// So dW copies kDyChunk columns of a slab of dy at a time transposed (<= 256 KiB, in L2; 96
+// repacked b for every chunk too often and slowed the 256- and 688-wide layers): the tiles read
+// a's rows contiguous, the same values in the same fma order, the same bits.
+constexpr int64_t kDyChunk = 256;
+
 // 8 partial sums: the compiler vectorizes these without -ffast-math (fixed association).
 float dot_ref(const float* __restrict a, const float* __restrict b, int64_t n) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -34,10 +42,10 @@ float dot_ref(const float* __restrict a, const float* __restrict b, int64_t n) {
   return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
 }
 
-constexpr TrainMatmulKernels kRef = {"ref", matmul_nt_ref, matmul_acc_ref};
+constexpr TrainMatmulKernels kRef = {"ref", matmul_nt_ref, matmul_acc_ref, transpose_ref};
 #if defined(__x86_64__) || defined(_M_X64)
-constexpr TrainMatmulKernels kAvx2 = {"avx2", matmul_nt_avx2, matmul_acc_avx2};
-constexpr TrainMatmulKernels kAvx512 = {"avx512", matmul_nt_avx512, matmul_acc_avx512};
+constexpr TrainMatmulKernels kAvx2 = {"avx2", matmul_nt_avx2, matmul_acc_avx2, transpose_ref};
+constexpr TrainMatmulKernels kAvx512 = {"avx512", matmul_nt_avx512, matmul_acc_avx512, transpose_avx512};
 #endif
 
 const std::vector<const TrainMatmulKernels*>& runnable() {
@@ -64,6 +72,16 @@ void matmul_acc_ref(const float* a, int64_t a_rs, int64_t a_js, const float* b, 
       const float* __restrict bj = b + j * ldb;
       for (int64_t k = 0; k < K; ++k) cr[k] += s * bj[k];
     }
+  }
+}
+
+// 8 source rows at a time: the strided lines read together stay within one L1 set's ways even
+// when the source stride is a multiple of 4 KiB.
+void transpose_ref(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst) {
+  for (int64_t t0 = 0; t0 < rows; t0 += 8) {
+    const int64_t t1 = std::min(rows, t0 + 8);
+    for (int64_t c = 0; c < cols; ++c)
+      for (int64_t t = t0; t < t1; ++t) dst[c * rows + t] = src[t * lds + c];
   }
 }
 
@@ -111,9 +129,17 @@ void matmul_backward_weight(Mat<const float> dy, Mat<const float> x, Mat<float> 
   const TrainMatmulKernels& k = best_train_matmul_kernels();
   const int64_t K = x.cols, slab = slab_rows(K);
   pool.parallel_for(0, dw.rows, 4, [&](int64_t n0, int64_t n1) {
-    for (int64_t tb = 0; tb < x.rows; tb += slab)
-      k.acc(dy.data, 1, dy.stride, x.data, x.stride, dw.data, dw.stride, n0, n1, tb,
-            std::min(x.rows, tb + slab), K, out == MatmulOut::kOverwrite && tb == 0);
+    thread_local std::vector<float> dy_t;
+    for (int64_t tb = 0; tb < x.rows; tb += slab) {
+      const int64_t nt = std::min(x.rows, tb + slab) - tb;
+      dy_t.resize(size_t(kDyChunk * nt));
+      for (int64_t nc = n0; nc < n1; nc += kDyChunk) {
+        const int64_t nn = std::min(n1, nc + kDyChunk) - nc;
+        k.transpose(dy.data + tb * dy.stride + nc, dy.stride, nt, nn, dy_t.data());
+        k.acc(dy_t.data(), nt, 1, x.data + tb * x.stride, x.stride, dw.data + nc * dw.stride, dw.stride, 0,
+              nn, 0, nt, K, out == MatmulOut::kOverwrite && tb == 0);
+      }
+    }
   });
 }
 

@@ -125,8 +125,8 @@ void acc_row_tiles(const float* a, int64_t a_rs, int64_t a_js, const float* bp, 
 // Column strips of 16 NV outer, then blocks of kJBlock rows of b: a strip-block of b, packed
 // (32 KiB), stays in L1 while every row tile of c streams past it. Each c element still gets
 // c = fma(a_rj, b_jk, c) for j in order (tiles and blocks only store and reload it in between),
-// so any tile shape or split gives the same bits. (Packing a as well, for dW's strided a = dy^T,
-// cost more than it saved: 55 vs 77 GMAC/s for 688 x 256 x 256.)
+// so any tile shape or split gives the same bits. (Packing a as well, per tile, cost more than it
+// saved: 55 vs 77 GMAC/s for 688 x 256 x 256; dW now hands a over transposed once per chunk.)
 template <int R, int NV>
 void acc_strips(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb, float* c,
                 int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1, int64_t K,
@@ -147,6 +147,42 @@ void acc_strips(const float* a, int64_t a_rs, int64_t a_js, const float* b, int6
   }
 }
 
+// dst rows [0, 16) = columns of src rows [0, 16). GCC 12 warns that the unpack and shuffle
+// intrinsics' own undefined pass-through operand is uninitialised: a false positive.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+void transpose_16x16(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  __m512 r[16], u[16];
+  #pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * lds);
+  // u[2i] lane L: (r[2i][4L], r[2i+1][4L], r[2i][4L+1], r[2i+1][4L+1]); u[2i+1]: 4L+2, 4L+3.
+  #pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    u[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    u[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // r[4i+m] lane L: column 4L+m of rows 4i..4i+3.
+  #pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    r[4 * i] = _mm512_shuffle_ps(u[4 * i], u[4 * i + 2], 0x44);
+    r[4 * i + 1] = _mm512_shuffle_ps(u[4 * i], u[4 * i + 2], 0xEE);
+    r[4 * i + 2] = _mm512_shuffle_ps(u[4 * i + 1], u[4 * i + 3], 0x44);
+    r[4 * i + 3] = _mm512_shuffle_ps(u[4 * i + 1], u[4 * i + 3], 0xEE);
+  }
+  // Output row 4L+m: lane L of r[m], r[4+m], r[8+m], r[12+m].
+  #pragma GCC unroll 4
+  for (int m = 0; m < 4; ++m) {
+    const __m512 v0 = _mm512_shuffle_f32x4(r[m], r[4 + m], 0x88), v1 = _mm512_shuffle_f32x4(r[m], r[4 + m], 0xDD);
+    const __m512 w0 = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0x88), w1 = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0xDD);
+    _mm512_storeu_ps(dst + (0 + m) * ldd, _mm512_shuffle_f32x4(v0, w0, 0x88));
+    _mm512_storeu_ps(dst + (4 + m) * ldd, _mm512_shuffle_f32x4(v1, w1, 0x88));
+    _mm512_storeu_ps(dst + (8 + m) * ldd, _mm512_shuffle_f32x4(v0, w0, 0xDD));
+    _mm512_storeu_ps(dst + (12 + m) * ldd, _mm512_shuffle_f32x4(v1, w1, 0xDD));
+  }
+}
+#pragma GCC diagnostic pop
+
 }  // namespace
 
 void matmul_nt_avx512(const float* x, int64_t ldx, const float* w, int64_t ldw, float* y,
@@ -154,6 +190,18 @@ void matmul_nt_avx512(const float* x, int64_t ldx, const float* w, int64_t ldw, 
   int64_t t = 0;
   for (; t + 4 <= T; t += 4) nt_rows<4>(x + t * ldx, ldx, w, ldw, y + t * ldy, ldy, n0, n1, K);
   for (; t < T; ++t) nt_rows<1>(x + t * ldx, ldx, w, ldw, y + t * ldy, ldy, n0, n1, K);
+}
+
+// 16 x 16 blocks in registers (pairs of rows interleaved, then 4 x 4 blocks within 128-bit lanes,
+// then lanes gathered across vectors); the edges of a block grid past rows or cols go to the ref.
+void transpose_avx512(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst) {
+  const int64_t rows16 = rows / 16 * 16, cols16 = cols / 16 * 16;
+  for (int64_t t = 0; t < rows16; t += 16)
+    for (int64_t c = 0; c < cols16; c += 16) transpose_16x16(src + t * lds + c, lds, dst + c * rows + t, rows);
+  if (cols16 < cols) transpose_ref(src + cols16, lds, rows, cols - cols16, dst + cols16 * rows);
+  if (rows16 < rows)
+    for (int64_t c = 0; c < cols16; ++c)
+      for (int64_t t = rows16; t < rows; ++t) dst[c * rows + t] = src[t * lds + c];
 }
 
 void matmul_acc_avx512(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb,

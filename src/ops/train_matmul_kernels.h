@@ -26,6 +26,8 @@ using MatmulNt = void (*)(const float* x, int64_t ldx, const float* w, int64_t l
 using MatmulAcc = void (*)(const float* a, int64_t a_rs, int64_t a_js, const float* b, int64_t ldb,
                            float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t j0, int64_t j1,
                            int64_t K, bool overwrite);
+// dst[c * rows + t] = src[t * lds + c] for t in [0, rows), c in [0, cols): dst = src^T, exact.
+using MatmulTranspose = void (*)(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst);
 
 using MatmulAccBf16 = void (*)(const uint32_t* a, int64_t lda, const uint32_t* b, int64_t ldb,
                                float* c, int64_t ldc, int64_t r0, int64_t r1, int64_t p0,
@@ -43,6 +45,7 @@ struct TrainMatmulKernels {
   std::string_view isa;
   MatmulNt nt;
   MatmulAcc acc;
+  MatmulTranspose transpose;
 };
 
 const TrainMatmulKernels& best_train_matmul_kernels();
@@ -64,6 +67,8 @@ void matmul_nt_ref(const float*, int64_t, const float*, int64_t, float*, int64_t
                    int64_t, int64_t);
 void matmul_acc_ref(const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t, int64_t,
                     int64_t, int64_t, int64_t, int64_t, bool);
+void transpose_ref(const float*, int64_t, int64_t, int64_t, float*);
+void transpose_avx512(const float*, int64_t, int64_t, int64_t, float*);
 void matmul_nt_avx2(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, int64_t,
                     int64_t, int64_t);
 void matmul_acc_avx2(const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t, int64_t,

@@ -106,6 +106,20 @@ TEST_P(TrainMatmulKernelTest, AccIsOneFmaChainPerElement) {
     }
 }
 
+// dW copies dy transposed through this: exact, with 16 x 16 blocks and both edges (37 = 2 x 16 + 5
+// rows, 53 = 3 x 16 + 5 columns) and a source stride wider than the copied columns.
+TEST_P(TrainMatmulKernelTest, TransposeIsExact) {
+  const int64_t rows = 37, cols = 53, lds = 61;
+  const auto src = random_floats(size_t(rows * lds), 21);
+  for (const auto [r, c] : {std::pair<int64_t, int64_t>{rows, cols}, {32, 48}, {5, 3}}) {
+    std::vector<float> dst(size_t(r * c), -9.0f);
+    GetParam()->transpose(src.data(), lds, r, c, dst.data());
+    for (int64_t t = 0; t < r; ++t)
+      for (int64_t k = 0; k < c; ++k)
+        ASSERT_EQ(dst[size_t(k * r + t)], src[size_t(t * lds + k)]) << GetParam()->isa << " " << r << "x" << c << " at " << t << "," << k;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, TrainMatmulKernelTest,
                          testing::ValuesIn(runnable_train_matmul_kernels()), isa_name);
 
