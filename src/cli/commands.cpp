@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "core/cpu.h"
+
 namespace bitlm::cli {
 namespace {
 std::vector<CommandSetup>& registry() {
@@ -25,6 +27,9 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "bitlm 0.1");
   for (const auto& setup : registry()) setup(app);
+  // BITLM_ISA is checked here, on the main thread, before any command runs: otherwise the first
+  // kernel call, possibly on a pool worker, would throw it where nothing catches it (abort).
+  requested_isa();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

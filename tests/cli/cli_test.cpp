@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -125,6 +126,14 @@ TEST_F(BadInput, PromptLongerThanTheContext) {
   EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.err.find("but the context is 16"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+// A bad BITLM_ISA is one line and exit 2 with any thread count, never an abort from whichever
+// pool worker first picks a kernel table (it did so in ~1 run of 3 at -t 2).
+TEST_F(BadInput, UnknownIsaInTheEnvironment) {
+  setenv("BITLM_ISA", "avx9", 1);
+  for (int i = 0; i < 6; ++i) expect_one_line_error("generate -t 2 -n 2 -p hi -m " + good(), "BITLM_ISA=avx9", "runs only");
+  unsetenv("BITLM_ISA");
 }
 
 // The config's own fault is reported even when its data is missing too (the data is opened after).
