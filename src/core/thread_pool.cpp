@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "core/error.h"
 
@@ -53,7 +54,7 @@ void ThreadPool::worker_loop(int index) {
     }
     seen = gen;
     if (stop_.load()) return;
-    (*job_)(index, n_threads_);
+    run_catching(*job_, index);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
@@ -70,12 +71,22 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   wake_.notify_all();
-  fn(0, n_threads_);
+  run_catching(fn, 0);
   for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
     if (spin < kWaitSpinsBeforeYield) cpu_relax();
     else std::this_thread::yield();
   }
   job_ = nullptr;
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+}
+
+void ThreadPool::run_catching(const std::function<void(int, int)>& fn, int index) noexcept {
+  try {
+    fn(index, n_threads_);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    if (!error_) error_ = std::current_exception();
+  }
 }
 
 void ThreadPool::parallel_for(int64_t begin, int64_t end, int64_t grain,

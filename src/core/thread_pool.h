@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -22,7 +23,9 @@ class ThreadPool {
 
   int n_threads() const { return n_threads_; }
 
-  // fn(thread_index, n_threads) on every thread, the caller being thread 0; returns when all are done.
+  // fn(thread_index, n_threads) on every thread, the caller being thread 0; returns when all are
+  // done. An exception from any thread is rethrown here, after every thread has finished (the
+  // first one thrown, if several): a UserError inside a job reaches the CLI like any other.
   void run(const std::function<void(int, int)>& fn);
 
   // fn(range_begin, range_end) over contiguous ranges covering [begin, end); range bounds are
@@ -32,6 +35,7 @@ class ThreadPool {
 
  private:
   void worker_loop(int index);
+  void run_catching(const std::function<void(int, int)>& fn, int index) noexcept;
 
   int n_threads_;
   std::vector<std::thread> workers_;
@@ -41,6 +45,8 @@ class ThreadPool {
   std::atomic<bool> stop_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::mutex error_mutex_;
+  std::exception_ptr error_;  // written before the thread's pending_ decrement, read after the join
 };
 
 // Threads to use when the user gives none: the physical cores we may run on.

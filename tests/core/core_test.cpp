@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/checked.h"
+#include "core/error.h"
 #include "core/fp16.h"
 #include "core/thread_pool.h"
 
@@ -64,6 +65,24 @@ TEST(ThreadPool, RunsManyShortJobs) {
   std::atomic<int64_t> sum{0};
   for (int j = 0; j < 20000; ++j) pool.run([&](int t, int n) { sum += t + 1; });
   EXPECT_EQ(sum.load(), 20000 * 3);
+}
+
+// A worker's exception reaches the caller of run (an uncaught one would terminate the process),
+// once every thread is done, and the pool keeps working.
+TEST(ThreadPool, RethrowsAJobsExceptionOnTheCaller) {
+  ThreadPool pool(3);
+  for (int thrower = 0; thrower < 3; ++thrower) {
+    std::atomic<int> finished{0};
+    EXPECT_THROW(pool.run([&](int t, int) {
+      if (t == thrower) throw UserError("job failed");
+      ++finished;
+    }),
+                 UserError);
+    EXPECT_EQ(finished.load(), 2);
+  }
+  std::atomic<int> ran{0};
+  pool.run([&](int, int) { ++ran; });
+  EXPECT_EQ(ran.load(), 3);
 }
 
 }  // namespace
