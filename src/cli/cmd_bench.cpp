@@ -28,7 +28,7 @@ void print_row(const char* test, int64_t n, const std::vector<double>& tps) {
 
 void run_bench_cmd(const BenchArgs& a) {
   const auto model = Model::load(a.model);
-  ThreadPool pool(a.threads > 0 ? a.threads : default_thread_count());
+  ThreadPool pool(thread_count(a.threads));
   BenchOptions o = a.o;
   o.kv_type = parse_kv_type(a.kv_type);
   const BenchResult r = run_bench(*model, o, pool);

@@ -48,7 +48,7 @@ Runtime open_model(const EvalArgs& a, int64_t default_ctx) {
   Runtime rt;
   rt.model = Model::load(a.model);
   rt.tok = Tokenizer::from_gguf(*rt.model->file);
-  rt.pool = std::make_unique<ThreadPool>(a.threads > 0 ? a.threads : default_thread_count());
+  rt.pool = std::make_unique<ThreadPool>(thread_count(a.threads));
   const int64_t n_ctx = a.n_ctx > 0 ? a.n_ctx : std::min<int64_t>(default_ctx, rt.model->config.n_ctx_train);
   rt.fwd = std::make_unique<Forward>(*rt.model, n_ctx, *rt.pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, 64,
                                      parse_kv_type(a.kv_type));

@@ -28,7 +28,7 @@ void run_generate(const GenerateArgs& a) {
   const auto model = Model::load(a.model);
   const auto tok = Tokenizer::from_gguf(*model->file);
   const int64_t n_ctx = a.n_ctx > 0 ? a.n_ctx : std::min<int64_t>(model->config.n_ctx_train, 4096);
-  ThreadPool pool(a.threads > 0 ? a.threads : default_thread_count());
+  ThreadPool pool(thread_count(a.threads));
   Forward fwd(*model, n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, 32, parse_kv_type(a.kv_type));
   fwd.set_numerics(PeerNumerics::parse(a.numerics));
   const GenerateStats s = generate_text(fwd, *tok, a.prompt, a.n_predict, a.sampling, [](std::string_view piece) {

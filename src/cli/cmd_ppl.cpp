@@ -39,7 +39,7 @@ void run_ppl(const PplArgs& a) {
   const auto model = Model::load(a.model);
   const auto tok = Tokenizer::from_gguf(*model->file);
   const std::vector<int32_t> ids = tok->encode(text, /*add_bos=*/true);
-  ThreadPool pool(a.threads > 0 ? a.threads : default_thread_count());
+  ThreadPool pool(thread_count(a.threads));
   Forward fwd(*model, a.n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, /*max_batch=*/64,
               parse_kv_type(a.kv_type));
   fwd.set_numerics(PeerNumerics::parse(a.numerics));

@@ -31,7 +31,7 @@ void write_text(const std::string& path, const std::string& text) {
 
 void run_report(ReportArgs& a) {
   a.cost.budget_bytes = uint64_t(a.budget_gib * 1024 * 1024 * 1024);
-  ThreadPool pool(a.threads > 0 ? a.threads : default_thread_count());
+  ThreadPool pool(thread_count(a.threads));
   std::vector<ModelCost> rows;
   if (!a.baseline.empty()) rows.push_back(measure_cost(a.baseline, pool, a.cost));
   rows.push_back(measure_cost(a.model, pool, a.cost));

@@ -2,7 +2,10 @@
 
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "core/cpu.h"
+#include "core/thread_pool.h"
 
 namespace bitlm::cli {
 namespace {
@@ -15,6 +18,15 @@ std::vector<CommandSetup>& registry() {
 int register_command(CommandSetup setup) {
   registry().push_back(std::move(setup));
   return 0;
+}
+
+int thread_count(int requested) {
+  const int available = default_thread_count();
+  if (requested <= 0) return available;
+  if (requested <= available) return requested;
+  fmt::print(stderr, "bitlm: warning: -t {} is more than the {} CPUs this process may run on; using {}\n", requested,
+             available, available);
+  return available;
 }
 
 CLI::Option* add_kv_type_option(CLI::App* c, std::string& kv_type) {
