@@ -143,20 +143,23 @@ TEST_F(BadInput, TrainConfigNumbersBeforeMissingData) {
   expect_one_line_error("train -c " + cfg, "", "steps");
 }
 
+// `generate` on a micro model with the given extra arguments.
+CliRun generate_micro(const std::string& args) {
+  const std::string p = tmp("gen.gguf");
+  write_synth_model({.shape = "micro", .seed = 5}, p);
+  return run("generate --temp 0 -p 'hello' -m " + p + " " + args);
+}
+
 // More threads than CPUs is capped, with a note: the spinning pool would only take turns.
 TEST(Cli, ThreadsAboveTheCpuCountAreCapped) {
-  const std::string p = tmp("threads.gguf");
-  write_synth_model({.shape = "micro", .seed = 5}, p);
-  const CliRun r = run("generate -n 2 -t 512 --temp 0 -p 'hello' -m " + p);
+  const CliRun r = generate_micro("-n 2 -t 512");
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.err.find("-t 512 is more than the"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("threads 512"), std::string::npos) << r.err;
 }
 
 TEST(Cli, GenerateStreamsTextAndTimings) {
-  const std::string p = tmp("gen.gguf");
-  write_synth_model({.shape = "micro", .seed = 5}, p);
-  const CliRun r = run("generate -n 8 -t 2 --temp 0 -p 'hello' -m " + p);
+  const CliRun r = generate_micro("-n 8 -t 2");
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.err.find("generation:"), std::string::npos) << r.err;
 }
