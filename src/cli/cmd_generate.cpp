@@ -50,7 +50,7 @@ void setup(CLI::App& root) {
   c->add_option("-m,--model", a->model, "model GGUF file")->required();
   c->add_option("-p,--prompt", a->prompt, "prompt text")->required();
   c->add_option("-n,--n-predict", a->n_predict, "tokens to generate")->check(CLI::NonNegativeNumber);
-  c->add_option("-t,--threads", a->threads, "threads (default: physical cores)")->check(CLI::NonNegativeNumber);
+  c->add_option("-t,--threads", a->threads, "threads (default: all available)")->check(CLI::NonNegativeNumber);
   c->add_option("-c,--ctx-size", a->n_ctx, "context size (default: the model's, at most 4096)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--temp", a->sampling.temperature, "temperature (0 = greedy)");
