@@ -49,7 +49,7 @@ class ThreadPool {
   std::exception_ptr error_;  // written before the thread's pending_ decrement, read after the join
 };
 
-// Threads to use when the user gives none: the physical cores we may run on.
+// Threads to use when the user gives none: the CPUs this process may run on (its affinity set).
 int default_thread_count();
 
 }  // namespace bitlm
