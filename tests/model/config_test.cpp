@@ -23,7 +23,9 @@ std::unique_ptr<GgufFile> write_config(const ModelConfig& c, const std::string& 
   if (patch) patch(w);
   const std::string path = tmp_path(name);
   w.write(path);
-  return GgufFile::open(path);
+  auto file = GgufFile::open(path);
+  std::remove(path.c_str());  // the open file stays readable; the test leaves nothing in /tmp
+  return file;
 }
 
 TEST(Config, RoundTripsEveryField) {
