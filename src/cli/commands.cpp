@@ -39,8 +39,8 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "bitlm 0.1");
   for (const auto& setup : registry()) setup(app);
-  // BITLM_ISA is checked here, on the main thread, before any command runs: otherwise the first
-  // kernel call, possibly on a pool worker, would throw it where nothing catches it (abort).
+  // BITLM_ISA is checked before any command runs, so a bad value fails at once, not after a model
+  // has loaded, and on the main thread (a pool worker's exception is rethrown too: ThreadPool::run).
   requested_isa();
   try {
     app.parse(argc, argv);

@@ -42,11 +42,11 @@ void softmax_ds_row(float* p, float* ds, int64_t n_pos, int64_t T, float scale) 
   std::fill(ds + n_pos, ds + T, 0.0f);
 }
 
-// rows x cols of a (row stride lda) -> cols x rows, dense, into out.
-void transpose(const float* a, int64_t lda, int64_t rows, int64_t cols, std::vector<float>& out) {
+// rows x cols of a (row stride lda) -> cols x rows, dense, into out (the kernel table's exact transpose).
+void transpose(const TrainMatmulKernels& mm, const float* a, int64_t lda, int64_t rows, int64_t cols,
+               std::vector<float>& out) {
   out.resize(size_t(rows * cols));
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) out[size_t(c * rows + r)] = a[r * lda + c];
+  mm.transpose(a, lda, rows, cols, out.data());
 }
 
 // s[t][j] = x_t . y_j for t in [0, n_rows), j in [0, n_cols), with y given transposed (yt: head_dim
@@ -74,7 +74,7 @@ void attention_forward_mt(Mat<const float> q, Mat<const float> k, Mat<const floa
     for (int64_t u = u0; u < u1; ++u) {
       const int64_t s = u / n_heads, h = u % n_heads, r0 = s * T;
       const int64_t q_off = h * head_dim, kv_off = (h / group) * head_dim;
-      transpose(k.row_ptr(r0) + kv_off, k.stride, T, head_dim, kt);
+      transpose(mm, k.row_ptr(r0) + kv_off, k.stride, T, head_dim, kt);
       const float* V = v.row_ptr(r0) + kv_off;
       for (int64_t t0 = 0; t0 < T; t0 += kBlock) {  // the causal tiles of the backward
         const int64_t end = std::min(T, t0 + kBlock);
@@ -115,8 +115,8 @@ void attention_backward(Mat<const float> dout, Mat<const float> q, Mat<const flo
       const float* V = v.row_ptr(r0) + kv_off;
       float* dK = dk.row_ptr(r0) + kv_off;
       float* dV = dv.row_ptr(r0) + kv_off;
-      transpose(K, k.stride, T, head_dim, kt);
-      transpose(V, v.stride, T, head_dim, vt);
+      transpose(mm, K, k.stride, T, head_dim, kt);
+      transpose(mm, V, v.stride, T, head_dim, vt);
       for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
         const int64_t q_off = h * head_dim;
         const float* Q = q.row_ptr(r0) + q_off;

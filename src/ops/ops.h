@@ -1,7 +1,7 @@
 // ops/ops.h — float math shared by inference (model/) and training (train/): one definition.
 // Shapes in comments: T tokens, D model dim, H/Hkv heads, Dh head dim. Row-major Mat views.
 // Backward passes (train issue) live beside each forward in ops/<op>_backward.cpp and ADD into
-// the gradients (the trainer zeroes them once per step), llm.c style.
+// the gradients, llm.c style (the matmuls can overwrite instead: ops_backward.h).
 #pragma once
 #include <cstdint>
 #include <span>

@@ -1,8 +1,8 @@
 // ops/ops_backward.h — backward passes of the shared forward ops (ops.h, attention.h) and the
 // training-only ops: fp32 matmul (dX/dW), cross-entropy, BitLinear with the straight-through
 // estimator (003 Fig. 11). Shapes: T tokens (rows), D/K input dim, N output dim, F FFN dim,
-// H/Hkv heads, Dh head dim, V vocab. Every *_backward ADDS into its gradients (llm.c style):
-// the trainer zeroes them once per step, as PyTorch's .grad does.
+// H/Hkv heads, Dh head dim, V vocab. Every *_backward ADDS into its gradients (llm.c style), except
+// the matmuls given MatmulOut::kOverwrite: the trainer zeroes only the gradients that are added to.
 // Parallel ops split over output elements only, so results never depend on the thread count
 // (data-parallel runs and --resume must be bit-exact).
 #pragma once

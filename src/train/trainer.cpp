@@ -60,13 +60,15 @@ class SequenceRunners {
     for (int64_t i = 0; i < n; ++i) pools_.push_back(std::make_unique<ThreadPool>(1));
     for (int64_t i = 1; i < n; ++i) copies_.push_back(std::make_unique<TrainModel>(model_cfg));
   }
-  int64_t count() const { return int64_t(pools_.size()); }
+  // Sequences run side by side at a time: one per pool, or 1 (on the whole pool) without copies.
+  int64_t batch() const { return std::max<int64_t>(1, int64_t(pools_.size())); }
 
-  // forward_backward of n <= count() sequences (ins[i], tgts[i]) on model and its copies, through
-  // `pool` (one sequence per thread); fn(i, model_i, loss_i) then sees them in order.
+  // forward_backward of n <= batch() sequences (ins[i], tgts[i]) on model and its copies, one
+  // sequence per thread of `pool`; fn(model_i, loss_i) then sees them in order.
   template <typename Fn>
   void run(TrainModel& model, int64_t n, const std::vector<std::vector<int32_t>>& ins,
            const std::vector<std::vector<int32_t>>& tgts, float grad_scale, ThreadPool& pool, Fn&& fn) {
+    if (copies_.empty()) return fn(model, model.forward_backward(ins[0], tgts[0], grad_scale, pool));
     auto loss = std::vector<double>(size_t(n));
     pool.run([&](int i, int) {
       if (i < n) loss[size_t(i)] = replica(model, i).forward_backward(ins[size_t(i)], tgts[size_t(i)], grad_scale, *pools_[size_t(i)]);
@@ -104,7 +106,7 @@ struct GradientSums {
 double step_gradient(const TrainConfig& cfg, float grad_scale, TrainModel& model, ShardLoader& loader,
                      Distributed& dist, ThreadPool& pool, SequenceRunners& runners, GradientSums& sums) {
   const int64_t rank_batch = cfg.batch_size / dist.size();
-  const int64_t side_by_side = std::max<int64_t>(1, runners.count());
+  const int64_t side_by_side = runners.batch();
   std::vector<std::vector<int32_t>> ins(size_t(side_by_side), std::vector<int32_t>(size_t(cfg.model.seq_len)));
   std::vector<std::vector<int32_t>> tgts = ins;
   auto push = [&](TrainModel& m, double seq_loss) {
@@ -120,8 +122,7 @@ double step_gradient(const TrainConfig& cfg, float grad_scale, TrainModel& model
     for (int64_t s = 0; s < rank_batch; s += side_by_side) {
       const int64_t n = std::min(side_by_side, rank_batch - s);
       for (int64_t i = 0; i < n; ++i) loader.next(1, ins[size_t(i)], tgts[size_t(i)]);
-      if (runners.count() == 0) push(model, model.forward_backward(ins[0], tgts[0], grad_scale, pool));
-      else runners.run(model, n, ins, tgts, grad_scale, pool, push);
+      runners.run(model, n, ins, tgts, grad_scale, pool, push);
     }
     loader.skip((dist.size() - 1 - dist.rank()) * rank_batch);
     std::vector<float>& micro_grad = sums.sequences.finish();
