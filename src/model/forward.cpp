@@ -44,10 +44,11 @@ void add_inplace(Mat<float> x, Mat<const float> y) {  // the residual connection
 }  // namespace
 
 Forward::Forward(const Model& model, int64_t n_ctx, ThreadPool& pool, ActMode act, int64_t max_batch,
-                 KvCacheType kv_type)
-    : model_(model), cfg_(model.config), pool_(pool), act_(act), max_batch_(max_batch),
-      kv_(model.config.n_layer, n_ctx, model.config.kv_dim(), model.config.head_dim, kv_type) {
-  BITLM_ASSERT(max_batch > 0);
+                 KvCacheType kv_type, int64_t n_seq)
+    : model_(model), cfg_(model.config), pool_(pool), act_(act), max_batch_(max_batch) {
+  BITLM_ASSERT(max_batch > 0 && n_seq > 0);
+  kv_.reserve(size_t(n_seq));
+  for (int64_t s = 0; s < n_seq; ++s) kv_.emplace_back(cfg_.n_layer, n_ctx, cfg_.kv_dim(), cfg_.head_dim, kv_type);
   const int64_t B = max_batch, D = cfg_.n_embd, F = cfg_.n_ff;
   for (auto* b : {&x_, &h_, &o_}) b->resize(size_t(B * D));
   for (auto* b : {&q_, &attn_}) b->resize(size_t(B * cfg_.q_dim()));
@@ -57,31 +58,80 @@ Forward::Forward(const Model& model, int64_t n_ctx, ThreadPool& pool, ActMode ac
   xq_d_.resize(B, D);
   xq_attn_.resize(B, cfg_.q_dim());
   xq_ff_.resize(B, F);
-  pos_.resize(size_t(B));
+  for (auto* v : {&tokens_, &pos_, &seq_}) v->resize(size_t(B));
+  logit_rows_.reserve(size_t(B));
   logits_.resize(size_t(cfg_.n_vocab));
 }
 
-void Forward::eval(std::span<const int32_t> tokens, bool all_logits) {
-  const int64_t n = int64_t(tokens.size()), pos0 = kv_.n_pos();
-  BITLM_ASSERT(n > 0);
-  if (pos0 + n > kv_.n_ctx())
-    throw UserError(fmt::format("{} tokens at position {} do not fit in the context of {}", n, pos0, kv_.n_ctx()));
+void Forward::check_tokens(std::span<const int32_t> tokens, int64_t seq) const {
+  const int64_t n = int64_t(tokens.size()), pos0 = kv_[size_t(seq)].n_pos();
+  if (pos0 + n > n_ctx())
+    throw UserError(fmt::format("{} tokens at position {} do not fit in the context of {}", n, pos0, n_ctx()));
   for (int32_t id : tokens)
     if (id < 0 || id >= cfg_.n_vocab)
       throw UserError(fmt::format("token id {} is outside the vocabulary [0, {})", id, cfg_.n_vocab));
+}
+
+void Forward::eval(std::span<const int32_t> tokens, bool all_logits) {
+  const int64_t n = int64_t(tokens.size());
+  BITLM_ASSERT(n > 0);
+  check_tokens(tokens, 0);
   if (all_logits && logits_.size() < size_t(n * cfg_.n_vocab)) logits_.resize(size_t(n * cfg_.n_vocab));
   logits_stride_rows_ = all_logits ? 1 : 0;
   for (int64_t b = 0; b < n; b += max_batch_) {
-    const int64_t T = std::min(max_batch_, n - b);
-    eval_batch(tokens.data() + b, T, all_logits || b + T == n, all_logits ? b : -1);
+    const int64_t T = std::min(max_batch_, n - b), pos0 = kv_[0].n_pos();
+    for (int64_t t = 0; t < T; ++t) {
+      tokens_[size_t(t)] = tokens[size_t(b + t)];
+      pos_[size_t(t)] = int32_t(pos0 + t);
+      seq_[size_t(t)] = 0;
+    }
+    logit_rows_.clear();
+    if (all_logits) for (int64_t t = 0; t < T; ++t) logit_rows_.push_back(t);
+    else if (b + T == n) logit_rows_.push_back(T - 1);
+    eval_rows(T, all_logits ? b : 0);
+    kv_[0].set_n_pos(pos0 + T);
   }
   last_count_ = n;
 }
 
+void Forward::eval_seqs(std::span<const SeqTokens> batch) {
+  int64_t T = 0, n_logits = 0;
+  for (const SeqTokens& e : batch) {
+    BITLM_ASSERT(e.seq >= 0 && e.seq < n_seq() && !e.tokens.empty());
+    for (const SeqTokens& other : batch) BITLM_ASSERT(&other == &e || other.seq != e.seq);
+    check_tokens(e.tokens, e.seq);
+    T += int64_t(e.tokens.size());
+    n_logits += e.want_logits;
+  }
+  BITLM_ASSERT(T > 0 && T <= max_batch_);
+  if (logits_.size() < size_t(n_logits * cfg_.n_vocab)) logits_.resize(size_t(n_logits * cfg_.n_vocab));
+  logit_rows_.clear();
+  seq_logits_row_.clear();
+  int64_t t = 0;
+  for (const SeqTokens& e : batch) {
+    const int64_t pos0 = kv_[size_t(e.seq)].n_pos();
+    for (size_t i = 0; i < e.tokens.size(); ++i, ++t) {
+      tokens_[size_t(t)] = e.tokens[i];
+      pos_[size_t(t)] = int32_t(pos0 + int64_t(i));
+      seq_[size_t(t)] = int32_t(e.seq);
+    }
+    seq_logits_row_.push_back(e.want_logits ? int64_t(logit_rows_.size()) : -1);
+    if (e.want_logits) logit_rows_.push_back(t - 1);
+  }
+  eval_rows(T, 0);
+  for (const SeqTokens& e : batch) kv_[size_t(e.seq)].set_n_pos(kv_[size_t(e.seq)].n_pos() + int64_t(e.tokens.size()));
+  last_count_ = 0;  // logits(i) belongs to eval()
+}
+
+std::span<const float> Forward::seq_logits(int64_t i) const {
+  BITLM_ASSERT(i >= 0 && i < int64_t(seq_logits_row_.size()) && seq_logits_row_[size_t(i)] >= 0);
+  return {logits_.data() + size_t(seq_logits_row_[size_t(i)] * cfg_.n_vocab), size_t(cfg_.n_vocab)};
+}
+
 void Forward::set_numerics(const PeerNumerics& numerics) {
-  if ((numerics.probs_f16 || numerics.flash_f16) && kv_.type() != KvCacheType::kF16)
+  if ((numerics.probs_f16 || numerics.flash_f16) && kv_[0].type() != KvCacheType::kF16)
     throw UserError(fmt::format("the probs-f16 / flash-f16 numerics model an f16 KV cache, not {}",
-                                kv_type_name(kv_.type())));
+                                kv_type_name(kv_[0].type())));
   if (numerics.act_quant == ActQuant::kQ8K) {
     for (int64_t n : {cfg_.n_embd, cfg_.q_dim(), cfg_.n_ff})
       if (n % 256)
@@ -96,27 +146,23 @@ std::span<const float> Forward::logits(int64_t i) const {
   return {logits_.data() + size_t(i * logits_stride_rows_ * cfg_.n_vocab), size_t(cfg_.n_vocab)};
 }
 
-void Forward::eval_batch(const int32_t* tokens, int64_t T, bool want_logits, int64_t logits_row0) {
-  const int64_t pos0 = kv_.n_pos(), D = cfg_.n_embd;
+void Forward::eval_rows(int64_t T, int64_t logits_row0) {
+  const int64_t D = cfg_.n_embd;
   const ModelWeights& w = model_.weights;
   Mat<float> x = mat(x_, T, D);
-  for (int64_t t = 0; t < T; ++t) {
-    w.token_embd.row_f32(tokens[t], x.row_ptr(t));
-    pos_[size_t(t)] = int32_t(pos0 + t);
-  }
+  for (int64_t t = 0; t < T; ++t) w.token_embd.row_f32(tokens_[size_t(t)], x.row_ptr(t));
   tap("embd", -1, x);
-  for (int64_t l = 0; l < cfg_.n_layer; ++l) layer_forward(l, T, pos0);
-  kv_.set_n_pos(pos0 + T);
-  if (!want_logits) return;
+  for (int64_t l = 0; l < cfg_.n_layer; ++l) layer_forward(l, T);
+  if (logit_rows_.empty()) return;
 
-  // Final norm, then the head: every row for all-logits evals, else only the last token's.
-  const int64_t first = logits_row0 >= 0 ? 0 : T - 1, rows = T - first;
-  Mat<float> h = mat(h_, T, D).rows_range(first, rows);
-  rms_norm_forward(x.rows_range(first, rows), w.output_norm, cfg_.rms_eps, h);
+  // Final norm (row by row: the same floats whichever rows are gathered), then the head.
+  const int64_t rows = int64_t(logit_rows_.size());
+  Mat<float> h = mat(h_, rows, D);
+  for (int64_t j = 0; j < rows; ++j)
+    rms_norm_forward(x.rows_range(logit_rows_[size_t(j)], 1), w.output_norm, cfg_.rms_eps, h.rows_range(j, 1));
   if (num_.head_q8_0 && w.output.type() == kGgmlQ8_0) fake_quant_q8_0(h);  // ggml's vec_dot_type
   tap("result_norm", -1, h);
-  float* out = logits_.data() + size_t(std::max<int64_t>(logits_row0, 0) * cfg_.n_vocab);
-  dense_matmul(w.output, h.data, rows, out, pool_);
+  dense_matmul(w.output, h.data, rows, logits_.data() + size_t(logits_row0 * cfg_.n_vocab), pool_);
 }
 
 void Forward::bitlinear(const LinearWeights& lw, Mat<const float> x, QuantizedActivations& xq,
@@ -175,7 +221,7 @@ void Forward::input_rows(Mat<float> x, std::span<const float> g, QuantizedActiva
 // residual adds) run on the pool's threads over tokens. Without a tap, the default int8 path
 // fuses each norm with the quantization of the BitLinear it feeds (the normed floats are never
 // written); a tap needs them, and the other numerics multiply floats, so those keep the steps apart.
-void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
+void Forward::layer_forward(int64_t l, int64_t T) {
   const LayerWeights& L = model_.weights.layers[size_t(l)];
   const int64_t D = cfg_.n_embd, F = cfg_.n_ff;
   Mat<float> x = mat(x_, T, D), h = mat(h_, T, D), o = mat(o_, T, D);
@@ -202,10 +248,10 @@ void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
     rope_forward(qt, int(cfg_.n_head), int(cfg_.head_dim), pos, cfg_.rope_theta, cfg_.rope_neox);
     rope_forward(kt, int(cfg_.n_head_kv), int(cfg_.head_dim), pos, cfg_.rope_theta, cfg_.rope_neox);
     if (num_.q_f16) round_f16(qt);  // ggml's mul_mat(K f16, Q) multiplies an f16 Q
-    for (int64_t t = t0; t < t1; ++t) kv_.store(l, pos0 + t, k.row_ptr(t), v.row_ptr(t));
+    for (int64_t t = t0; t < t1; ++t) kv_[size_t(seq_[size_t(t)])].store(l, pos_[size_t(t)], k.row_ptr(t), v.row_ptr(t));
   });
   tap("Qcur", l, q);                                                  tap("Kcur", l, k);
-  attention(l, T, pos0);                                              tap("kqv_out", l, a);
+  attention(l, T);                                                    tap("kqv_out", l, a);
   for_tokens(T, [&](int64_t t0, int64_t t1) { input_rows(a, sub_norm(L.attn_sub_norm), xq_attn, a, t0, t1); });
   tap("attn_sub_norm", l, a);                                         // SubLN before W_o
   bitlinear(L.wo, a, xq_attn_, !xq_attn, o);                          tap("attn_out", l, o);
@@ -233,36 +279,36 @@ void Forward::layer_forward(int64_t l, int64_t T, int64_t pos0) {
   tap("l_out", l, x);
 }
 
-// Causal GQA over the cache: token t (position pos0+t) sees positions [0, pos0+t]. Threads take
-// (token, head) pairs; each has its own score row.
-void Forward::attention(int64_t l, int64_t T, int64_t pos0) {
-  const int64_t H = cfg_.n_head, Dh = cfg_.head_dim, group = cfg_.n_head / cfg_.n_head_kv, n_ctx = kv_.n_ctx();
+// Causal GQA over each row's own cache: row t (position pos_[t] of sequence seq_[t]) sees that
+// sequence's positions [0, pos_[t]]. Threads take (row, head) pairs; each has its own score row.
+void Forward::attention(int64_t l, int64_t T) {
+  const int64_t H = cfg_.n_head, Dh = cfg_.head_dim, group = cfg_.n_head / cfg_.n_head_kv, n_ctx = this->n_ctx();
   pool_.run([&](int thread, int n_threads) {
     float* scores = scores_.data() + thread * std::max(n_ctx, Dh);
     for (int64_t job = thread; job < T * H; job += n_threads) {
       const int64_t t = job / H, h = job % H;
-      attention_head(l, h / group, q_.data() + t * cfg_.q_dim() + h * Dh, pos0 + t + 1, scores,
-                     attn_.data() + t * cfg_.q_dim() + h * Dh);
+      attention_head(kv_[size_t(seq_[size_t(t)])], l, h / group, q_.data() + t * cfg_.q_dim() + h * Dh,
+                     pos_[size_t(t)] + 1, scores, attn_.data() + t * cfg_.q_dim() + h * Dh);
     }
   });
 }
 
 // One query head over KV head `kv_head` of layer l's first n_pos rows, in the cache's storage.
-void Forward::attention_head(int64_t l, int64_t kv_head, const float* q, int64_t n_pos, float* scores,
-                             float* out) const {
+void Forward::attention_head(const KvCache& kv, int64_t l, int64_t kv_head, const float* q, int64_t n_pos,
+                             float* scores, float* out) const {
   const int Dh = int(cfg_.head_dim);
   const int64_t bph = kv_blocks_per_head(Dh), blocks = cfg_.n_head_kv * bph;
-  switch (kv_.type()) {
+  switch (kv.type()) {
     case KvCacheType::kQ8:
-      return attention_head_forward_q8(q, kv_.k_q8(l) + kv_head * bph, kv_.v_q8(l) + kv_head * bph, blocks, n_pos,
+      return attention_head_forward_q8(q, kv.k_q8(l) + kv_head * bph, kv.v_q8(l) + kv_head * bph, blocks, n_pos,
                                        Dh, scores, out);
     case KvCacheType::kQ4:
-      return attention_head_forward_q4(q, kv_.k_q4(l) + kv_head * bph, kv_.v_q4(l) + kv_head * bph, blocks, n_pos,
+      return attention_head_forward_q4(q, kv.k_q4(l) + kv_head * bph, kv.v_q4(l) + kv_head * bph, blocks, n_pos,
                                        Dh, scores, out);
     case KvCacheType::kF16: break;
   }
-  const uint16_t* k = kv_.k_f16(l) + kv_head * Dh;
-  const uint16_t* v = kv_.v_f16(l) + kv_head * Dh;
+  const uint16_t* k = kv.k_f16(l) + kv_head * Dh;
+  const uint16_t* v = kv.v_f16(l) + kv_head * Dh;
   const int64_t kv_dim = cfg_.kv_dim();
   if (num_.flash_f16) attention_head_flash_f16(q, k, v, kv_dim, n_pos, Dh, scores, out);
   else if (num_.probs_f16) attention_head_peer(q, k, v, kv_dim, n_pos, Dh, true, scores, out);
