@@ -5,7 +5,7 @@
 #   --cross-aarch64   adds the aarch64 cross compiler, qemu-user and arm64 libraries (tools/test_neon.sh)
 set -euo pipefail
 pkgs=(build-essential cmake g++ libgtest-dev libgmock-dev libbenchmark-dev libfmt-dev libcli11-dev
-      nlohmann-json3-dev libcpp-httplib-dev libopenmpi-dev openmpi-bin)
+      nlohmann-json3-dev libcpp-httplib-dev pkgconf libopenmpi-dev openmpi-bin)
 [[ "${1:-}" == "--with-reference" ]] && pkgs+=(python3-torch python3-numpy libopenblas0-pthread)  # OpenBLAS: a fair PyTorch baseline
 cross=0
 if [[ "${1:-}" == "--cross-aarch64" ]]; then
