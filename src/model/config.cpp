@@ -15,10 +15,10 @@ namespace {
 // 2B-4T (relu2, FORMATS.md 2a; bitnet.cpp runs it with SiLU, which is wrong). llama: HF1BitLLM,
 // Falcon3-1.58bit (no sub-norms; llama.cpp's converter permutes q/k for adjacent-pair RoPE).
 constexpr std::array<ArchTraits, 4> kArchs = {{
-    {"bitnet", FfnActivation::kSilu, true, true, 10000.0f},
-    {"bitnet-b1.58", FfnActivation::kRelu2, true, true, 500000.0f},
-    {"bitnet-25", FfnActivation::kRelu2, true, true, 500000.0f},
-    {"llama", FfnActivation::kSilu, false, false, 10000.0f},
+    {"bitnet", FfnActivation::kSilu, &kBitnetTensors, true, 10000.0f},
+    {"bitnet-b1.58", FfnActivation::kRelu2, &kBitnetTensors, true, 500000.0f},
+    {"bitnet-25", FfnActivation::kRelu2, &kBitnetTensors, true, 500000.0f},
+    {"llama", FfnActivation::kSilu, &kLlamaTensors, false, 10000.0f},
 }};
 
 // Bounds well above any published model, so a corrupt field fails here with its key named
@@ -26,9 +26,8 @@ constexpr std::array<ArchTraits, 4> kArchs = {{
 constexpr uint64_t kMaxDim = 1 << 20, kMaxLayers = 4096, kMaxHeads = 4096, kMaxVocab = 1 << 23;
 constexpr uint64_t kMaxCtx = 1 << 24;
 
-const ArchTraits& find_arch(const std::string& path, const std::string& arch) {
-  for (const auto& a : kArchs)
-    if (a.name == arch) return a;
+const ArchTraits& require_arch(const std::string& path, const std::string& arch) {
+  if (const ArchTraits* a = find_arch(arch)) return *a;
   std::string names;
   for (const auto& a : kArchs) names += (names.empty() ? "" : ", ") + std::string(a.name);
   throw FormatError(path, fmt::format("unknown architecture '{}' (supported: {})", arch, names));
@@ -69,20 +68,34 @@ std::string_view activation_name(FfnActivation act) {
 
 std::span<const ArchTraits> supported_archs() { return kArchs; }
 
-std::string tensor_names::block(int64_t layer, std::string_view what) {
-  return fmt::format("blk.{}.{}.weight", layer, what);
+const ArchTraits* find_arch(std::string_view arch) {
+  for (const auto& a : kArchs)
+    if (a.name == arch) return &a;
+  return nullptr;
+}
+
+const TensorTable& ModelConfig::tensors() const {
+  const ArchTraits* a = find_arch(arch);
+  BITLM_ASSERT(a != nullptr);
+  return *a->tensors;
+}
+
+void ModelConfig::set_arch(std::string_view name) {
+  const ArchTraits* a = find_arch(name);
+  BITLM_ASSERT(a != nullptr);
+  arch = name;
+  rope_neox = a->rope_neox;
+  sub_norms = a->tensors->has(TensorRole::kAttnSubNorm);
 }
 
 ModelConfig ModelConfig::from_gguf(const GgufFile& f) {
   const auto arch = f.get_string("general.architecture");
   if (!arch) throw FormatError(f.path(), "missing key 'general.architecture'");
-  const ArchTraits& traits = find_arch(f.path(), *arch);
+  const ArchTraits& traits = require_arch(f.path(), *arch);
   const auto key = [&](std::string_view k) { return fmt::format("{}.{}", *arch, k); };
 
   ModelConfig c;
-  c.arch = *arch;
-  c.sub_norms = traits.sub_norms;
-  c.rope_neox = traits.rope_neox;
+  c.set_arch(*arch);
   c.n_embd = require_dim(f, key("embedding_length"), kMaxDim);
   c.n_ff = require_dim(f, key("feed_forward_length"), kMaxDim);
   c.n_layer = require_dim(f, key("block_count"), kMaxLayers);
@@ -101,7 +114,7 @@ ModelConfig ModelConfig::from_gguf(const GgufFile& f) {
     throw FormatError(f.path(), fmt::format("key '{}' = {} does not divide the {} query heads",
                                             key("attention.head_count_kv"), c.n_head_kv, c.n_head));
   const int64_t embd_rows = [&]() -> int64_t {
-    const auto* t = f.find_tensor(tensor_names::kTokenEmbd);
+    const auto* t = f.find_tensor(traits.tensors->gguf_name(TensorRole::kTokenEmbd));
     return t && t->ne.size() == 2 ? int64_t(t->ne[1]) : 0;
   }();
   c.n_vocab = embd_rows ? optional_dim(f, key("vocab_size"), kMaxVocab, embd_rows)

@@ -1,6 +1,6 @@
 // model/config.h — ModelConfig and THE arch table: the one GGUF schema of a model file
-// (metadata keys and tensor names <-> fields). Everything else in model/ reads the config, never
-// the raw keys.
+// (metadata keys <-> fields here; tensor names <-> weights in each arch's tensor table,
+// model/tensor_table.h). Everything else in model/ reads the config, never the raw keys.
 //
 // Keys (prefix = general.architecture): <arch>.embedding_length (D), .feed_forward_length (F),
 // .block_count, .attention.head_count (H), .attention.head_count_kv (Hkv),
@@ -13,6 +13,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+
+#include "model/tensor_table.h"
 
 namespace bitlm {
 
@@ -27,19 +29,21 @@ std::string_view activation_name(FfnActivation act);
 struct ArchTraits {
   std::string_view name;
   FfnActivation default_activation;
-  bool sub_norms;      // attn_sub_norm before W_o, ffn_sub_norm before W_down (003 sec. 2, SubLN)
-  bool rope_neox;      // pairs (i, i+Dh/2); false = adjacent pairs (GGUF-permuted llama q/k)
+  const TensorTable* tensors;  // its tensor names; sub-norms (003 sec. 2, SubLN) iff the table has them
+  bool rope_neox;              // pairs (i, i+Dh/2); false = adjacent pairs (GGUF-permuted llama q/k)
   float default_rope_theta;
 };
 
 std::span<const ArchTraits> supported_archs();
+// The row of `arch`, or nullptr.
+const ArchTraits* find_arch(std::string_view arch);
 
 struct ModelConfig {
   std::string arch;
   int64_t n_embd = 0, n_ff = 0, n_layer = 0, n_head = 0, n_head_kv = 0, head_dim = 0;
   int64_t n_ctx_train = 0, n_vocab = 0;
   float rms_eps = 1e-5f, rope_theta = 10000.0f;
-  bool rope_neox = true, sub_norms = true;
+  bool rope_neox = true, sub_norms = true;  // the arch row's (sub_norms: its table has them)
   FfnActivation activation = FfnActivation::kSilu;
   bool fp_linear = false;  // .weight_mode "fp": the FP16 LLaMA baseline of the papers (no quantizers)
 
@@ -50,14 +54,10 @@ struct ModelConfig {
 
   int64_t q_dim() const { return n_head * head_dim; }
   int64_t kv_dim() const { return n_head_kv * head_dim; }
+  // The tensor table of `arch` (BITLM_ASSERT that it is in the arch table).
+  const TensorTable& tensors() const;
+  // Sets `arch` and what its row decides (RoPE pairing, sub-norms); BITLM_ASSERT that it is known.
+  void set_arch(std::string_view arch);
 };
-
-// The tensor names, as llama.cpp writes them.
-namespace tensor_names {
-inline constexpr std::string_view kTokenEmbd = "token_embd.weight";
-inline constexpr std::string_view kOutputNorm = "output_norm.weight";
-inline constexpr std::string_view kOutput = "output.weight";
-std::string block(int64_t layer, std::string_view what);  // "blk.<l>.<what>.weight"
-}  // namespace tensor_names
 
 }  // namespace bitlm

@@ -13,8 +13,8 @@
 namespace bitlm {
 namespace {
 
-bool is_head_or_embedding(const GgufTensorInfo& t) {
-  return t.name == tensor_names::kTokenEmbd || t.name == tensor_names::kOutput;
+bool is_head_or_embedding(const TensorTable& names, const GgufTensorInfo& t) {
+  return t.name == names.gguf_name(TensorRole::kTokenEmbd) || t.name == names.gguf_name(TensorRole::kOutput);
 }
 
 std::vector<uint8_t> reencode(const GgufFile& f, const GgufTensorInfo& t, uint32_t type) {
@@ -45,11 +45,12 @@ std::vector<uint8_t> reencode(const GgufFile& f, const GgufTensorInfo& t, uint32
 int requantize_embedding(const std::string& in, const std::string& out, uint32_t type) {
   BITLM_CHECK(dense_type_supported(type), "embedding type {} is not one of F32, F16, BF16, Q8_0, Q6_K", type);
   const auto f = GgufFile::open(in);
+  const TensorTable& names = ModelConfig::from_gguf(*f).tensors();
   GgufWriter w;
   for (const auto& [key, value] : f->metadata()) w.set(key, value);
   int n_reencoded = 0;
   for (const GgufTensorInfo& t : f->tensors()) {
-    if (is_head_or_embedding(t)) {
+    if (is_head_or_embedding(names, t)) {
       w.add_tensor(t.name, t.ne, type, reencode(*f, t, type));
       ++n_reencoded;
     } else {
@@ -57,7 +58,7 @@ int requantize_embedding(const std::string& in, const std::string& out, uint32_t
       w.add_tensor(t.name, t.ne, t.type, {bytes.begin(), bytes.end()});
     }
   }
-  BITLM_CHECK(n_reencoded > 0, "{}: no tensor '{}' to re-encode", in, tensor_names::kTokenEmbd);
+  BITLM_CHECK(n_reencoded > 0, "{}: no tensor '{}' to re-encode", in, names.gguf_name(TensorRole::kTokenEmbd));
   w.write(out, f->alignment());
   return n_reencoded;
 }

@@ -54,7 +54,7 @@ void add_norm(GgufWriter& w, Rng& rng, const std::string& name, int64_t n) {
 }
 
 // token_embd ~ N(0, 1), encoded row by row in F16, Q8_0 or Q6_K.
-void add_embedding(GgufWriter& w, Rng& rng, uint32_t type, int64_t V, int64_t D) {
+void add_embedding(GgufWriter& w, Rng& rng, uint32_t type, const std::string& name, int64_t V, int64_t D) {
   const uint64_t row_bytes = dense_row_bytes(type, D);
   std::vector<uint8_t> bytes(size_t(row_bytes * uint64_t(V)));
   std::vector<float> row(static_cast<size_t>(D));
@@ -62,7 +62,7 @@ void add_embedding(GgufWriter& w, Rng& rng, uint32_t type, int64_t V, int64_t D)
     for (auto& v : row) v = float(rng.normal());
     encode_dense_row(type, row.data(), D, bytes.data() + uint64_t(r) * row_bytes);
   }
-  w.add_tensor(std::string(tensor_names::kTokenEmbd), {uint64_t(D), uint64_t(V)}, type, std::move(bytes));
+  w.add_tensor(name, {uint64_t(D), uint64_t(V)}, type, std::move(bytes));
 }
 
 Vocab byte_vocab(int64_t n_vocab) {
@@ -110,7 +110,7 @@ ModelConfig synth_config(const std::string& shape) {
   for (const auto& s : kShapes) {
     if (shape != s.name) continue;
     ModelConfig c;
-    c.arch = s.arch;
+    c.set_arch(s.arch);
     c.n_embd = s.D, c.n_ff = s.F, c.n_layer = s.layers, c.n_head = s.heads, c.n_head_kv = s.kv_heads;
     c.head_dim = s.D / s.heads, c.n_ctx_train = s.ctx, c.n_vocab = s.vocab;
     c.rms_eps = 1e-5f, c.rope_theta = s.theta, c.activation = s.act;
@@ -153,22 +153,15 @@ ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
     write_vocab(v, w);
   }
   Rng rng(o.seed);
-  add_embedding(w, rng, o.embd_type, c.n_vocab, c.n_embd);
-  add_norm(w, rng, std::string(tensor_names::kOutputNorm), c.n_embd);
-  for (int64_t l = 0; l < c.n_layer; ++l) {
-    const auto name = [&](std::string_view what) { return tensor_names::block(l, what); };
-    add_norm(w, rng, name("attn_norm"), c.n_embd);
-    add_ternary(w, rng, o.weight_type, name("attn_q"), c.q_dim(), c.n_embd);
-    add_ternary(w, rng, o.weight_type, name("attn_k"), c.kv_dim(), c.n_embd);
-    add_ternary(w, rng, o.weight_type, name("attn_v"), c.kv_dim(), c.n_embd);
-    add_norm(w, rng, name("attn_sub_norm"), c.q_dim());
-    add_ternary(w, rng, o.weight_type, name("attn_output"), c.n_embd, c.q_dim());
-    add_norm(w, rng, name("ffn_norm"), c.n_embd);
-    add_ternary(w, rng, o.weight_type, name("ffn_gate"), c.n_ff, c.n_embd);
-    add_ternary(w, rng, o.weight_type, name("ffn_up"), c.n_ff, c.n_embd);
-    add_norm(w, rng, name("ffn_sub_norm"), c.n_ff);
-    add_ternary(w, rng, o.weight_type, name("ffn_down"), c.n_embd, c.n_ff);
-  }
+  const TensorTable& names = c.tensors();
+  add_embedding(w, rng, o.embd_type, names.gguf_name(TensorRole::kTokenEmbd), c.n_vocab, c.n_embd);
+  add_norm(w, rng, names.gguf_name(TensorRole::kOutputNorm), c.n_embd);
+  for (int64_t l = 0; l < c.n_layer; ++l)
+    for (const TensorRow& row : names.blocks) {
+      const TensorShape s = tensor_shape(row.role, c);
+      if (tensor_kind(row.role) == TensorKind::kNorm) add_norm(w, rng, names.gguf_name(row.role, l), s.cols);
+      else add_ternary(w, rng, o.weight_type, names.gguf_name(row.role, l), s.rows, s.cols);
+    }
   w.write(path);
   return c;
 }

@@ -145,35 +145,50 @@ DenseMatrix load_dense(const GgufFile& f, std::string_view name, int64_t rows, i
 }  // namespace
 
 ModelWeights ModelWeights::load(const GgufFile& f, const ModelConfig& c) {
+  using enum TensorRole;
+  const TensorTable& names = c.tensors();
   ModelWeights w;
-  const int64_t D = c.n_embd, F = c.n_ff;
-  w.tied_output = f.find_tensor(tensor_names::kOutput) == nullptr;
-  w.token_embd = load_dense(f, tensor_names::kTokenEmbd, c.n_vocab, D, w.tied_output);
+  const int64_t D = c.n_embd;
+  const std::string output = names.gguf_name(kOutput);
+  w.tied_output = f.find_tensor(output) == nullptr;
+  w.token_embd = load_dense(f, names.gguf_name(kTokenEmbd), c.n_vocab, D, w.tied_output);
   w.output = w.tied_output ? DenseMatrix::view(w.token_embd.type(), w.token_embd.row_data(0), c.n_vocab, D)
-                           : load_dense(f, tensor_names::kOutput, c.n_vocab, D, true);
-  w.output_norm = load_norm(f, tensor_names::kOutputNorm, D);
+                           : load_dense(f, output, c.n_vocab, D, true);
+  w.output_norm = load_norm(f, names.gguf_name(kOutputNorm), D);
   w.layers.resize(size_t(c.n_layer));
   for (int64_t l = 0; l < c.n_layer; ++l) {
     LayerWeights& L = w.layers[size_t(l)];
-    const auto name = [&](std::string_view what) { return tensor_names::block(l, what); };
-    L.attn_norm = load_norm(f, name("attn_norm"), D);
-    const auto linear = [&](std::string_view what, int64_t rows, int64_t cols) {
-      return load_linear(f, c.fp_linear, name(what), rows, cols);
-    };
-    L.wq = linear("attn_q", c.q_dim(), D);
-    L.wk = linear("attn_k", c.kv_dim(), D);
-    L.wv = linear("attn_v", c.kv_dim(), D);
-    L.wo = linear("attn_output", D, c.q_dim());
-    L.ffn_norm = load_norm(f, name("ffn_norm"), D);
-    L.w_gate = linear("ffn_gate", F, D);
-    L.w_up = linear("ffn_up", F, D);
-    L.w_down = linear("ffn_down", D, F);
-    if (c.sub_norms) {
-      L.attn_sub_norm = load_norm(f, name("attn_sub_norm"), c.q_dim());
-      L.ffn_sub_norm = load_norm(f, name("ffn_sub_norm"), F);
+    for (const TensorRow& row : names.blocks) {
+      const std::string name = names.gguf_name(row.role, l);
+      const TensorShape s = tensor_shape(row.role, c);
+      if (tensor_kind(row.role) == TensorKind::kNorm) *L.norm(row.role) = load_norm(f, name, s.cols);
+      else *L.linear(row.role) = load_linear(f, c.fp_linear, name, s.rows, s.cols);
     }
   }
   return w;
+}
+
+std::vector<float>* LayerWeights::norm(TensorRole role) {
+  switch (role) {
+    case TensorRole::kAttnNorm: return &attn_norm;
+    case TensorRole::kAttnSubNorm: return &attn_sub_norm;
+    case TensorRole::kFfnNorm: return &ffn_norm;
+    case TensorRole::kFfnSubNorm: return &ffn_sub_norm;
+    default: BITLM_ASSERT(!"LayerWeights::norm: not a norm role");
+  }
+}
+
+LinearWeights* LayerWeights::linear(TensorRole role) {
+  switch (role) {
+    case TensorRole::kAttnQ: return &wq;
+    case TensorRole::kAttnK: return &wk;
+    case TensorRole::kAttnV: return &wv;
+    case TensorRole::kAttnOutput: return &wo;
+    case TensorRole::kFfnGate: return &w_gate;
+    case TensorRole::kFfnUp: return &w_up;
+    case TensorRole::kFfnDown: return &w_down;
+    default: BITLM_ASSERT(!"LayerWeights::linear: not a linear role");
+  }
 }
 
 uint64_t ModelWeights::n_linear_params() const {

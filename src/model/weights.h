@@ -33,6 +33,9 @@ struct LayerWeights {
   LinearWeights wq, wk, wv, wo;      // (H*Dh, D), (Hkv*Dh, D), (Hkv*Dh, D), (D, H*Dh)
   LinearWeights w_gate, w_up, w_down;  // (F, D), (F, D), (D, F)
   std::array<const LinearWeights*, 7> linears() const { return {&wq, &wk, &wv, &wo, &w_gate, &w_up, &w_down}; }
+  // The field a tensor-table row fills (model/tensor_table.h); BITLM_ASSERT on a role of the other kind.
+  std::vector<float>* norm(TensorRole role);
+  LinearWeights* linear(TensorRole role);
 };
 
 struct ModelWeights {

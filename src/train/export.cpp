@@ -45,14 +45,8 @@ void export_gguf(const TrainModel& model, const std::string& tokenizer_gguf, con
   const bool fp = c.weight_mode == WeightMode::kFp;
   BITLM_CHECK(fp_type == kGgmlF16 || fp_type == kGgmlF32 || fp_type == kGgmlBF16,
               "fp linear weights are exported as F16, F32 or BF16 (ggml type {} asked)", fp_type);
-  ModelConfig mc;
-  mc.arch = "bitnet";
-  mc.n_embd = c.n_embd; mc.n_ff = c.n_ff; mc.n_layer = c.n_layer; mc.n_head = c.n_head;
-  mc.n_head_kv = c.n_head_kv; mc.head_dim = c.head_dim(); mc.n_ctx_train = c.seq_len;
-  mc.n_vocab = c.n_vocab; mc.rms_eps = c.rms_eps; mc.rope_theta = c.rope_theta; mc.activation = c.activation;
-  mc.fp_linear = fp;
   GgufWriter w;
-  mc.write_gguf(w);
+  c.model_config().write_gguf(w);
   w.set("general.name", GgufValue::string(fmt::format("bitlm-trained {}", weight_mode_name(c.weight_mode))));
   if (!tokenizer_gguf.empty()) {
     const auto tok = GgufFile::open(tokenizer_gguf);
@@ -64,12 +58,12 @@ void export_gguf(const TrainModel& model, const std::string& tokenizer_gguf, con
   const std::span<const float> params = model.params();
   for (const ParamTensor& t : model.tensors()) {
     const std::span<const float> p = params.subspan(t.offset, t.size());
-    if (t.kind == ParamKind::kBitLinear && fp)
+    if (t.kind == TensorKind::kLinear && fp)
       w.add_tensor(t.name, {uint64_t(t.cols), uint64_t(t.rows)}, fp_type, float_rows(fp_type, p, t.rows, t.cols));
-    else if (t.kind == ParamKind::kBitLinear)
+    else if (t.kind == TensorKind::kLinear)
       w.add_tensor(t.name, {uint64_t(t.cols), uint64_t(t.rows)}, kGgmlBitlmT2,
                    packed_ternary(c.weight_mode, p, t.rows, t.cols));
-    else if (t.kind == ParamKind::kNorm)
+    else if (t.kind == TensorKind::kNorm)
       w.add_tensor(t.name, {uint64_t(t.cols)}, kGgmlF32, f32_bytes(p));
     else
       w.add_tensor(t.name, {uint64_t(t.cols), uint64_t(t.rows)}, kGgmlF32, f32_bytes(p));

@@ -25,7 +25,7 @@ void update(const Update& u, float* __restrict p, const float* __restrict g, flo
 
 }  // namespace
 
-bool is_decayed(ParamKind kind) { return kind == ParamKind::kBitLinear || kind == ParamKind::kHead; }
+bool is_decayed(TensorKind kind) { return kind == TensorKind::kLinear || kind == TensorKind::kHead; }
 
 void AdamW::step(std::span<const ParamTensor> tensors, std::span<float> params,
                  std::span<const float> grads, float lr, float weight_decay, ThreadPool& pool) {

@@ -3,7 +3,7 @@
 //   p *= 1 - lr*wd;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
 //   p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
 // Weight decay goes to BitLinear weights and an untied head only; norms and the token embedding
-// are never decayed (ParamKind). Also: the global gradient norm and clipping.
+// are never decayed (TensorKind). Also: the global gradient norm and clipping.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -18,7 +18,7 @@ struct AdamWConfig {
   float beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f;  // 003 App. C: Adam beta (0.9, 0.95)
 };
 
-bool is_decayed(ParamKind kind);
+bool is_decayed(TensorKind kind);
 
 class AdamW {
  public:

@@ -41,9 +41,10 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& where) {
                      "checkpoint_every", "eval_every", "eval_batches", "matmul_precision"}, where, "");
   if (j.contains("model")) {
     const json& m = j["model"];
-    refuse_unknown(m, {"n_vocab", "n_embd", "n_ff", "n_layer", "n_head", "n_head_kv", "seq_len", "weight_mode",
+    refuse_unknown(m, {"arch", "n_vocab", "n_embd", "n_ff", "n_layer", "n_head", "n_head_kv", "seq_len", "weight_mode",
                        "activation", "tied_embedding", "rms_eps", "rope_theta"}, where, "model.");
     TrainModelConfig& mc = c.model;
+    field(m, "arch", mc.arch, where);
     field(m, "n_vocab", mc.n_vocab, where); field(m, "n_embd", mc.n_embd, where);
     field(m, "n_ff", mc.n_ff, where); field(m, "n_layer", mc.n_layer, where);
     field(m, "n_head", mc.n_head, where); field(m, "n_head_kv", mc.n_head_kv, where);
@@ -104,7 +105,7 @@ TrainConfig TrainConfig::from_file(const std::string& path) {
 
 json TrainConfig::model_json() const {
   const TrainModelConfig& m = model;
-  return {{"n_vocab", m.n_vocab}, {"n_embd", m.n_embd}, {"n_ff", m.n_ff}, {"n_layer", m.n_layer},
+  return {{"arch", m.arch}, {"n_vocab", m.n_vocab}, {"n_embd", m.n_embd}, {"n_ff", m.n_ff}, {"n_layer", m.n_layer},
           {"n_head", m.n_head}, {"n_head_kv", m.n_head_kv}, {"seq_len", m.seq_len},
           {"weight_mode", weight_mode_name(m.weight_mode)}, {"activation", std::string(activation_name(m.activation))},
           {"tied_embedding", m.tied_embedding}, {"rms_eps", m.rms_eps}, {"rope_theta", m.rope_theta}};

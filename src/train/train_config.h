@@ -1,6 +1,7 @@
 // train/train_config.h — everything `bitlm train --config FILE.json` reads. Every field has a
 // default; unknown keys are refused (a typo must not silently train with a default). Layout:
-//   { "model": { "n_vocab": 0 (= from the data), "n_embd": 256, "n_ff": 688, "n_layer": 4,
+//   { "model": { "arch": "bitnet" (bitnet | bitnet-b1.58 | llama: names, RoPE pairing, sub-norms),
+//                "n_vocab": 0 (= from the data), "n_embd": 256, "n_ff": 688, "n_layer": 4,
 //                "n_head": 8, "n_head_kv": 8, "seq_len": 256, "weight_mode": "b1.58",
 //                "activation": "silu", "tied_embedding": true, "rms_eps": 1e-5, "rope_theta": 1e4 },
 //     "schedule": { "kind": "two_stage", "lr": 1.5e-3, "lr_stage2": 1e-3, "min_lr": 0,

@@ -44,6 +44,11 @@ const char* weight_mode_name(WeightMode m) {
 }
 
 void TrainModelConfig::validate() const {
+  if (!find_arch(arch)) {
+    std::string names;
+    for (const ArchTraits& a : supported_archs()) names += (names.empty() ? "" : ", ") + std::string(a.name);
+    throw UserError(fmt::format("model.arch '{}' is not a known architecture ({})", arch, names));
+  }
   BITLM_CHECK(n_vocab >= 2 && n_vocab <= (int64_t(1) << 31) - 1, "model.n_vocab = {} is out of range", n_vocab);
   BITLM_CHECK(n_embd > 0 && n_ff > 0 && n_layer > 0 && seq_len > 0,
               "model sizes must be positive (n_embd {}, n_ff {}, n_layer {}, seq_len {})", n_embd,
@@ -56,35 +61,38 @@ void TrainModelConfig::validate() const {
   BITLM_CHECK(rms_eps > 0 && rope_theta > 0, "model.rms_eps and rope_theta must be positive");
 }
 
+ModelConfig TrainModelConfig::model_config() const {
+  ModelConfig mc;
+  mc.set_arch(arch);
+  mc.n_embd = n_embd; mc.n_ff = n_ff; mc.n_layer = n_layer; mc.n_head = n_head;
+  mc.n_head_kv = n_head_kv; mc.head_dim = head_dim(); mc.n_ctx_train = seq_len;
+  mc.n_vocab = n_vocab; mc.rms_eps = rms_eps; mc.rope_theta = rope_theta; mc.activation = activation;
+  mc.fp_linear = weight_mode == WeightMode::kFp;
+  return mc;
+}
+
+// The parameters in the arch's tensor-table order within a block (embedding, blocks, output norm,
+// then an untied head): the arenas, the init stream and the checkpoints follow it.
 TrainModel::TrainModel(const TrainModelConfig& config) : cfg_(config) {
   cfg_.validate();
+  model_cfg_ = cfg_.model_config();
+  const TensorTable& names = model_cfg_.tensors();
   size_t offset = 0;
-  auto add = [&](std::string name, int64_t rows, int64_t cols, ParamKind kind) {
-    tensors_.push_back({std::move(name), rows, cols, offset, kind});
-    offset += size_t(rows * cols);
+  auto add = [&](TensorRole role, int64_t block = -1) {
+    const TensorShape s = tensor_shape(role, model_cfg_);
+    tensors_.push_back({names.gguf_name(role, block), s.rows, s.cols, offset, tensor_kind(role)});
+    offset += size_t(s.rows * s.cols);
     return tensors_.size() - 1;
   };
-  const int64_t D = cfg_.n_embd, F = cfg_.n_ff;
-  tok_embd_ = add(std::string(tensor_names::kTokenEmbd), cfg_.n_vocab, D, ParamKind::kEmbedding);
+  tok_embd_ = add(TensorRole::kTokenEmbd);
   for (int64_t l = 0; l < cfg_.n_layer; ++l) {
-    auto name = [&](const char* what) { return tensor_names::block(l, what); };
     Layer L;
-    L.attn_norm = add(name("attn_norm"), 1, D, ParamKind::kNorm);
-    L.wq = add(name("attn_q"), cfg_.q_dim(), D, ParamKind::kBitLinear);
-    L.wk = add(name("attn_k"), cfg_.kv_dim(), D, ParamKind::kBitLinear);
-    L.wv = add(name("attn_v"), cfg_.kv_dim(), D, ParamKind::kBitLinear);
-    L.attn_sub_norm = add(name("attn_sub_norm"), 1, cfg_.q_dim(), ParamKind::kNorm);
-    L.wo = add(name("attn_output"), D, cfg_.q_dim(), ParamKind::kBitLinear);
-    L.ffn_norm = add(name("ffn_norm"), 1, D, ParamKind::kNorm);
-    L.wg = add(name("ffn_gate"), F, D, ParamKind::kBitLinear);
-    L.wu = add(name("ffn_up"), F, D, ParamKind::kBitLinear);
-    L.ffn_sub_norm = add(name("ffn_sub_norm"), 1, F, ParamKind::kNorm);
-    L.wd = add(name("ffn_down"), D, F, ParamKind::kBitLinear);
+    L.index.fill(kNoTensor);
+    for (const TensorRow& row : names.blocks) L.index[size_t(row.role)] = add(row.role, l);
     layers_.push_back(L);
   }
-  output_norm_ = add(std::string(tensor_names::kOutputNorm), 1, D, ParamKind::kNorm);
-  output_ = cfg_.tied_embedding ? tok_embd_
-                                : add(std::string(tensor_names::kOutput), cfg_.n_vocab, D, ParamKind::kHead);
+  output_norm_ = add(TensorRole::kOutputNorm);
+  output_ = cfg_.tied_embedding ? tok_embd_ : add(TensorRole::kOutput);
   params_.assign(offset, 0.0f);
   grads_.assign(offset, 0.0f);
   wq_.assign(offset, 0.0f);
@@ -98,7 +106,7 @@ void TrainModel::init(uint64_t seed, float init_std) {
   Rng rng(seed);
   for (const ParamTensor& t : tensors_) {
     std::span<float> p = param(t);
-    for (float& v : p) v = t.kind == ParamKind::kNorm ? 1.0f : float(rng.normal() * init_std);
+    for (float& v : p) v = t.kind == TensorKind::kNorm ? 1.0f : float(rng.normal() * init_std);
   }
 }
 
@@ -113,7 +121,7 @@ const ParamTensor& TrainModel::tensor(const std::string& name) const {
 // tied head is written before the embedding rows are added).
 void TrainModel::zero_added_grads() {
   for (size_t i = 0; i < tensors_.size(); ++i)
-    if (tensors_[i].kind != ParamKind::kBitLinear && i != output_) std::ranges::fill(grad(tensors_[i]), 0.0f);
+    if (tensors_[i].kind != TensorKind::kLinear && i != output_) std::ranges::fill(grad(tensors_[i]), 0.0f);
 }
 
 void TrainModel::swap_grads(std::vector<float>& other) {
@@ -124,7 +132,7 @@ void TrainModel::swap_grads(std::vector<float>& other) {
 std::vector<float> TrainModel::quantized_weight(const ParamTensor& t) const {
   std::vector<float> out(t.size());
   Mat<const float> w(params_.data() + t.offset, t.rows, t.cols);
-  if (t.kind == ParamKind::kBitLinear)
+  if (t.kind == TensorKind::kLinear)
     bitlinear_quantize_weight(cfg_.weight_mode, w, Mat<float>(out.data(), t.rows, t.cols));
   else
     std::copy(w.data, w.data + t.size(), out.begin());
@@ -144,7 +152,7 @@ void TrainModel::prepare_weights(ThreadPool& pool) {
   if (cfg_.weight_mode == WeightMode::kFp) return;
   std::vector<size_t> linear;
   for (size_t i = 0; i < tensors_.size(); ++i)
-    if (tensors_[i].kind == ParamKind::kBitLinear) linear.push_back(i);
+    if (tensors_[i].kind == TensorKind::kLinear) linear.push_back(i);
   pool.parallel_for(0, int64_t(linear.size()), 1, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const size_t idx = linear[size_t(i)];
@@ -226,35 +234,43 @@ void TrainModel::forward_layers(std::span<const int32_t> inputs, ThreadPool& poo
 }
 
 void TrainModel::layer_forward(int64_t l, ThreadPool& pool) {
+  using enum TensorRole;
   const Layer& L = layers_[size_t(l)];
   LayerActs& a = acts_[size_t(l)];
   const int64_t R = rows_, D = cfg_.n_embd, F = cfg_.n_ff, Q = cfg_.q_dim(), KV = cfg_.kv_dim();
   const float eps = cfg_.rms_eps;
+  const bool neox = model_cfg_.rope_neox;
   auto P = [&](size_t i) { return std::span<const float>(params_.data() + tensors_[i].offset, tensors_[i].size()); };
+  // SubLN (003 sec. 2) into tmp_, or x itself in an arch without sub-norms.
+  auto sub_norm = [&](TensorRole role, Mat<float> x, std::vector<float>& rstd) -> Mat<const float> {
+    if (L[role] == kNoTensor) return x;
+    rms_norm_forward(x, P(L[role]), eps, mat(tmp_, R, x.cols), rstd);
+    return mat(tmp_, R, x.cols);
+  };
   Mat<float> x_in = mat(a.x_in, R, D), x_mid = mat(a.x_mid, R, D);
 
-  rms_norm_forward(x_in, P(L.attn_norm), eps, mat(tmp_, R, D), a.rstd1);
+  rms_norm_forward(x_in, P(L[kAttnNorm]), eps, mat(tmp_, R, D), a.rstd1);
   bitlinear_layers(mat(tmp_, R, D), mat(a.h1q, R, D), xi_embd_,
-                   {{L.wq, mat(a.q, R, Q)}, {L.wk, mat(a.k, R, KV)}, {L.wv, mat(a.v, R, KV)}}, pool);
-  rope_forward_table(mat(a.q, R, Q), int(cfg_.n_head), rope_, pos_, true);
-  rope_forward_table(mat(a.k, R, KV), int(cfg_.n_head_kv), rope_, pos_, true);
+                   {{L[kAttnQ], mat(a.q, R, Q)}, {L[kAttnK], mat(a.k, R, KV)}, {L[kAttnV], mat(a.v, R, KV)}}, pool);
+  rope_forward_table(mat(a.q, R, Q), int(cfg_.n_head), rope_, pos_, neox);
+  rope_forward_table(mat(a.k, R, KV), int(cfg_.n_head_kv), rope_, pos_, neox);
   if (kv_f16_)
     for (auto* kv : {&a.k, &a.v})
       for (float& x : *kv) x = fp16_to_f32(f32_to_fp16(x));
   attention_forward_mt(mat(a.q, R, Q), mat(a.k, R, KV), mat(a.v, R, KV), int(cfg_.n_head),
                        int(cfg_.n_head_kv), int(cfg_.head_dim()), cfg_.seq_len, mat(a.att, R, Q), pool);
-  rms_norm_forward(mat(a.att, R, Q), P(L.attn_sub_norm), eps, mat(tmp_, R, Q), a.rstd2);  // SubLN
-  bitlinear_layers(mat(tmp_, R, Q), mat(a.a2q, R, Q), xi_attn_, {{L.wo, x_mid}}, pool);
+  bitlinear_layers(sub_norm(kAttnSubNorm, mat(a.att, R, Q), a.rstd2), mat(a.a2q, R, Q), xi_attn_,
+                   {{L[kAttnOutput], x_mid}}, pool);
   add_inplace(x_mid, x_in);
 
-  rms_norm_forward(x_mid, P(L.ffn_norm), eps, mat(tmp_, R, D), a.rstd3);
+  rms_norm_forward(x_mid, P(L[kFfnNorm]), eps, mat(tmp_, R, D), a.rstd3);
   bitlinear_layers(mat(tmp_, R, D), mat(a.h3q, R, D), xi_embd_,
-                   {{L.wg, mat(a.gate, R, F)}, {L.wu, mat(a.up, R, F)}}, pool);
+                   {{L[kFfnGate], mat(a.gate, R, F)}, {L[kFfnUp], mat(a.up, R, F)}}, pool);
   if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_forward(mat(a.gate, R, F), mat(a.up, R, F), mat(a.act, R, F));
   else swiglu_forward(mat(a.gate, R, F), mat(a.up, R, F), mat(a.act, R, F));
-  rms_norm_forward(mat(a.act, R, F), P(L.ffn_sub_norm), eps, mat(tmp_, R, F), a.rstd4);  // SubLN
   Mat<float> x_out = l + 1 < cfg_.n_layer ? mat(acts_[size_t(l + 1)].x_in, R, D) : mat(x_final_, R, D);
-  bitlinear_layers(mat(tmp_, R, F), mat(a.a4q, R, F), xi_ffn_, {{L.wd, x_out}}, pool);
+  bitlinear_layers(sub_norm(kFfnSubNorm, mat(a.act, R, F), a.rstd4), mat(a.a4q, R, F), xi_ffn_,
+                   {{L[kFfnDown], x_out}}, pool);
   add_inplace(x_out, x_mid);
 }
 
@@ -284,10 +300,12 @@ double TrainModel::head_forward(std::span<const int32_t> targets, bool backward,
 
 // dres_ holds dL/d(layer output) on entry and dL/d(layer input) on exit (the residual stream).
 void TrainModel::layer_backward(int64_t l, ThreadPool& pool) {
+  using enum TensorRole;
   const Layer& L = layers_[size_t(l)];
   LayerActs& a = acts_[size_t(l)];
   const int64_t R = rows_, D = cfg_.n_embd, F = cfg_.n_ff, Q = cfg_.q_dim(), KV = cfg_.kv_dim();
   const int H = int(cfg_.n_head), Hkv = int(cfg_.n_head_kv), Dh = int(cfg_.head_dim());
+  const bool neox = model_cfg_.rope_neox;
   auto P = [&](size_t i) { return std::span<const float>(params_.data() + tensors_[i].offset, tensors_[i].size()); };
   auto G = [&](size_t i) { return std::span<float>(grads_.data() + tensors_[i].offset, tensors_[i].size()); };
   auto W = [&](size_t i) { return forward_weight(i); };
@@ -301,28 +319,35 @@ void TrainModel::layer_backward(int64_t l, ThreadPool& pool) {
   auto linear_backward = [&](Mat<const float> dy, Mat<const float> x_q, size_t w, Mat<float> dx, MatmulOut dx_out) {
     bitlinear_backward(dy, x_q, W(w), dx, dW(w), pool, cfg_.matmul_precision, dx_out, MatmulOut::kOverwrite);
   };
+  // The SubLN backward into dx (dy's gradient as it is in an arch without sub-norms).
+  auto sub_norm_backward = [&](TensorRole role, Mat<float> dy, Mat<const float> x, std::span<const float> rstd,
+                               Mat<float> dx) {
+    if (L[role] == kNoTensor) return dy;
+    rms_norm_backward(dy, x, P(L[role]), rstd, dx, G(L[role]), pool);
+    return dx;
+  };
   constexpr MatmulOut kFirst = MatmulOut::kOverwrite, kThen = MatmulOut::kAdd;
 
   // FFN block; the residual passes dres through unchanged.
-  linear_backward(dres, mat(a.a4q, R, F), L.wd, da4, kFirst);
-  rms_norm_backward(da4, mat(a.act, R, F), P(L.ffn_sub_norm), a.rstd4, dact, G(L.ffn_sub_norm), pool);
+  linear_backward(dres, mat(a.a4q, R, F), L[kFfnDown], da4, kFirst);
+  dact = sub_norm_backward(kFfnSubNorm, da4, mat(a.act, R, F), a.rstd4, dact);
   if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_backward(dact, mat(a.gate, R, F), mat(a.up, R, F), dgate, dup);
   else swiglu_backward(dact, mat(a.gate, R, F), mat(a.up, R, F), dgate, dup);
-  linear_backward(dgate, mat(a.h3q, R, D), L.wg, dh, kFirst);
-  linear_backward(dup, mat(a.h3q, R, D), L.wu, dh, kThen);
-  rms_norm_backward(dh, mat(a.x_mid, R, D), P(L.ffn_norm), a.rstd3, dres, G(L.ffn_norm), pool);
+  linear_backward(dgate, mat(a.h3q, R, D), L[kFfnGate], dh, kFirst);
+  linear_backward(dup, mat(a.h3q, R, D), L[kFfnUp], dh, kThen);
+  rms_norm_backward(dh, mat(a.x_mid, R, D), P(L[kFfnNorm]), a.rstd3, dres, G(L[kFfnNorm]), pool);
 
   // Attention block.
-  linear_backward(dres, mat(a.a2q, R, Q), L.wo, da2, kFirst);
-  rms_norm_backward(da2, mat(a.att, R, Q), P(L.attn_sub_norm), a.rstd2, datt, G(L.attn_sub_norm), pool);
+  linear_backward(dres, mat(a.a2q, R, Q), L[kAttnOutput], da2, kFirst);
+  datt = sub_norm_backward(kAttnSubNorm, da2, mat(a.att, R, Q), a.rstd2, datt);
   attention_backward(datt, mat(a.q, R, Q), mat(a.k, R, KV), mat(a.v, R, KV), H, Hkv, Dh, cfg_.seq_len,
                      dq, dk, dv, pool);
-  rope_backward(dq, H, rope_, pos_, true);
-  rope_backward(dk, Hkv, rope_, pos_, true);
-  linear_backward(dq, mat(a.h1q, R, D), L.wq, dh, kFirst);
-  linear_backward(dk, mat(a.h1q, R, D), L.wk, dh, kThen);
-  linear_backward(dv, mat(a.h1q, R, D), L.wv, dh, kThen);
-  rms_norm_backward(dh, mat(a.x_in, R, D), P(L.attn_norm), a.rstd1, dres, G(L.attn_norm), pool);
+  rope_backward(dq, H, rope_, pos_, neox);
+  rope_backward(dk, Hkv, rope_, pos_, neox);
+  linear_backward(dq, mat(a.h1q, R, D), L[kAttnQ], dh, kFirst);
+  linear_backward(dk, mat(a.h1q, R, D), L[kAttnK], dh, kThen);
+  linear_backward(dv, mat(a.h1q, R, D), L[kAttnV], dh, kThen);
+  rms_norm_backward(dh, mat(a.x_in, R, D), P(L[kAttnNorm]), a.rstd1, dres, G(L[kAttnNorm]), pool);
 }
 
 double TrainModel::forward_backward(std::span<const int32_t> inputs, std::span<const int32_t> targets,

@@ -1,17 +1,19 @@
-// train/train_model.h — the model being trained: the `bitnet` layout of model/ (llama.cpp tensor
-// names) with fp32 latent weights, its training forward that saves activations, and the explicit
-// backward pass (no tape).
+// train/train_model.h — the model being trained: an arch of model/'s arch table (its tensor table
+// names the parameters, its row decides the RoPE pairing and the sub-norms) with fp32 latent
+// weights, its training forward that saves activations, and the explicit backward pass (no tape).
 //
 // One layer (003 Fig. 11 BitLinear with the norm outside it, SubLN before W_o and W_down):
-//   h = rms_norm(x, attn_norm);  q,k,v = BitLinear(h);  rope(q,k) (NEOX);  a = attn(q,k,v)
+//   h = rms_norm(x, attn_norm);  q,k,v = BitLinear(h);  rope(q,k);  a = attn(q,k,v)
 //   x += BitLinear_o(rms_norm(a, attn_sub_norm))
 //   h = rms_norm(x, ffn_norm);   g,u = BitLinear(h);  f = act(g) * u (silu | relu2)
 //   x += BitLinear_down(rms_norm(f, ffn_sub_norm))
-// then logits = rms_norm(x, output_norm) E^T (tied) or W_out^T — embedding and head stay fp32.
+// (an arch without sub-norms, `llama`, feeds a and f to W_o and W_down as they are), then
+// logits = rms_norm(x, output_norm) E^T (tied) or W_out^T — embedding and head stay fp32.
 //
 // Storage: one contiguous arena each for parameters and gradients (llm.c), walked through one
 // tensor table that also drives the optimizer, checkpoints, all-reduce and export.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <span>
@@ -26,6 +28,7 @@
 namespace bitlm {
 
 struct TrainModelConfig {
+  std::string arch = "bitnet";  // a row of model/'s arch table: tensor names, RoPE pairing, sub-norms
   int64_t n_vocab = 4096, n_embd = 256, n_ff = 688, n_layer = 4, n_head = 8, n_head_kv = 8;
   int64_t seq_len = 256;  // training context; also the exported context_length
   float rms_eps = 1e-5f, rope_theta = 10000.0f;
@@ -40,20 +43,20 @@ struct TrainModelConfig {
   int64_t q_dim() const { return n_head * head_dim(); }
   int64_t kv_dim() const { return n_head_kv * head_dim(); }
   void validate() const;  // UserError naming the bad field
+  // The inference config of this model (what export writes; the tensor shapes and RoPE style).
+  ModelConfig model_config() const;
 };
 
 WeightMode parse_weight_mode(const std::string& s);  // "b1.58" | "b1" | "fp"; UserError otherwise
 const char* weight_mode_name(WeightMode m);
 
-// Norm gains (no weight decay), BitLinear weights (quantized in the forward, decayed), the token
-// embedding (not decayed; also the head when tied) and an untied fp head (decayed).
-enum class ParamKind { kNorm, kBitLinear, kEmbedding, kHead };
-
+// kind: norm gains (no weight decay), BitLinear weights (quantized in the forward, decayed), the
+// token embedding (not decayed; also the head when tied) and an untied fp head (decayed).
 struct ParamTensor {
-  std::string name;  // GGUF name, e.g. "blk.0.attn_q.weight"
+  std::string name;  // GGUF name from the arch's tensor table, e.g. "blk.0.attn_q.weight"
   int64_t rows = 0, cols = 0;  // rows = output features; norms are 1 x D
   size_t offset = 0;           // into the arenas
-  ParamKind kind = ParamKind::kNorm;
+  TensorKind kind = TensorKind::kNorm;
   size_t size() const { return size_t(rows * cols); }
 };
 
@@ -117,6 +120,7 @@ class TrainModel {
                       ThreadPool& pool);
 
   TrainModelConfig cfg_;
+  ModelConfig model_cfg_;  // cfg_.model_config(): RoPE pairing, sub-norms
   std::vector<ParamTensor> tensors_;
   std::vector<float> params_, grads_, wq_;  // wq_: quantized BitLinear weights, same offsets
   std::vector<TernaryMatrix> packed_;        // b1.58: wq_ packed for the forward GEMM, by tensor index
@@ -124,8 +128,13 @@ class TrainModel {
   std::vector<float> head_t_;                // the head (V, D) transposed, for the forward's outer products
   bool weights_fresh_ = false;               // wq_, packed_ and head_t_ match params_
   QuantizedActivations xi_embd_, xi_attn_, xi_ffn_;  // int8 BitLinear inputs of width D, Q, F
-  struct Layer { size_t attn_norm, wq, wk, wv, attn_sub_norm, wo, ffn_norm, wg, wu, ffn_sub_norm, wd; };
-  std::vector<Layer> layers_;  // tensor indices
+  // A layer's tensor indices by role (model/tensor_table.h); kNoTensor where the arch has none.
+  static constexpr size_t kNoTensor = size_t(-1);
+  struct Layer {
+    std::array<size_t, size_t(TensorRole::kFfnDown) + 1> index;
+    size_t operator[](TensorRole role) const { return index[size_t(role)]; }
+  };
+  std::vector<Layer> layers_;
   size_t tok_embd_ = 0, output_norm_ = 0, output_ = 0;
 
   int64_t rows_ = 0;  // tokens in the current batch

@@ -72,6 +72,25 @@ TEST(Config, ArchDefaultsAndActivationKey) {
   EXPECT_EQ(r.activation, FfnActivation::kSilu);  // written by write_gguf as "silu"
 }
 
+// The tensor tables: llama.cpp's names, a block's rows in file order, shapes from the config.
+TEST(TensorTable, NamesAndShapes) {
+  using enum TensorRole;
+  const ModelConfig c = synth_config("bitnet-2b4t");
+  EXPECT_EQ(c.tensors().gguf_name(kTokenEmbd), "token_embd.weight");
+  EXPECT_EQ(c.tensors().gguf_name(kAttnSubNorm, 29), "blk.29.attn_sub_norm.weight");
+  EXPECT_EQ(c.tensors().gguf_name(kFfnDown, 0), "blk.0.ffn_down.weight");
+  EXPECT_EQ(tensor_shape(kAttnK, c).rows, 640);   // Hkv * Dh = 5 * 128
+  EXPECT_EQ(tensor_shape(kFfnDown, c).cols, 6912);
+  EXPECT_EQ(tensor_shape(kFfnSubNorm, c).cols, 6912);
+  EXPECT_EQ(tensor_kind(kAttnSubNorm), TensorKind::kNorm);
+  EXPECT_EQ(tensor_kind(kAttnOutput), TensorKind::kLinear);
+  EXPECT_EQ(kBitnetTensors.blocks.size(), 11u);
+  EXPECT_EQ(kLlamaTensors.blocks.size(), 9u);
+  EXPECT_FALSE(kLlamaTensors.has(kFfnSubNorm));
+  for (const ArchTraits& a : supported_archs())
+    for (const TensorRow& r : a.tensors->blocks) EXPECT_TRUE(is_block_role(r.role)) << a.name;
+}
+
 TEST(Config, WeightModeKey) {
   ModelConfig c = synth_config("tiny");
   EXPECT_FALSE(ModelConfig::from_gguf(*write_config(c, "w0.gguf")).fp_linear);  // absent: ternary

@@ -41,12 +41,12 @@ TEST(RequantizeEmbedding, ReencodesOnlyTheEmbeddingAndRoundTripsF16) {
   requantize_embedding(f32, back, kGgmlF16);
   requantize_embedding(f16, q6k, kGgmlQ6_K);
   const auto a = GgufFile::open(f16), b = GgufFile::open(back), q = GgufFile::open(q6k);
-  EXPECT_EQ(bytes_of(*a, tensor_names::kTokenEmbd), bytes_of(*b, tensor_names::kTokenEmbd));
-  EXPECT_EQ(q->find_tensor(tensor_names::kTokenEmbd)->type, kGgmlQ6_K);
+  EXPECT_EQ(bytes_of(*a, kBitnetTensors.gguf_name(TensorRole::kTokenEmbd)), bytes_of(*b, kBitnetTensors.gguf_name(TensorRole::kTokenEmbd)));
+  EXPECT_EQ(q->find_tensor(kBitnetTensors.gguf_name(TensorRole::kTokenEmbd))->type, kGgmlQ6_K);
   EXPECT_EQ(a->metadata().size(), q->metadata().size());
   ASSERT_EQ(a->tensors().size(), q->tensors().size());
   for (const auto& t : a->tensors()) {
-    if (t.name == tensor_names::kTokenEmbd) continue;
+    if (t.name == kBitnetTensors.gguf_name(TensorRole::kTokenEmbd)) continue;
     EXPECT_EQ(bytes_of(*a, t.name), bytes_of(*q, t.name)) << t.name;
   }
 

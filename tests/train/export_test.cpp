@@ -27,9 +27,10 @@ struct Trained {
   std::vector<float> logits;  // the training forward in eval mode, (seq_len, n_vocab)
 };
 
-Trained train_small(WeightMode mode, ThreadPool& pool) {
+Trained train_small(WeightMode mode, ThreadPool& pool, const std::string& arch = "bitnet") {
   Trained r;
   TrainModelConfig& c = r.c;
+  c.arch = arch;
   c.n_vocab = 97; c.n_embd = 64; c.n_ff = 96; c.n_layer = 2; c.n_head = 4; c.n_head_kv = 2; c.seq_len = 12;
   c.weight_mode = mode;
   c.tied_embedding = mode != WeightMode::kBinary;
@@ -52,11 +53,12 @@ Trained train_small(WeightMode mode, ThreadPool& pool) {
 // Exports, runs model/ over the same tokens and returns max |logit error| / max |logit|.
 double exported_relative_error(const Trained& r, uint32_t fp_type, ThreadPool& pool) {
   const std::string path = (std::filesystem::temp_directory_path() /
-                            fmt::format("bitlm_export_test_{}_{}_{}.gguf", getpid(),
+                            fmt::format("bitlm_export_test_{}_{}_{}_{}.gguf", getpid(), r.c.arch,
                                         weight_mode_name(r.c.weight_mode), fp_type)).string();
   export_gguf(*r.model, "", path, fp_type);
   const auto m = Model::load(path);
   EXPECT_EQ(m->config.fp_linear, r.c.weight_mode == WeightMode::kFp);
+  EXPECT_EQ(m->config.arch, r.c.arch);
   Forward fwd(*m, r.c.seq_len, pool, ActMode::kInt8);
   fwd.eval(r.tokens, /*all_logits=*/true);
   double max_abs = 0, max_err = 0;
@@ -79,6 +81,23 @@ TEST(Export, InferenceLogitsEqualTheTrainingForward) {
     const double err = exported_relative_error(train_small(mode, pool), kGgmlF16, pool);
     EXPECT_LE(err, 1e-4) << weight_mode_name(mode);
   }
+}
+
+// Training follows the arch row as inference does: `llama` rotates adjacent pairs (not NEOX) and
+// has no sub-norms (W_o and W_down read the attention output and the GLU as they are).
+TEST(Export, EveryArchTrainsAsItRuns) {
+  ThreadPool pool(2);
+  for (const ArchTraits& arch : supported_archs()) {
+    const Trained r = train_small(WeightMode::kTernary, pool, std::string(arch.name));
+    EXPECT_EQ(r.model->tensors().size(), arch.tensors->blocks.size() * 2 + 2) << arch.name;  // tied head
+    EXPECT_LE(exported_relative_error(r, kGgmlF16, pool), 1e-4) << arch.name;
+  }
+}
+
+TEST(Export, UnknownArchIsRefused) {
+  TrainModelConfig c;
+  c.arch = "gpt2";
+  EXPECT_THROW(c.validate(), UserError);
 }
 
 // The fp twin: no quantizer on either side, so F32 weights give the training logits up to f32
