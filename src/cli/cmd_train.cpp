@@ -20,10 +20,14 @@ struct TrainArgs {
   int64_t steps = 0;
 };
 
+TrainConfig config_of(const TrainArgs& a) {
+  if (!a.config.empty()) return TrainConfig::from_file(a.config);
+  if (!a.resume.empty()) return checkpoint_config(a.resume);
+  return {};
+}
+
 void run_train_or_throw(const TrainArgs& a) {
-  TrainConfig cfg = !a.config.empty()            ? TrainConfig::from_file(a.config)
-                    : !a.resume.empty()          ? checkpoint_config(a.resume)
-                                                 : TrainConfig{};
+  TrainConfig cfg = config_of(a);
   if (!a.out_dir.empty()) cfg.out_dir = a.out_dir;
   if (a.steps > 0) cfg.steps = cfg.schedule.total_steps = a.steps;
   install_stop_signal_handlers();
