@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 namespace bitlm {
 namespace {
@@ -24,6 +25,11 @@ uint64_t status_kib(const char* key) {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 uint64_t current_rss_bytes() { return status_kib("VmRSS:") * 1024; }
 uint64_t peak_rss_bytes() { return status_kib("VmHWM:") * 1024; }

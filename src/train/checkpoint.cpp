@@ -122,6 +122,8 @@ TrainState load_checkpoint(const std::string& path, const TrainConfig& cfg, Trai
 
 TrainConfig checkpoint_config(const std::string& path) { return config_of(*open_checked(path)); }
 
+int64_t checkpoint_step(const std::string& path) { return meta_int(*open_checked(path), "step"); }
+
 void load_checkpoint_params(const std::string& path, TrainModel& model) {
   const auto f = open_checked(path);
   check_same_model(*f, config_of(*f), model.config());

@@ -28,6 +28,8 @@ void save_checkpoint(const std::string& path, const TrainConfig& cfg, TrainModel
 TrainState load_checkpoint(const std::string& path, const TrainConfig& cfg, TrainModel& model, AdamW& opt);
 // The config a checkpoint was written with (for export and --resume without --config).
 TrainConfig checkpoint_config(const std::string& path);
+// The optimizer steps it holds (no checksum pass: for deciding whether a run is finished).
+int64_t checkpoint_step(const std::string& path);
 // Parameters only (export): checks format, checksum and model shape.
 void load_checkpoint_params(const std::string& path, TrainModel& model);
 

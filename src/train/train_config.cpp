@@ -91,16 +91,18 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& where) {
   return c;
 }
 
-TrainConfig TrainConfig::from_file(const std::string& path) {
+json read_json_file(const std::string& path, const char* what) {
   std::ifstream f(path);
-  if (!f) throw IoError(fmt::format("{}: cannot open the training config", path));
-  json j;
+  if (!f) throw IoError(fmt::format("{}: cannot open the {}", path, what));
   try {
-    j = json::parse(f);
+    return json::parse(f);
   } catch (const json::parse_error& e) {
     throw FormatError(path, fmt::format("not valid JSON: {}", e.what()));
   }
-  return from_json(j, path);
+}
+
+TrainConfig TrainConfig::from_file(const std::string& path) {
+  return from_json(read_json_file(path, "training config"), path);
 }
 
 json TrainConfig::model_json() const {

@@ -24,6 +24,9 @@
 
 namespace bitlm {
 
+// A JSON file, parsed; IoError / FormatError name the file (`what` says what it should be).
+nlohmann::json read_json_file(const std::string& path, const char* what);
+
 struct TrainConfig {
   TrainModelConfig model;
   ScheduleConfig schedule;  // total_steps = steps

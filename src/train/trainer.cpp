@@ -169,6 +169,10 @@ void validate_before_data(const TrainConfig& cfg) {
 
 }  // namespace
 
+TrainingDiverged::TrainingDiverged(int64_t step_, double loss_)
+    : UserError(fmt::format("training diverged at step {} (loss {}); lower schedule.lr", step_, loss_)),
+      step(step_), loss(loss_) {}
+
 void install_stop_signal_handlers() {
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
@@ -220,7 +224,7 @@ TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
     while (state.step < cfg.steps) {
       const StepHyper hp = schedule_at(cfg.schedule, state.step);
       const double loss = step_gradient(cfg, grad_scale, model, loader, dist, pool, runners, sums) / double(tokens_per_step);
-      BITLM_CHECK(std::isfinite(loss), "training diverged at step {} (loss {}); lower schedule.lr", state.step, loss);
+      if (!std::isfinite(loss)) throw TrainingDiverged(state.step, loss);
       const double gnorm = clip_grad_norm(sums.step, cfg.grad_clip);
       opt.step(model.tensors(), model.params(), sums.step, hp.lr, hp.weight_decay, pool);
       ++state.step;

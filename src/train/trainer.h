@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/error.h"
 #include "train/train_config.h"
 
 namespace bitlm {
@@ -28,6 +29,14 @@ struct TrainResult {
   int64_t steps_done = 0;
   double last_loss = 0, last_val_loss = 0, tokens_per_s = 0;
   bool interrupted = false;  // stopped by a signal or stop_after_steps before cfg.steps
+};
+
+// A non-finite loss: the run cannot go on (a sweep records it, 003 Fig. 6's stability test).
+class TrainingDiverged : public UserError {
+ public:
+  TrainingDiverged(int64_t step, double loss);
+  int64_t step;
+  double loss;
 };
 
 TrainResult run_training(TrainConfig cfg, const TrainOptions& options);

@@ -12,17 +12,13 @@
 #include "io/safetensors.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
+#include "train/train_test_util.h"
 #include "train/trainer.h"
 
 namespace bitlm {
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / fmt::format("bitlm_trainer_test_{}", getpid()) / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
+std::string temp_dir(const std::string& name) { return test::fresh_temp_dir("trainer_test", name); }
 
 TrainConfig small_config(const std::string& data, const std::string& out) {
   TrainConfig c = TrainConfig::from_json(nlohmann::json::parse(R"({
@@ -34,14 +30,7 @@ TrainConfig small_config(const std::string& data, const std::string& out) {
   return c;
 }
 
-std::string byte_shards() {
-  const std::string prefix = temp_dir("data") + "/train";
-  std::string text;
-  for (int i = 0; i < 40; ++i) text += fmt::format("Story {}: the cat sat on mat {}.\n<|endoftext|>\n", i, i * 7);
-  prepare_shards(text, [](std::string_view s) { return std::vector<int32_t>(s.begin(), s.end()); }, 256, 257,
-                 prefix, 500);
-  return prefix;
-}
+std::string byte_shards() { return test::byte_story_shards(temp_dir("data")); }
 
 std::vector<double> losses(const std::string& metrics_path) {
   std::ifstream f(metrics_path);
