@@ -18,11 +18,12 @@ namespace {
 
 constexpr GluRowKernels kRef = {"ref", relu2_glu_row_ref};
 #if defined(__x86_64__) || defined(_M_X64)
+constexpr GluRowKernels kAvx2 = {"avx2", relu2_glu_row_avx2};
 constexpr GluRowKernels kAvx512 = {"avx512", relu2_glu_row_avx512};
 #endif
 
 const std::vector<const GluRowKernels*>& runnable() {
-  static const auto k = runnable_tables<GluRowKernels>({&kRef, BITLM_X86(&kAvx512)});
+  static const auto k = runnable_tables<GluRowKernels>({&kRef, BITLM_X86(&kAvx2, &kAvx512)});
   return k;
 }
 

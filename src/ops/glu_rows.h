@@ -23,6 +23,7 @@ std::span<const GluRowKernels* const> runnable_glu_row_kernels();
 void relu2_glu_rows(Mat<const float> gate, Mat<const float> up, Mat<float> out);
 
 void relu2_glu_row_ref(const float* gate, const float* up, float* out, int64_t n);
+void relu2_glu_row_avx2(const float* gate, const float* up, float* out, int64_t n);
 void relu2_glu_row_avx512(const float* gate, const float* up, float* out, int64_t n);
 
 }  // namespace bitlm

@@ -46,11 +46,12 @@ namespace {
 
 constexpr ActRowKernels kRef = {"ref", act_rows_quantize_ref, act_rows_rms_norm_quantize_ref};
 #if defined(__x86_64__) || defined(_M_X64)
+constexpr ActRowKernels kAvx2 = {"avx2", act_rows_quantize_avx2, act_rows_rms_norm_quantize_avx2};
 constexpr ActRowKernels kAvx512 = {"avx512", act_rows_quantize_avx512, act_rows_rms_norm_quantize_avx512};
 #endif
 
 const std::vector<const ActRowKernels*>& runnable() {
-  static const auto k = runnable_tables<ActRowKernels>({&kRef, BITLM_X86(&kAvx512)});
+  static const auto k = runnable_tables<ActRowKernels>({&kRef, BITLM_X86(&kAvx2, &kAvx512)});
   return k;
 }
 

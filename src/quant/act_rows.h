@@ -40,8 +40,32 @@ std::span<const ActRowKernels* const> runnable_act_row_kernels();
 // CPU overlaps their add latencies: the same roundings, several times the speed of one row at a time.
 void rms_rstd_rows(const float* x, int64_t x_stride, int64_t T, int64_t n, float eps, float* rstd);
 
+// The row loops every SIMD variant shares, around its one-row kernel
+// `float quantize_row(const float* x, const float* g, float rstd, int64_t n, int8_t* q, int32_t* sum)`
+// (g == nullptr: no norm; returns the scale): plain code, so the per-ISA files keep only intrinsics.
+template <class QuantizeRow>
+void act_rows_quantize_with(const ActRows& r, QuantizeRow quantize_row) {
+  for (int64_t t = 0; t < r.T; ++t)
+    r.scale[t] = quantize_row(r.x + t * r.x_stride, nullptr, 1.0f, r.n, r.q + t * r.q_stride, &r.sum[t]);
+}
+template <class QuantizeRow>
+void act_rows_rms_norm_quantize_with(const ActRows& r, const float* g, float eps, QuantizeRow quantize_row) {
+  constexpr int64_t kGroup = 8;  // rms_rstd_rows' group
+  float rstd[kGroup];
+  for (int64_t t0 = 0; t0 < r.T; t0 += kGroup) {
+    const int64_t nt = r.T - t0 < kGroup ? r.T - t0 : kGroup;
+    rms_rstd_rows(r.x + t0 * r.x_stride, r.x_stride, nt, r.n, eps, rstd);
+    for (int64_t j = 0; j < nt; ++j) {
+      const int64_t t = t0 + j;
+      r.scale[t] = quantize_row(r.x + t * r.x_stride, g, rstd[j], r.n, r.q + t * r.q_stride, &r.sum[t]);
+    }
+  }
+}
+
 void act_rows_quantize_ref(const ActRows& rows);
 void act_rows_rms_norm_quantize_ref(const ActRows& rows, const float* g, float eps);
+void act_rows_quantize_avx2(const ActRows& rows);
+void act_rows_rms_norm_quantize_avx2(const ActRows& rows, const float* g, float eps);
 void act_rows_quantize_avx512(const ActRows& rows);
 void act_rows_rms_norm_quantize_avx512(const ActRows& rows, const float* g, float eps);
 

@@ -9,6 +9,7 @@
 // The RMSNorm's double sum of squares is rms_rstd_rows' (plain code, shared with no flags).
 // GCC 12 warns falsely inside its own avx512fintrin.h (the _mm512_undefined_* idiom).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
@@ -54,22 +55,10 @@ float quantize_row(const float* x, const float* g, float rstd, int64_t n, int8_t
 
 }  // namespace
 
-void act_rows_quantize_avx512(const ActRows& r) {
-  for (int64_t t = 0; t < r.T; ++t)
-    r.scale[t] = quantize_row(r.x + t * r.x_stride, nullptr, 1.0f, r.n, r.q + t * r.q_stride, &r.sum[t]);
-}
+void act_rows_quantize_avx512(const ActRows& r) { act_rows_quantize_with(r, quantize_row); }
 
 void act_rows_rms_norm_quantize_avx512(const ActRows& r, const float* g, float eps) {
-  constexpr int64_t kGroup = 8;
-  float rstd[kGroup];
-  for (int64_t t0 = 0; t0 < r.T; t0 += kGroup) {
-    const int64_t nt = std::min(kGroup, r.T - t0);
-    rms_rstd_rows(r.x + t0 * r.x_stride, r.x_stride, nt, r.n, eps, rstd);
-    for (int64_t j = 0; j < nt; ++j) {
-      const int64_t t = t0 + j;
-      r.scale[t] = quantize_row(r.x + t * r.x_stride, g, rstd[j], r.n, r.q + t * r.q_stride, &r.sum[t]);
-    }
-  }
+  act_rows_rms_norm_quantize_with(r, g, eps, quantize_row);
 }
 
 }  // namespace bitlm

@@ -43,6 +43,8 @@ struct Layout {
   static Codes decode(const uint8_t* block) { return bitlm::decode(block); }
   static __m256i block_dot16(const Codes& c, const int8_t* x) { return bitlm::block_dot16(c, x); }
   static constexpr int64_t kWeightsPerBlock = 160;
+  static constexpr int kCodes = 5;
+  static constexpr int kGemmRows = 2, kGemmTokens = 4;  // the prefill GEMM tile (native_rows_avx2.h)
 };
 
 }  // namespace

@@ -34,6 +34,8 @@ struct Layout {
   static Codes decode(const uint8_t* block) { return bitlm::decode(block); }
   static __m256i block_dot16(const Codes& c, const int8_t* x) { return bitlm::block_dot16(c, x); }
   static constexpr int64_t kWeightsPerBlock = 128;
+  static constexpr int kCodes = 4;
+  static constexpr int kGemmRows = 2, kGemmTokens = 4;  // the prefill GEMM tile (native_rows_avx2.h)
 };
 
 inline float hsum(__m256 v) {
@@ -52,6 +54,8 @@ void gemv_t2_avx2(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_t 
 
 void gemm_t2_avx2(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
                   const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
+  if (T > native_avx2::kTokenTile)
+    return native_avx2::gemm_rows_decoded_once<Layout>(w, row_bytes, x, x_stride, x_sum, T, y, y_stride, n_rows);
   native_avx2::gemm_rows<Layout>(w, row_bytes, x, x_stride, x_sum, T, y, y_stride, n_rows);
 }
 

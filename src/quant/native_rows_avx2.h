@@ -72,32 +72,105 @@ void gemm_rows(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_s
   }
 }
 
-// gemm_rows for layouts whose decode costs about as much as the multiply-adds it feeds (T1's
-// base-3 digits, ~33 byte ops per block against ~11 per token): rows outermost, each group of
-// kGroupRows rows decoded once per call into a per-thread buffer that every 4-token tile reads
-// back, instead of once per tile (as native_rows_avx512.h's gemm_rows_decoded_once). The buffer
-// holds 4 x 44 blocks x 160 bytes = 27.5 KiB for 6912-wide T1 rows.
+// Prefill GEMM, register-blocked: kRows rows x kTokens tokens per tile, each row's codes decoded
+// once per call into a per-thread buffer and read back by every token tile, each x vector loaded
+// once per tile step and multiplied with every row's codes (the row loop above loads two vectors
+// per vpmaddubsw, and Zen 3 issues two 256-bit loads per cycle: it was load-bound at half of the
+// two vpmaddubsw per cycle). Sums stay int16 for kFlushSteps vpmaddubsw (a pair of codes <= 2
+// times x >= -128 is >= -512, and 64 of them reach -32768 at most), then widen to int32.
+constexpr int kFlushSteps = 64;
+
+// Layout::kCodes code vectors per block of each of the group's rows, [block][code vector][row].
+template <class Layout, int kRows>
+void decode_group(const uint8_t* w, int64_t row_bytes, int64_t n_rows_here, __m256i* codes) {
+  constexpr int kC = Layout::kCodes;
+  const int64_t n_blocks = row_bytes / 32;
+  for (int64_t i = 0; i < kRows; ++i)
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      __m256i* out = codes + b * kC * kRows + i;
+      if (i < n_rows_here) {
+        const auto c = Layout::decode(w + i * row_bytes + 32 * b);
+        for (int n = 0; n < kC; ++n) out[n * kRows] = c.c[n];
+      } else {
+        for (int n = 0; n < kC; ++n) out[n * kRows] = _mm256_setzero_si256();  // a missing row: not stored
+      }
+    }
+}
+
+// The kRows x kTokens tile over every block of the decoded group; y[t * y_stride + i] for i < n_rows_here.
+template <class Layout, int kRows, int kTokens>
+void tile_decoded(const __m256i* codes, int64_t n_blocks, const int8_t* x, int64_t x_stride, const int32_t* x_sum,
+                  int32_t* y, int64_t y_stride, int64_t n_rows_here) {
+  constexpr int kC = Layout::kCodes;
+  constexpr int64_t kFlushBlocks = kFlushSteps / kC;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc32[kRows][kTokens];
+  for (auto& row : acc32)
+    for (auto& a : row) a = _mm256_setzero_si256();
+  for (int64_t b0 = 0; b0 < n_blocks; b0 += kFlushBlocks) {
+    const int64_t b1 = b0 + kFlushBlocks < n_blocks ? b0 + kFlushBlocks : n_blocks;
+    __m256i acc[kRows][kTokens];
+    for (auto& row : acc)
+      for (auto& a : row) a = _mm256_setzero_si256();
+    for (int64_t b = b0; b < b1; ++b)
+#pragma GCC unroll 8
+      for (int n = 0; n < kC; ++n) {
+        const __m256i* c = codes + (b * kC + n) * kRows;
+        __m256i cr[kRows];
+#pragma GCC unroll 8
+        for (int i = 0; i < kRows; ++i) cr[i] = _mm256_load_si256(c + i);
+        const int8_t* xb = x + Layout::kWeightsPerBlock * b + 32 * n;
+#pragma GCC unroll 16
+        for (int t = 0; t < kTokens; ++t) {
+          __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + t * x_stride));
+          __asm__("" : "+x"(xv));  // one load for every row: 256-bit loads issue at two per cycle, as vpmaddubsw
+#pragma GCC unroll 8
+          for (int i = 0; i < kRows; ++i) {
+            acc[i][t] = _mm256_add_epi16(acc[i][t], _mm256_maddubs_epi16(cr[i], xv));
+            // Keeps the sum in its register here: GCC otherwise reassociates the kCodes steps of a block
+            // into one tree of adds, whose partial sums spill.
+            __asm__("" : "+x"(acc[i][t]));
+          }
+        }
+      }
+    for (int i = 0; i < kRows; ++i)
+      for (int t = 0; t < kTokens; ++t) acc32[i][t] = _mm256_add_epi32(acc32[i][t], _mm256_madd_epi16(acc[i][t], ones));
+  }
+  for (int i = 0; i < n_rows_here; ++i)
+    for (int t = 0; t < kTokens; ++t) y[t * y_stride + i] = hsum(acc32[i][t]) - x_sum[t];
+}
+
+// tile_decoded<Layout, kRows, nt> for a run-time nt in [1, kMax].
+template <class Layout, int kRows, int kMax>
+void tile_decoded_n(int nt, const __m256i* codes, int64_t n_blocks, const int8_t* x, int64_t x_stride,
+                    const int32_t* x_sum, int32_t* y, int64_t y_stride, int64_t n_rows_here) {
+  if constexpr (kMax > 1)
+    if (nt < kMax)
+      return tile_decoded_n<Layout, kRows, kMax - 1>(nt, codes, n_blocks, x, x_stride, x_sum, y, y_stride, n_rows_here);
+  tile_decoded<Layout, kRows, kMax>(codes, n_blocks, x, x_stride, x_sum, y, y_stride, n_rows_here);
+}
+
+// Rows outermost: each group of kGemmRows rows is decoded once per call (the buffer holds
+// cols bytes per row: 20.6 KiB for three 6912-wide rows, in L1) and every token tile reads it back.
 template <class Layout>
 void gemm_rows_decoded_once(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
                             const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride, int64_t n_rows) {
-  constexpr int64_t kGroupRows = 4;
-  using Codes = decltype(Layout::decode(w));
+  constexpr int kRows = Layout::kGemmRows, kTokens = Layout::kGemmTokens;
   const int64_t n_blocks = row_bytes / 32;
-  thread_local AlignedBuffer<Codes> buffer;
-  if (buffer.size() < size_t(kGroupRows * n_blocks)) buffer.resize(size_t(kGroupRows * n_blocks), /*zero=*/false);
-  Codes* codes = buffer.data();
-  for (int64_t r0 = 0; r0 < n_rows; r0 += kGroupRows) {
-    const int64_t nr = n_rows - r0 < kGroupRows ? n_rows - r0 : kGroupRows;
-    for (int64_t i = 0; i < nr; ++i)
-      for (int64_t b = 0; b < n_blocks; ++b) codes[i * n_blocks + b] = Layout::decode(w + (r0 + i) * row_bytes + 32 * b);
-    for (int64_t t0 = 0; t0 < T; t0 += kTokenTile) {
-      const int nt = int(T - t0 < kTokenTile ? T - t0 : kTokenTile);
-      for (int64_t i = 0; i < nr; ++i) {
-        const Codes* row = codes + i * n_blocks;
-        row_tile<Layout>(n_blocks, [row](int64_t b) -> const Codes& { return row[b]; }, x + t0 * x_stride, x_stride,
-                         x_sum + t0, nt, y + t0 * y_stride + r0 + i, y_stride);
-      }
-    }
+  thread_local AlignedBuffer<uint8_t> buffer;
+  const size_t bytes = size_t(n_blocks * Layout::kCodes * kRows) * sizeof(__m256i);
+  if (buffer.size() < bytes) buffer.resize(bytes, /*zero=*/false);
+  __m256i* codes = reinterpret_cast<__m256i*>(buffer.data());
+  for (int64_t r0 = 0; r0 < n_rows; r0 += kRows) {
+    const int64_t nr = n_rows - r0 < kRows ? n_rows - r0 : kRows;
+    decode_group<Layout, kRows>(w + r0 * row_bytes, row_bytes, nr, codes);
+    int64_t t0 = 0;
+    for (; t0 + kTokens <= T; t0 += kTokens)
+      tile_decoded<Layout, kRows, kTokens>(codes, n_blocks, x + t0 * x_stride, x_stride, x_sum + t0,
+                                           y + t0 * y_stride + r0, y_stride, nr);
+    if (t0 < T)
+      tile_decoded_n<Layout, kRows, kTokens>(int(T - t0), codes, n_blocks, x + t0 * x_stride, x_stride, x_sum + t0,
+                                             y + t0 * y_stride + r0, y_stride, nr);
   }
 }
 

@@ -93,6 +93,25 @@ TEST_P(T1Kernel, GemvOfExtremesHasNoOverflow) {  // all +1 weights times -128: t
   EXPECT_EQ(y[1], -128 * cols);
 }
 
+// The GEMMs of both native layouts add products in int16 before widening: all +1 weights times
+// -128 over 6912 columns (x padded to whole blocks with zeros, as QuantizedActivations is), 3 rows,
+// a tile and a rest of tokens.
+TEST_P(T1Kernel, NativeGemmsOfExtremesHaveNoOverflow) {
+  struct Native { GemmT2 TernaryKernels::*gemm; int64_t row_bytes, per_byte; uint8_t all_plus_one; };
+  const int64_t rows = 3, cols = 6912, T = 9;
+  for (const Native n : {Native{&TernaryKernels::gemm_t2, t2_row_bytes(cols), 4, 0xaa},
+                         Native{&TernaryKernels::gemm_t1, t1_row_bytes(cols), 5, 255}}) {
+    const int64_t stride = n.row_bytes * n.per_byte;
+    std::vector<uint8_t> w(size_t(rows * n.row_bytes), n.all_plus_one);
+    std::vector<int8_t> x(size_t(T * stride), 0);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < cols; ++i) x[size_t(t * stride + i)] = -128;
+    std::vector<int32_t> x_sum(size_t(T), -128 * int32_t(cols)), y(size_t(T * rows), 0);
+    (GetParam()->*n.gemm)(w.data(), n.row_bytes, x.data(), stride, x_sum.data(), T, y.data(), rows, rows);
+    for (int32_t v : y) EXPECT_EQ(v, -128 * cols) << GetParam()->isa << " " << n.per_byte << " weights per byte";
+  }
+}
+
 TEST_P(T1Kernel, GemmEqualsReferenceExactly) {
   for (Shape s : kShapes)
     for (int64_t T : kTokens) {
