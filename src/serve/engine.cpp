@@ -152,7 +152,6 @@ void BatchEngine::run() {
         admit(std::move(p));
         lk.lock();
       }
-      stats_.busy_slots = std::count_if(slots_.begin(), slots_.end(), [](auto& s) { return s->stream != nullptr; });
     }
     step();
   }
@@ -187,6 +186,7 @@ void BatchEngine::admit(Pending p) {
   {
     std::lock_guard lk(mu_);
     stats_.prompt_tokens += s.history.size();
+    ++stats_.busy_slots;
   }
   if (s.limit == 0) finish(s, FinishReason::kLength);  // max_tokens 0: the usage, no text
 }
@@ -242,7 +242,7 @@ void BatchEngine::step() {
 void BatchEngine::emit_token(Slot& s, std::span<const float> logits) {
   const int32_t id = s.sampler->sample(logits, s.history);
   if (s.n_generated == 0) s.t_first = now_seconds();
-  if (tok_.is_end_of_generation(id)) return finish(s, FinishReason::kStop);
+  if (!s.job.gen.ignore_eos && tok_.is_end_of_generation(id)) return finish(s, FinishReason::kStop);
   ++s.n_generated;
   {
     std::lock_guard lk(mu_);
@@ -275,6 +275,7 @@ void BatchEngine::finish(Slot& s, FinishReason why, GenerationEvent ev) {
   s.history.resize(s.n_fed);
   std::lock_guard lk(mu_);
   ++stats_.requests_done;
+  --stats_.busy_slots;
 }
 
 // log softmax of the raw logits (the model's distribution, before the sampler's penalties).

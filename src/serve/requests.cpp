@@ -115,6 +115,7 @@ GenerationOptions generation_options(const json& o, bool chat) {
   for (const char* key : {"presence_penalty", "frequency_penalty"}) number(o, key, -2, 2);  // accepted, not applied
   g.stop = stop_strings(o);
   g.stream = boolean(o, "stream").value_or(false);
+  g.ignore_eos = boolean(o, "ignore_eos").value_or(false);
   if (const json* so = field(o, "stream_options")) {
     if (!so->is_object()) bad("stream_options", "'stream_options' must be an object");
     g.include_usage = boolean(*so, "include_usage").value_or(false);

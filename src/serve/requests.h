@@ -22,6 +22,7 @@ struct GenerationOptions {
   bool seed_given = false;    // no "seed": the server draws one
   int64_t max_tokens = -1;    // max_tokens / max_completion_tokens / n_predict; -1: until the context is full
   std::vector<std::string> stop;  // cut from the output; empty strings dropped
+  bool ignore_eos = false;     // llama-server's extra: generate past end-of-generation tokens (benchmarks)
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage: a last chunk with usage
   bool logprobs = false;       // chat only

@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -340,6 +341,8 @@ Server::~Server() { stop(); }
 
 int Server::start() {
   Impl& s = *impl_;
+  // A client gone mid-response must not kill the process: httplib writes with plain send().
+  signal(SIGPIPE, SIG_IGN);
   // Streaming requests hold a thread while they run or wait in the queue: enough for all of
   // them and a few short requests (health, metrics) beside.
   const size_t n_http_threads = size_t(s.opt.n_parallel + s.opt.max_queue + 8);
@@ -349,10 +352,20 @@ int Server::start() {
   s.http.set_write_timeout(30);
   s.http.set_keep_alive_timeout(5);
   s.routes();
+  // httplib listens with a backlog of 5: on a loaded machine its accept thread falls behind a
+  // burst of connections, the kernel drops their SYNs and each client stalls 1-3 s in connect().
+  // The socket option hook (which replaces httplib's SO_REUSEADDR) keeps the fd to listen again.
+  int listen_fd = -1;
+  s.http.set_socket_options([&listen_fd](int fd) {
+    const int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd = fd;
+  });
   s.port = s.opt.port == 0 ? s.http.bind_to_any_port(s.opt.host) : (s.http.bind_to_port(s.opt.host, s.opt.port) ? s.opt.port : -1);
   if (s.port <= 0)
     throw UserError(fmt::format("cannot listen on {}:{} (in use, or not an address of this machine)", s.opt.host,
                                 s.opt.port));
+  if (listen_fd >= 0) ::listen(listen_fd, 1024);
   s.http_thread = std::thread([&s] { s.http.listen_after_bind(); });
   return s.port;
 }
@@ -392,13 +405,12 @@ int Server::port() const { return impl_->port; }
 
 int run_server(const ServerOptions& options) {
   // SIGINT / SIGTERM wait for sigwait below: blocked here, before any thread starts, so that no
-  // other thread takes them. A client gone mid-write must not kill the process with SIGPIPE.
+  // other thread takes them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
   Server server(options);
   const int port = server.start();
   fmt::print(stderr, "bitlm serve: loading {}\n", options.model_path);
