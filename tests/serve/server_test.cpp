@@ -108,6 +108,13 @@ void expect_error(const Reply& r, int status, const std::string& param = "", con
   }
 }
 
+// A loaded server on a free port.
+struct TestServer {
+  explicit TestServer(const ServerOptions& o) : s(o), port(s.start()) { s.load(); }
+  Server s;
+  int port;
+};
+
 class ServerTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -289,9 +296,8 @@ TEST(ServerLimits, HealthIs503WhileLoading) {
 TEST(ServerLimits, ApiKey) {
   ServerOptions o = options();
   o.api_key = "sesame";
-  Server s(o);
-  const int port = s.start();
-  s.load();
+  TestServer s(o);
+  const int port = s.port;
   expect_error(post(port, "/v1/completions", R"({"prompt": "a", "max_tokens": 1})"), 401, "", "invalid_api_key");
   expect_error(get(port, "/v1/models", {{"Authorization", "Bearer wrong"}}), 401);
   EXPECT_EQ(get(port, "/v1/models", {{"Authorization", "Bearer sesame"}}).status, 200);
@@ -305,9 +311,8 @@ TEST(ServerLimits, MoreRequestsThanSlotsQueueThen503) {
   ServerOptions o = options();
   o.n_parallel = 1;
   o.max_queue = 0;
-  Server s(o);
-  const int port = s.start();
-  s.load();
+  TestServer s(o);
+  const int port = s.port;
   auto first = std::async(std::launch::async, [&] {
     return post(port, "/v1/completions", R"({"prompt": "Once", "max_tokens": 500, "temperature": 0})");
   });
@@ -320,9 +325,8 @@ TEST(ServerLimits, MoreRequestsThanSlotsQueueThen503) {
   ServerOptions q = options();
   q.n_parallel = 1;
   q.max_queue = 3;
-  Server s2(q);
-  const int port2 = s2.start();
-  s2.load();
+  TestServer s2(q);
+  const int port2 = s2.port;
   std::vector<std::future<Reply>> all;
   for (int i = 0; i < 4; ++i)
     all.push_back(std::async(std::launch::async, [&] { return post(port2, "/v1/completions", R"({"prompt": "Once", "max_tokens": 20})"); }));
@@ -333,9 +337,8 @@ TEST(ServerLimits, MoreRequestsThanSlotsQueueThen503) {
 TEST(ServerLimits, ClientThatDisconnectsFreesItsSlot) {
   ServerOptions o = options();
   o.n_parallel = 1;
-  Server s(o);
-  const int port = s.start();
-  s.load();
+  TestServer s(o);
+  const int port = s.port;
   const double before = metric(port, "bitlm_generated_tokens_total");
   const auto events = stream(port, "/v1/completions", R"({"prompt": "Once", "max_tokens": 500, "stream": true})", 3);
   EXPECT_EQ(events.size(), 3u);
@@ -358,9 +361,8 @@ int connect_to(int port) {
 // A client that sends its request a byte at a time and then stalls is cut off by the read
 // timeout (2 s here); requests from other clients meanwhile are served at once.
 TEST(ServerLimits, SlowClientTimesOutWithoutBlockingOthers) {
-  Server s(options());
-  const int port = s.start();
-  s.load();
+  TestServer s(options());
+  const int port = s.port;
   const int fd = connect_to(port);
   const std::string partial = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n";
   const auto t0 = std::chrono::steady_clock::now();
@@ -380,9 +382,8 @@ TEST(ServerLimits, SlowClientTimesOutWithoutBlockingOthers) {
 }
 
 TEST(ServerLimits, ThousandConnectionsOpenedAndDropped) {
-  Server s(options());
-  const int port = s.start();
-  s.load();
+  TestServer s(options());
+  const int port = s.port;
   for (int i = 0; i < 1000; ++i) {
     const int fd = connect_to(port);
     if (i % 3 == 1) send(fd, "POST /v1/completions HTTP/1.1\r\n", 31, MSG_NOSIGNAL);
