@@ -49,7 +49,7 @@ Runtime open_model(const EvalArgs& a, int64_t default_ctx) {
   rt.model = Model::load(a.model);
   rt.tok = Tokenizer::from_gguf(*rt.model->file);
   rt.pool = std::make_unique<ThreadPool>(thread_count(a.threads));
-  const int64_t n_ctx = a.n_ctx > 0 ? a.n_ctx : std::min<int64_t>(default_ctx, rt.model->config.n_ctx_train);
+  const int64_t n_ctx = context_size(a.n_ctx, default_ctx, rt.model->config.n_ctx_train, a.model);
   rt.fwd = std::make_unique<Forward>(*rt.model, n_ctx, *rt.pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, 64,
                                      parse_kv_type(a.kv_type));
   rt.bos = a.no_bos ? -1 : rt.tok->bos();
@@ -75,11 +75,18 @@ std::function<void(int64_t, int64_t)> progress_to(std::unique_ptr<ProgressBar>& 
 
 void run_ppl(const EvalArgs& a) {
   BITLM_CHECK(!a.data_files.empty(), "eval ppl: give at least one --data FILE");
+  std::vector<std::vector<std::string>> documents;  // every file read before the model loads
+  for (const std::string& file : a.data_files) {
+    documents.push_back(read_documents(file));
+    if (documents.back().empty())  // a perplexity over no tokens would read 1
+      throw UserError(fmt::format("{}: no text to score (the file is empty)", file));
+  }
   Runtime rt = open_model(a, 512);
   ModelScorer scorer(*rt.fwd);
   const TextEncoder encode = text_encoder(*rt.tok);
   std::vector<PerplexityEntry> entries;
-  for (const std::string& file : a.data_files) {
+  for (size_t i = 0; i < a.data_files.size(); ++i) {
+    const std::string& file = a.data_files[i];
     PerplexityOptions o;
     o.n_ctx = rt.fwd->n_ctx();
     o.stride = a.stride > 0 ? a.stride : o.n_ctx / 2;
@@ -87,8 +94,10 @@ void run_ppl(const EvalArgs& a) {
     std::unique_ptr<ProgressBar> bar;
     o.on_progress = progress_to(bar, "ppl " + model_name(file));
     const double t0 = now_seconds();
-    const PerplexityStats s = perplexity(read_documents(file), scorer, encode, o);
+    const PerplexityStats s = perplexity(documents[i], scorer, encode, o);
     if (bar) bar->finish(fmt::format("{:.1f} s", now_seconds() - t0));
+    if (s.n_tokens == 0)
+      throw UserError(fmt::format("{}: no token to score (each document is shorter than two tokens)", file));
     entries.push_back({file, s, o.n_ctx, o.stride});
   }
   fmt::print("{}", perplexity_markdown(model_name(a.model), entries));
@@ -143,9 +152,9 @@ void run_tasks(const EvalArgs& a) {
 
 void add_common(CLI::App* c, EvalArgs& a) {
   c->add_option("-m,--model", a.model, "model GGUF file")->required();
-  c->add_option("-c,--ctx-size", a.n_ctx, "context window (default: ppl 512, tasks 2048, at most the model's)")
-      ->check(CLI::NonNegativeNumber);
-  c->add_option("-t,--threads", a.threads, "threads")->check(CLI::NonNegativeNumber);
+  c->add_option("-c,--ctx-size", a.n_ctx, "context window (0: ppl 512, tasks 2048, at most the model's training context)")
+      ->check(at_least(0));
+  c->add_option("-t,--threads", a.threads, "threads (0: every CPU this process may run on)")->check(at_least(0));
   c->add_option("--act", a.act, "activations: int8 or none")->check(CLI::IsMember({"int8", "none"}));
   add_kv_type_option(c, a.kv_type);
   c->add_flag("--no-bos", a.no_bos, "do not prepend BOS to contexts / documents");
@@ -161,12 +170,12 @@ void setup(CLI::App& root) {
   ppl->add_option("--data", a->data_files, "text files (TinyStories <|endoftext|> lines split documents)")
       ->required()->check(CLI::ExistingFile);
   ppl->add_option("--stride", a->stride, "tokens scored per window after the first (default ctx/2)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   ppl->callback([a] { run_ppl(*a); });
   CLI::App* tasks = eval->add_subcommand("tasks", "zero-shot tasks, lm-evaluation-harness scoring");
   add_common(tasks, *a);
   tasks->add_option("--tasks", a->tasks, "comma-separated task names");
-  tasks->add_option("--limit", a->limit, "first N documents per task (0: all)")->check(CLI::NonNegativeNumber);
+  tasks->add_option("--limit", a->limit, "first N documents per task (0: all)")->check(at_least(0));
   tasks->add_option("--data-dir", a->data_dir, "folder laid out like shared/data");
   tasks->add_option("--task-file", a->task_files, "task=PATH: a task's file, in any supported layout");
   tasks->callback([a] { run_tasks(*a); });

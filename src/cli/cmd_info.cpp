@@ -2,15 +2,56 @@
 // size and resident memory after load.
 #include <fmt/format.h>
 
+#include <map>
 #include <memory>
+#include <string>
 
 #include "cli/commands.h"
 #include "core/sys.h"
+#include "io/ggml_types.h"
+#include "io/gguf.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
 
 namespace bitlm::cli {
 namespace {
+
+std::string type_name(uint32_t ggml_type) {
+  const auto t = ggml_type_traits(ggml_type);
+  return t ? std::string(t->name) : fmt::format("type {}", ggml_type);
+}
+
+// "TQ2_0 x168, F32 x2": counts per type, in id order.
+std::string type_counts(const std::map<uint32_t, int>& counts) {
+  std::string out;
+  for (const auto& [type, n] : counts) out += fmt::format("{}{} x{}", out.empty() ? "" : ", ", type_name(type), n);
+  return out.empty() ? "none" : out;
+}
+
+// The file's tensor types by role, and what each became in memory: ternary linears are repacked at
+// load into a native layout (quant/matrix.h) whatever their file type; an fp model's linears, the
+// embedding and the head keep their file type (dense copies or mmap views); norms become f32.
+void print_tensor_types(const GgufFile& file, const ModelWeights& w) {
+  std::map<uint32_t, int> linear_file, linear_memory, norm_file;
+  for (const GgufTensorInfo& t : file.tensors()) {
+    if (t.name == "token_embd.weight" || t.name == "output.weight") continue;
+    ++(t.ne.size() >= 2 ? linear_file : norm_file)[t.type];
+  }
+  for (const LayerWeights& L : w.layers)
+    for (const LinearWeights* m : L.linears()) ++linear_memory[m->is_fp() ? m->dense.type() : m->ternary.layout()];
+  const GgufTensorInfo* embd = file.find_tensor("token_embd.weight");
+  const GgufTensorInfo* head = file.find_tensor("output.weight");
+  fmt::print("tensor types    file -> in memory\n");
+  fmt::print("  linear        {} -> {}{}\n", type_counts(linear_file), type_counts(linear_memory),
+             linear_file == linear_memory ? " (as stored)" : " (repacked at load)");
+  if (embd)
+    fmt::print("  embedding     {} -> {}\n", type_name(embd->type), type_name(w.token_embd.type()));
+  if (head)
+    fmt::print("  output head   {} -> {}\n", type_name(head->type), type_name(w.output.type()));
+  else
+    fmt::print("  output head   tied to the embedding\n");
+  fmt::print("  norms, 1-D    {} -> F32\n", type_counts(norm_file));
+}
 
 void run_info(const std::string& path) {
   const auto m = Model::load(path);
@@ -43,6 +84,7 @@ void run_info(const std::string& path) {
                       double(2 * c.n_layer * c.n_ctx_train * row) / (1 << 20));
   }
   fmt::print("kv cache        {} at ctx {} (--kv-type)\n", kv, c.n_ctx_train);
+  print_tensor_types(*m->file, w);
 }
 
 void setup(CLI::App& root) {

@@ -20,7 +20,7 @@ namespace {
 
 struct PplArgs {
   std::string model, text_file, act = "int8", numerics = "paper", kv_type = "f16";
-  int64_t n_ctx = 512, stride = 0;
+  int64_t n_ctx = 0, stride = 0;
   int threads = 0;
   bool llama_chunks = false;
 };
@@ -36,11 +36,13 @@ std::string read_text(const std::string& path) {
 void run_ppl(const PplArgs& a) {
   BITLM_CHECK(!(a.llama_chunks && a.stride > 0), "--llama-chunks and --stride exclude each other");
   const std::string text = read_text(a.text_file);
+  if (text.empty()) throw UserError(fmt::format("{}: no text to score (the file is empty)", a.text_file));
   const auto model = Model::load(a.model);
+  const int64_t n_ctx = context_size(a.n_ctx, 512, model->config.n_ctx_train, a.model);
   const auto tok = Tokenizer::from_gguf(*model->file);
   const std::vector<int32_t> ids = tok->encode(text, /*add_bos=*/true);
   ThreadPool pool(thread_count(a.threads));
-  Forward fwd(*model, a.n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, /*max_batch=*/64,
+  Forward fwd(*model, n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, /*max_batch=*/64,
               parse_kv_type(a.kv_type));
   fwd.set_numerics(PeerNumerics::parse(a.numerics));
   const double t0 = now_seconds();
@@ -49,11 +51,11 @@ void run_ppl(const PplArgs& a) {
     if (!bar) bar = std::make_unique<ProgressBar>("ppl", total);
     bar->update(done);
   };
-  const PerplexityResult r = a.stride > 0 ? perplexity_sliding(fwd, ids, a.n_ctx, a.stride, progress)
-                                          : perplexity_llama_chunks(fwd, ids, a.n_ctx, tok->bos(), progress);
+  const PerplexityResult r = a.stride > 0 ? perplexity_sliding(fwd, ids, n_ctx, a.stride, progress)
+                                          : perplexity_llama_chunks(fwd, ids, n_ctx, tok->bos(), progress);
   bar.reset();
   fmt::print("perplexity {:.6g} over {} scored tokens ({} tokens in the text, ctx {}, {}), {:.1f} s\n", r.ppl(),
-             r.n_scored, ids.size(), a.n_ctx, a.stride > 0 ? fmt::format("stride {}", a.stride) : "llama chunks",
+             r.n_scored, ids.size(), n_ctx, a.stride > 0 ? fmt::format("stride {}", a.stride) : "llama chunks",
              now_seconds() - t0);
 }
 
@@ -62,11 +64,12 @@ void setup(CLI::App& root) {
   CLI::App* c = root.add_subcommand("ppl", "perplexity of a text file");
   c->add_option("-m,--model", a->model, "model GGUF file")->required();
   c->add_option("-f,--file", a->text_file, "text file")->required();
-  c->add_option("-c,--ctx-size", a->n_ctx, "context (chunk or window) size")->check(CLI::PositiveNumber);
+  c->add_option("-c,--ctx-size", a->n_ctx, "context (chunk or window) size (0: 512 as llama-perplexity, at most the model's training context)")
+      ->check(at_least(0));
   c->add_option("--stride", a->stride, "sliding-window stride (0: llama-perplexity chunks)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   c->add_flag("--llama-chunks", a->llama_chunks, "llama-perplexity's method (the default)");
-  c->add_option("-t,--threads", a->threads, "threads")->check(CLI::NonNegativeNumber);
+  c->add_option("-t,--threads", a->threads, "threads (0: every CPU this process may run on)")->check(at_least(0));
   c->add_option("--numerics", a->numerics,
                  "paper (default, 003's math) | llama.cpp | bitnet.cpp (the peers' rounding: Q8_K activations, "
                  "f16 Q, f16 softmax or flash attention, Q8_0 head input) | a list of "

@@ -55,14 +55,14 @@ void setup(CLI::App& root) {
   c->add_option("-o,--output", a->out_md, "write the markdown table here");
   c->add_option("--svg", a->out_svg, "write the memory / latency versus size plot here");
   c->add_option("--plot-model", a->plot_models, "more GGUFs to measure as points in the plot")->check(CLI::ExistingFile);
-  c->add_option("-t,--threads", a->threads, "threads")->check(CLI::NonNegativeNumber);
-  c->add_option("--prompt", a->cost.n_prompt, "prompt tokens for the prefill measurement")->check(CLI::PositiveNumber);
-  c->add_option("-n,--n-predict", a->cost.n_generate, "decoded tokens per repetition")->check(CLI::Range(2, 1 << 20));
-  c->add_option("--reps", a->cost.repetitions, "repetitions (medians are reported)")->check(CLI::PositiveNumber);
+  c->add_option("-t,--threads", a->threads, "threads (0: every CPU this process may run on)")->check(at_least(0));
+  c->add_option("--prompt", a->cost.n_prompt, "prompt tokens for the prefill measurement")->check(at_least(1));
+  c->add_option("-n,--n-predict", a->cost.n_generate, "decoded tokens per repetition")->check(in_range(2, 1 << 20));
+  c->add_option("--reps", a->cost.repetitions, "repetitions (medians are reported)")->check(at_least(1));
   c->add_option("--budget-gib", a->budget_gib, "memory budget for the max batch (003 Table 7: 160)")
-      ->check(CLI::PositiveNumber);
+      ->check(above(0));
   c->add_option("--batch-seq", a->cost.batch_seq_len, "sequence length per batch entry (Table 7: 512)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   c->callback([a] { run_report(*a); });
 }
 

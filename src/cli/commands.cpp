@@ -1,5 +1,7 @@
 #include "cli/commands.h"
 
+#include <algorithm>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
@@ -29,6 +31,49 @@ int thread_count(int requested) {
   return available;
 }
 
+namespace {
+// A validator over the option's value as a number; `problem(v)` says what is wrong, or "" if fine.
+CLI::Validator numeric_check(std::string description, std::function<std::string(double)> problem) {
+  return CLI::Validator(
+      [problem = std::move(problem)](std::string& value) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(value, v)) return fmt::format("'{}' is not a number", value);
+        return problem(v);
+      },
+      std::move(description));
+}
+}  // namespace
+
+CLI::Validator at_least(double lo) {
+  return numeric_check(fmt::format(">= {}", lo), [lo](double v) {
+    return v >= lo ? std::string() : fmt::format("{} is below the minimum {}", v, lo);
+  });
+}
+
+CLI::Validator above(double lo) {
+  return numeric_check(fmt::format("> {}", lo), [lo](double v) {
+    return v > lo ? std::string() : fmt::format("{} must be above {}", v, lo);
+  });
+}
+
+CLI::Validator in_range(double lo, double hi) {
+  return numeric_check(fmt::format("in [{}, {}]", lo, hi), [lo, hi](double v) {
+    if (v < lo) return fmt::format("{} is below the minimum {}", v, lo);
+    if (v > hi) return fmt::format("{} is above the maximum {}", v, hi);
+    return std::string();
+  });
+}
+
+int64_t context_size(int64_t requested, int64_t fallback, int64_t n_ctx_train, const std::string& model_path) {
+  if (requested <= 0) return std::min(fallback, n_ctx_train);
+  if (requested > n_ctx_train)
+    fmt::print(stderr,
+               "bitlm: warning: context {} is beyond the {} positions {} was trained for; predictions past "
+               "position {} are unreliable\n",
+               requested, n_ctx_train, model_path, n_ctx_train);
+  return requested;
+}
+
 CLI::Option* add_kv_type_option(CLI::App* c, std::string& kv_type) {
   return c->add_option("--kv-type", kv_type, "KV cache storage: f16 (default), q8 or q4 (per-32 absmax blocks)")
       ->check(CLI::IsMember({"f16", "q8", "q4"}));
@@ -38,6 +83,18 @@ int run(int argc, char** argv) {
   CLI::App app{"bitlm: train and run BitNet b1.58 / b1 language models on the CPU"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "bitlm 0.1");
+  app.option_defaults()->always_capture_default();  // --help shows every option's default
+  // A bad option is one line and exit 2, like every other user error: "bitlm: --temp: -1 is below the
+  // minimum 0 (see bitlm generate --help)" (CLI11's default adds a second line).
+  app.failure_message([](const CLI::App* root, const CLI::Error& e) {
+    std::string command = "bitlm";
+    for (const CLI::App* a = root; !a->get_subcommands().empty();) {
+      a = a->get_subcommands().front();
+      command += ' ';
+      command += a->get_name();
+    }
+    return fmt::format("bitlm: {} (see {} --help)\n", e.what(), command);
+  });
   for (const auto& setup : registry()) setup(app);
   // BITLM_ISA is checked before any command runs, so a bad value fails at once, not after a model
   // has loaded, and on the main thread (a pool worker's exception is rethrown too: ThreadPool::run).

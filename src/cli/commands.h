@@ -4,7 +4,9 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <functional>
+#include <string>
 
 namespace bitlm::cli {
 
@@ -20,6 +22,19 @@ CLI::Option* add_kv_type_option(CLI::App* c, std::string& kv_type);
 // capped there with a note on stderr (the pool's threads spin-wait, so extra ones only take turns:
 // -t 999 on 2 cores decoded at 0.4 t/s).
 int thread_count(int requested);
+
+// Range checks for numeric options. Their errors read "--top-p: 2 is above the maximum 1" (CLI11's
+// NonNegativeNumber printed "Value -1 not in range 0.000000 to 1797...", a 300-digit number).
+// Use these, not CLI::NonNegativeNumber / PositiveNumber / Range. They check each value of a list.
+CLI::Validator at_least(double lo);
+CLI::Validator above(double lo);  // strictly greater
+CLI::Validator in_range(double lo, double hi);
+
+// The context a command runs at: `requested` (-c) when > 0, else `fallback` capped at the model's
+// trained context. A context beyond the trained one is allowed (to study extrapolation) but warned
+// about on stderr: RoPE positions past it were never seen, and the output degrades (a 256-context
+// model scored ppl 20.8 at -c 512 against 14.4 at 256; `generate -c 100000` printed garbage).
+int64_t context_size(int64_t requested, int64_t fallback, int64_t n_ctx_train, const std::string& model_path);
 
 }  // namespace bitlm::cli
 
