@@ -1,11 +1,17 @@
 // cli/cmd_bench.cpp — `bitlm bench`: prompt (pp) and generation (tg) speed of a model file as
 // llama-bench prints them, with the spread over repetitions, memory and the share of this
-// machine's read bandwidth that decode achieves (eval/bench.h).
+// machine's read bandwidth that decode achieves (eval/bench.h). Like llama-bench, -p, -n, -t and -d
+// take comma-separated lists: every thread count x depth runs one pp test per -p value and one tg
+// test per -n value (0 skips); -o picks markdown, JSON or CSV.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "cli/commands.h"
+#include "core/error.h"
+#include "core/sys.h"
 #include "core/thread_pool.h"
 #include "eval/bench.h"
 #include "model/model.h"
@@ -15,55 +21,78 @@ namespace bitlm::cli {
 namespace {
 
 struct BenchArgs {
-  std::string model, kv_type = "f16";
-  int threads = 0;
-  BenchOptions o;
+  std::string model, kv_type = "f16", output = "md";
+  std::vector<int64_t> n_prompt{128}, n_gen{64}, depth{0};
+  std::vector<int> threads{0};
+  int repetitions = 5;
 };
 
-void print_row(const char* test, int64_t n, const std::vector<double>& tps) {
-  const BenchSpread s = bench_spread(tps);
-  fmt::print("| {:>5}{:<4} | {:>9.2f} | {:>7.2f} - {:<7.2f} | {:>9.2f} |\n", test, n, s.median, s.min, s.max,
-             1e3 / s.median);
+// The tests of one thread count, in llama-bench's order: each depth, its pp tests then its tg tests.
+std::vector<BenchRow> run_thread_count(const Model& model, const BenchArgs& a, ThreadPool& pool) {
+  std::vector<BenchRow> rows;
+  for (int64_t d : a.depth) {
+    BenchOptions o{.depth = d, .repetitions = a.repetitions, .kv_type = parse_kv_type(a.kv_type)};
+    for (int64_t p : a.n_prompt) {
+      if (p == 0) continue;
+      o.n_prompt = p, o.n_gen = 0;
+      rows.push_back({pool.n_threads(), o, run_bench(model, o, pool), 0});
+    }
+    for (int64_t n : a.n_gen) {
+      if (n == 0) continue;
+      o.n_prompt = 0, o.n_gen = n;
+      rows.push_back({pool.n_threads(), o, run_bench(model, o, pool), 0});
+    }
+  }
+  uint64_t decode_bytes = 0;  // one probe for this thread count, as large as its largest decode step
+  for (const BenchRow& r : rows)
+    if (r.options.n_gen > 0) decode_bytes = std::max(decode_bytes, r.result.decode_bytes_per_token);
+  if (decode_bytes > 0) {
+    const double gbs = measure_read_bandwidth_gbs(pool, probe_bytes_for(decode_bytes));
+    for (BenchRow& r : rows) r.read_gbs = r.options.n_gen > 0 ? gbs : 0;
+  }
+  return rows;
 }
 
 void run_bench_cmd(const BenchArgs& a) {
+  bool any = false;
+  for (int64_t p : a.n_prompt) any |= p > 0;
+  for (int64_t n : a.n_gen) any |= n > 0;
+  if (!any) throw UserError("bench: -p 0 and -n 0: nothing to measure (give a prompt or a generation length above 0)");
   const auto model = Model::load(a.model);
-  ThreadPool pool(thread_count(a.threads));
-  BenchOptions o = a.o;
-  o.kv_type = parse_kv_type(a.kv_type);
-  const BenchResult r = run_bench(*model, o, pool);
-  const double bw = measure_read_bandwidth_gbs(pool);
-  const ModelConfig& c = model->config;
-  fmt::print("model: {} ({}, D {}, {} layers, vocab {}) | weights {:.1f} MiB, {:.3f} G params, {:.2f} bits/weight\n",
-             a.model, c.arch, c.n_embd, c.n_layer, c.n_vocab, double(r.weight_bytes) / (1 << 20),
-             double(r.n_weights) / 1e9, 8.0 * double(r.weight_bytes) / double(r.n_weights));
-  fmt::print("isa: {} | threads: {} | repetitions: {} | peak RSS {:.0f} MiB\n", best_kernels().isa, pool.n_threads(),
-             a.o.repetitions, double(r.peak_rss_bytes) / (1 << 20));
-  fmt::print("kv cache: {} | {:.2f} MiB at context {} (depth {})\n\n", a.kv_type, double(r.kv_bytes) / (1 << 20),
-             a.o.depth + std::max<int64_t>(1, std::max(a.o.n_prompt, a.o.n_gen)), a.o.depth);
-  fmt::print("| test      |       t/s | min - max t/s     | ms/token  |\n");
-  fmt::print("|-----------|-----------|-------------------|-----------|\n");
-  if (!r.prompt_tokens_per_s.empty()) print_row("pp", a.o.n_prompt, r.prompt_tokens_per_s);
-  if (!r.gen_tokens_per_s.empty()) print_row("tg", a.o.n_gen, r.gen_tokens_per_s);
-  if (!r.gen_tokens_per_s.empty()) {
-    const double gbs = double(r.decode_bytes_per_token) * bench_spread(r.gen_tokens_per_s).median / 1e9;
-    fmt::print("\ndecode streams {:.1f} MiB/token = {:.2f} GB/s = {:.0f}% of the measured read bandwidth "
-               "({:.2f} GB/s, {} threads)\n",
-               double(r.decode_bytes_per_token) / (1 << 20), gbs, 100 * gbs / bw, bw, pool.n_threads());
+  std::vector<BenchRow> rows;
+  for (int t : a.threads) {
+    ThreadPool pool(thread_count(t));
+    for (BenchRow& r : run_thread_count(*model, a, pool)) rows.push_back(std::move(r));
   }
+  const BenchModelInfo info{a.model, model->config.arch, std::string(best_kernels().isa), a.kv_type,
+                            model->file->file_size()};
+  if (a.output == "json")
+    fmt::print("{}", bench_json(info, rows));
+  else if (a.output == "csv")
+    fmt::print("{}", bench_csv(info, rows));
+  else
+    fmt::print("{}", bench_markdown(info, rows, peak_rss_bytes()));
 }
 
 void setup(CLI::App& root) {
   auto a = std::make_shared<BenchArgs>();
   CLI::App* c = root.add_subcommand("bench", "prompt and generation speed (llama-bench style)");
   c->add_option("-m,--model", a->model, "model GGUF file")->required();
-  c->add_option("-p,--n-prompt", a->o.n_prompt, "prompt tokens (0 = skip)")->check(CLI::NonNegativeNumber);
-  c->add_option("-n,--n-gen", a->o.n_gen, "generated tokens (0 = skip)")->check(CLI::NonNegativeNumber);
-  c->add_option("-t,--threads", a->threads, "threads (default: all available)")->check(CLI::NonNegativeNumber);
-  c->add_option("-d,--depth", a->o.depth, "positions already in the KV cache (random rows) before each test")
-      ->check(CLI::NonNegativeNumber);
+  c->add_option("-p,--n-prompt", a->n_prompt, "prompt tokens, a list (128,512; 0 = skip)")
+      ->delimiter(',')
+      ->check(at_least(0));
+  c->add_option("-n,--n-gen", a->n_gen, "generated tokens, a list (0 = skip)")->delimiter(',')->check(at_least(0));
+  c->add_option("-t,--threads", a->threads, "threads, a list (0: every CPU this process may run on)")
+      ->delimiter(',')
+      ->check(at_least(0));
+  c->add_option("-d,--depth", a->depth, "positions already in the KV cache (random rows) before each test, a list")
+      ->delimiter(',')
+      ->check(at_least(0));
   add_kv_type_option(c, a->kv_type);
-  c->add_option("-r,--repetitions", a->o.repetitions, "repetitions of each test")->check(CLI::PositiveNumber);
+  c->add_option("-r,--repetitions", a->repetitions, "repetitions of each test")->check(at_least(1));
+  c->add_option("-o,--output", a->output, "output format: md (a table and notes), json (an array, llama-bench's "
+                                          "fields) or csv (a header and one line per test)")
+      ->check(CLI::IsMember({"md", "json", "csv"}));
   c->callback([a] { run_bench_cmd(*a); });
 }
 

@@ -37,8 +37,16 @@ TEST(Bench, RunsEachTestOncePerRepetition) {
   EXPECT_GT(r.peak_rss_bytes, 0u);
   EXPECT_GT(measure_read_bandwidth_gbs(pool, 8 << 20), 0);
   EXPECT_THROW(run_bench(*model, {.repetitions = 0}, pool), UserError);
+  EXPECT_THROW(run_bench(*model, {.n_prompt = 0, .n_gen = 0}, pool), UserError);  // crashed: nothing to warm up with
   const BenchResult pp_only = run_bench(*model, {.n_prompt = 4, .n_gen = 0, .repetitions = 1}, pool);
   EXPECT_TRUE(pp_only.gen_tokens_per_s.empty());
+}
+
+// The roofline's probe reads as many bytes as decode streams, within [1 MiB, 512 MiB].
+TEST(Bench, ProbeSizeFollowsTheDecodeStep) {
+  EXPECT_EQ(probe_bytes_for(5 << 20), uint64_t(5) << 20);
+  EXPECT_EQ(probe_bytes_for(1000), uint64_t(1) << 20);
+  EXPECT_EQ(probe_bytes_for(uint64_t(3) << 30), kDramProbeBytes);
 }
 
 // depth rows sit in the cache before each test; kv_bytes is the whole cache in the chosen type.
