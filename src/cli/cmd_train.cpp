@@ -18,6 +18,7 @@ namespace {
 struct TrainArgs {
   std::string config, resume, out_dir;
   int64_t steps = 0;
+  double log_interval_s = 10;
 };
 
 TrainConfig config_of(const TrainArgs& a) {
@@ -33,6 +34,7 @@ void run_train_or_throw(const TrainArgs& a) {
   install_stop_signal_handlers();
   TrainOptions opt;
   opt.resume = a.resume;
+  opt.log_interval_s = a.log_interval_s;
   const TrainResult r = run_training(cfg, opt);
   if (!Distributed::world().is_root()) return;  // under mpirun, one summary line
   fmt::print(stderr, "{} after {} steps: loss {:.4f}{} | {:.0f} tokens/s | checkpoint {}/checkpoint.safetensors\n",
@@ -56,8 +58,11 @@ void setup(CLI::App& root) {
   CLI::App* c = root.add_subcommand("train", "train a BitNet b1.58 / b1 / fp model from token shards");
   c->add_option("-c,--config", a->config, "training config JSON (every field has a default; see docs/training.md)");
   c->add_option("--resume", a->resume, "continue from this checkpoint, bit for bit");
-  c->add_option("--steps", a->steps, "override the config's total steps");
+  c->add_option("--steps", a->steps, "override the config's total steps (0: the config's)")->check(at_least(0));
   c->add_option("-o,--out", a->out_dir, "override the config's out_dir");
+  c->add_option("--log-interval", a->log_interval_s,
+                "seconds between progress lines when stderr is not a terminal (a log file; 0: every step)")
+      ->check(at_least(0));
   c->callback([a] { run_train(*a); });
 }
 

@@ -2,6 +2,7 @@
 #include "train/checkpoint.h"
 
 #include <cstring>
+#include <type_traits>
 
 #include "core/error.h"
 #include "io/checksum.h"
@@ -26,11 +27,17 @@ const std::string& meta(const SafetensorsFile& f, const char* key) {
   return it->second;
 }
 
-int64_t meta_int(const SafetensorsFile& f, const char* key) {
+// A number from the metadata: integers ("step") or, for T = double, "elapsed_s".
+template <class T = int64_t>
+T meta_number(const SafetensorsFile& f, const char* key) {
   try {
-    return std::stoll(meta(f, key));
+    if constexpr (std::is_integral_v<T>)
+      return std::stoll(meta(f, key));
+    else
+      return std::stod(meta(f, key));
   } catch (const std::logic_error&) {
-    throw FormatError(f.path(), fmt::format("checkpoint metadata '{}' = '{}' is not an integer", key, meta(f, key)));
+    throw FormatError(f.path(), fmt::format("checkpoint metadata '{}' = '{}' is not {}", key, meta(f, key),
+                                            std::is_integral_v<T> ? "an integer" : "a number"));
   }
 }
 
@@ -95,6 +102,7 @@ void save_checkpoint(const std::string& path, const TrainConfig& cfg, TrainModel
   w.set_metadata("data_shard", std::to_string(state.data.shard));
   w.set_metadata("data_offset", std::to_string(state.data.offset));
   w.set_metadata("data_epoch", std::to_string(state.data.epoch));
+  w.set_metadata("elapsed_s", fmt::format("{}", state.elapsed_s));
   w.set_metadata("crc32", fmt::format("{:08x}", arenas_crc(model.params(), opt.m(), opt.v())));
   w.write(path);
 }
@@ -113,16 +121,17 @@ TrainState load_checkpoint(const std::string& path, const TrainConfig& cfg, Trai
     read_into(*f, "adam_v." + t.name, opt.v().subspan(t.offset, t.size()));
   }
   verify_crc(*f, arenas_crc(model.params(), opt.m(), opt.v()));
-  opt.set_steps(meta_int(*f, "adam_steps"));
+  opt.set_steps(meta_number(*f, "adam_steps"));
   TrainState st;
-  st.step = meta_int(*f, "step");
-  st.data = {meta_int(*f, "data_shard"), meta_int(*f, "data_offset"), meta_int(*f, "data_epoch")};
+  st.step = meta_number(*f, "step");
+  st.data = {meta_number(*f, "data_shard"), meta_number(*f, "data_offset"), meta_number(*f, "data_epoch")};
+  if (f->metadata().count("elapsed_s")) st.elapsed_s = meta_number<double>(*f, "elapsed_s");
   return st;
 }
 
 TrainConfig checkpoint_config(const std::string& path) { return config_of(*open_checked(path)); }
 
-int64_t checkpoint_step(const std::string& path) { return meta_int(*open_checked(path), "step"); }
+int64_t checkpoint_step(const std::string& path) { return meta_number(*open_checked(path), "step"); }
 
 void load_checkpoint_params(const std::string& path, TrainModel& model) {
   const auto f = open_checked(path);

@@ -3,7 +3,8 @@
 //   tensors: "param.<name>", "adam_m.<name>", "adam_v.<name>" (F32, the model's tensor table)
 //   metadata: format = "bitlm-train-checkpoint", version = "1", config (the TrainConfig JSON),
 //             step, adam_steps, data_shard, data_offset, data_epoch, crc32 (hex, over the params,
-//             m and v arenas in table order)
+//             m and v arenas in table order), elapsed_s (training wall time so far, summed over
+//             resumes; absent before it was added, read as 0)
 // A checkpoint is loaded only if its format, checksum and model config all match; anything else
 // is refused with a message naming the file and the mismatch.
 #pragma once
@@ -19,6 +20,7 @@ namespace bitlm {
 
 struct TrainState {
   int64_t step = 0;  // optimizer steps done
+  double elapsed_s = 0;  // wall time of those steps, over every run that made them
   ShardLoader::Position data;
 };
 

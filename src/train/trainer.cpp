@@ -200,13 +200,17 @@ TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
   if (!options.resume.empty()) {
     state = load_checkpoint(options.resume, cfg, model, opt);
     loader.seek(state.data);
+    if (dist.is_root())
+      fmt::print(stderr, "train: resuming {} at step {} of {} ({:.0f} s of training so far)\n", options.resume,
+                 state.step, cfg.steps, state.elapsed_s);
   }
   std::optional<std::ofstream> metrics;  // rank 0 alone writes files and draws the progress bar
   std::optional<ProgressBar> bar;
   if (dist.is_root()) {
     std::filesystem::create_directories(cfg.out_dir);
     metrics.emplace(open_metrics(cfg.out_dir + "/metrics.jsonl", !options.resume.empty(), state.step));
-    if (options.progress) bar.emplace("train", cfg.steps);
+    if (options.progress)
+      bar.emplace("train", cfg.steps, ProgressOptions{.first = state.step, .log_interval_s = options.log_interval_s});
   }
 
   const int64_t T = cfg.model.seq_len, tokens_per_step = cfg.batch_size * cfg.grad_accum * T;
@@ -214,10 +218,11 @@ TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
   GradientSums sums(pool);
   SequenceRunners runners(cfg.model, int64_t(model.params().size()), pool.n_threads(), cfg.batch_size / dist.size());
   TrainResult res;
-  const double t0 = now_seconds();
+  const double t0 = now_seconds(), elapsed_before = state.elapsed_s;
   const int64_t first_step = state.step;
   auto checkpoint = [&] {
     state.data = loader.position();
+    state.elapsed_s = elapsed_before + (now_seconds() - t0);
     if (dist.is_root()) save_checkpoint(ckpt_path, cfg, model, opt, state);
   };
   try {
@@ -228,14 +233,14 @@ TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
       const double gnorm = clip_grad_norm(sums.step, cfg.grad_clip);
       opt.step(model.tensors(), model.params(), sums.step, hp.lr, hp.weight_decay, pool);
       ++state.step;
-      const double elapsed = now_seconds() - t0;
+      const double elapsed = now_seconds() - t0;  // this run's; elapsed_s in the metrics counts every run's
       res.tokens_per_s = double((state.step - first_step) * tokens_per_step) / std::max(elapsed, 1e-9);
       res.last_loss = loss;
       if (metrics)
         *metrics << nlohmann::json{{"step", state.step}, {"loss", loss}, {"lr", hp.lr},
                                    {"weight_decay", hp.weight_decay}, {"grad_norm", gnorm},
                                    {"tokens", state.step * tokens_per_step}, {"tokens_per_s", res.tokens_per_s},
-                                   {"elapsed_s", elapsed}}.dump()
+                                   {"elapsed_s", elapsed_before + elapsed}}.dump()
                  << '\n';
       if (metrics && cfg.eval_every > 0 && !cfg.valid_data.empty() && state.step % cfg.eval_every == 0) {
         res.last_val_loss = validation_loss(cfg, model, pool);

@@ -7,8 +7,9 @@
 //
 // Files in out_dir: checkpoint.safetensors (train/checkpoint.h), metrics.jsonl, one JSON object
 // per line: {"step","loss","lr","weight_decay","grad_norm","tokens","tokens_per_s","elapsed_s"}
-// for training steps and {"step","val_loss","val_ppl"} for validations. On --resume, lines past
-// the checkpoint's step (written before a crash) are dropped first.
+// for training steps and {"step","val_loss","val_ppl"} for validations; elapsed_s continues across
+// resumes (the checkpoint carries it). On --resume, lines past the checkpoint's step (written before
+// a crash) are dropped first.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -23,6 +24,7 @@ struct TrainOptions {
   std::string resume;            // checkpoint to continue from ("" = fresh start)
   int64_t stop_after_steps = -1;  // stop (and checkpoint) once this many steps are done (tests)
   bool progress = true;
+  double log_interval_s = 10;  // progress lines when stderr is not a terminal (core/progress.h)
 };
 
 struct TrainResult {

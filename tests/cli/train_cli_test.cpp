@@ -68,16 +68,19 @@ bool have_mpirun() { return std::system("command -v mpirun > /dev/null 2>&1") ==
 
 const std::string kMpirun2 = "mpirun --allow-run-as-root --oversubscribe -np 2 ";
 
-// step -> loss of the training lines of metrics.jsonl (validation lines have no "loss").
-std::map<int64_t, double> step_losses(const std::string& metrics) {
+// step -> `key` ("loss", "elapsed_s") of the training lines of metrics.jsonl (validation lines
+// have neither).
+std::map<int64_t, double> step_values(const std::string& metrics, const char* key) {
   std::ifstream f(metrics);
   std::map<int64_t, double> out;
   for (std::string line; std::getline(f, line);) {
     const auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains("loss")) out[j["step"].get<int64_t>()] = j["loss"].get<double>();
+    if (j.is_object() && j.contains(key)) out[j["step"].get<int64_t>()] = j[key].get<double>();
   }
   return out;
 }
+
+std::map<int64_t, double> step_losses(const std::string& metrics) { return step_values(metrics, "loss"); }
 
 int64_t line_count(const std::string& path) {
   std::ifstream f(path);
@@ -157,6 +160,28 @@ TEST(TrainCli, MpiBatchThatDoesNotDivideAmongTheRanksIsRefused) {
   const size_t first = r.err.find(message);
   EXPECT_NE(first, std::string::npos) << r.err;
   EXPECT_EQ(r.err.find(message, first + 1), std::string::npos) << "reported by more than one rank:\n" << r.err;
+}
+
+// Into a log file (not a terminal) training prints plain progress lines (it printed nothing for
+// 125 steps); a resume says from which step, and elapsed_s continues instead of restarting at 0.
+TEST(TrainCli, LogFileShowsProgressAndResumeContinuesTheClock) {
+  const std::string dir = fresh_dir("log_resume");
+  const std::string cfg = write_config(dir, {{"steps", 4}, {"batch_size", 2}});
+  const std::string out = dir + "/out";
+  const CliRun first = run_shell(kBitlmBin + " train -c " + cfg + " -o " + out);
+  ASSERT_EQ(first.rc, 0) << first.err;
+  EXPECT_NE(first.err.find("train: 1/4 (25%)"), std::string::npos) << "the first step is always shown:\n" << first.err;
+  EXPECT_NE(first.err.find("loss "), std::string::npos) << first.err;
+
+  const CliRun resumed = run_shell(kBitlmBin + " train -c " + cfg + " --steps 7 --log-interval 0 -o " + out +
+                                   " --resume " + out + "/checkpoint.safetensors");
+  ASSERT_EQ(resumed.rc, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("at step 4 of 7"), std::string::npos) << resumed.err;
+  for (const char* line : {"train: 5/7", "train: 6/7", "train: 7/7"})
+    EXPECT_NE(resumed.err.find(line), std::string::npos) << line << " in\n" << resumed.err;
+  const auto elapsed = step_values(out + "/metrics.jsonl", "elapsed_s");
+  ASSERT_EQ(elapsed.size(), 7u);
+  for (int64_t step = 2; step <= 7; ++step) EXPECT_GT(elapsed.at(step), elapsed.at(step - 1)) << "step " << step;
 }
 
 // Starts argv[0] (looked up in PATH) with its output discarded.
