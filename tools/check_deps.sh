@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fails when a module includes a header of a module it may not depend on (DEVELOPERS.md layering).
+# Fails when a module includes a header of a module it may not depend on (the layering in README.md, "Layout").
 set -euo pipefail
 src="${1:-$(dirname "$0")/../src}"
 declare -A allowed=(
