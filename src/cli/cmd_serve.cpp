@@ -20,16 +20,16 @@ void setup(CLI::App& root) {
                                              "/v1/chat/completions), continuous batching, a chat page at /");
   c->add_option("-m,--model", o.model_path, "model GGUF file")->required();
   c->add_option("--host", o.host, "address to listen on")->capture_default_str();
-  c->add_option("--port", o.port, "port to listen on")->capture_default_str()->check(CLI::Range(0, 65535));
+  c->add_option("--port", o.port, "port to listen on")->capture_default_str()->check(in_range(0, 65535));
   c->add_option("-c,--ctx-size", o.n_ctx, "context per slot, prompt and reply (default: the model's, at most 4096)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   c->add_option("--parallel", o.n_parallel, "requests decoding together (slots)")
-      ->capture_default_str()->check(CLI::Range(1, 1024));
+      ->capture_default_str()->check(in_range(1, 1024));
   c->add_option("--queue", o.max_queue, "requests waiting for a slot; more are answered 503")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(at_least(0));
   c->add_option("-b,--batch-size", o.max_batch, "rows per batched step (decode rows + prompt rows)")
-      ->capture_default_str()->check(CLI::Range(1, 4096));
-  c->add_option("-t,--threads", o.n_threads, "threads (default: all available)")->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(in_range(1, 4096));
+  c->add_option("-t,--threads", o.n_threads, "threads (0: every CPU this process may run on)")->check(at_least(0));
   add_kv_type_option(c, a->kv_type);
   c->add_option("--act", a->act, "activations: int8 (003 eq. 6-7) or none (full precision)")
       ->check(CLI::IsMember({"int8", "none"}));
@@ -39,9 +39,9 @@ void setup(CLI::App& root) {
                 "tokenizer.chat_template, else plain)");
   c->add_option("--alias", o.alias, "model id in /v1/models and responses (default: the file's name)");
   c->add_option("--max-body", a->max_body_kib, "largest request body, KiB; larger is answered 413")
-      ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+      ->capture_default_str()->check(in_range(1, 1 << 20));
   c->add_option("--timeout", o.read_timeout_s, "seconds a client may take to send its request")
-      ->capture_default_str()->check(CLI::Range(1, 3600));
+      ->capture_default_str()->check(in_range(1, 3600));
   c->callback([a] {
     ServerOptions o = a->o;
     o.kv_type = parse_kv_type(a->kv_type);

@@ -49,6 +49,10 @@ TEST_F(Usability, OutOfRangeOptionsAreOneLineErrors) {
   expect_one_line_error("bench -r 0 -m " + model(), "--repetitions: 0 is below the minimum 1");
   expect_one_line_error("bench -p 8,-3 -m " + model(), "-3 is below the minimum 0");
   expect_one_line_error("generate -p hi", "--model is required");
+  // every command that takes -t: a new command's ranges must read the same
+  for (const char* command : {"generate -p hi", "bench", "ppl -f x", "eval ppl --data /dev/null", "eval tasks",
+                              "report", "serve"})
+    expect_one_line_error(std::string(command) + " -t -1 -m " + model(), "--threads: -1 is below the minimum 0");
 }
 
 TEST_F(Usability, HelpShowsDefaults) {
