@@ -12,6 +12,7 @@
 #include "io/gguf.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
+#include "model/tensor_table.h"
 
 namespace bitlm::cli {
 namespace {
@@ -28,29 +29,33 @@ std::string type_counts(const std::map<uint32_t, int>& counts) {
   return out.empty() ? "none" : out;
 }
 
-// The file's tensor types by role, and what each became in memory: ternary linears are repacked at
-// load into a native layout (quant/matrix.h) whatever their file type; an fp model's linears, the
-// embedding and the head keep their file type (dense copies or mmap views); norms become f32.
-void print_tensor_types(const GgufFile& file, const ModelWeights& w) {
-  std::map<uint32_t, int> linear_file, linear_memory, norm_file;
-  for (const GgufTensorInfo& t : file.tensors()) {
-    if (t.name == "token_embd.weight" || t.name == "output.weight") continue;
-    ++(t.ne.size() >= 2 ? linear_file : norm_file)[t.type];
-  }
+// The file's tensor types by kind (model/tensor_table.h), and what each became in memory: ternary
+// linears are repacked at load into a native layout (quant/matrix.h) whatever their file type; an
+// fp model's linears, the embedding and the head keep their file type (dense copies or mmap views);
+// norms become f32.
+void print_tensor_types(const GgufFile& file, const ModelConfig& c, const ModelWeights& w) {
+  const TensorTable& names = c.tensors();
+  std::map<uint32_t, int> file_types[int(TensorKind::kHead) + 1], linear_memory;  // file types by TensorKind
+  const auto count = [&](TensorRole role, int64_t block) {
+    if (const GgufTensorInfo* t = file.find_tensor(names.gguf_name(role, block)))
+      ++file_types[int(tensor_kind(role))][t->type];
+  };
+  for (const TensorRow& row : names.model) count(row.role, -1);
+  for (int64_t l = 0; l < c.n_layer; ++l)
+    for (const TensorRow& row : names.blocks) count(row.role, l);
   for (const LayerWeights& L : w.layers)
     for (const LinearWeights* m : L.linears()) ++linear_memory[m->is_fp() ? m->dense.type() : m->ternary.layout()];
-  const GgufTensorInfo* embd = file.find_tensor("token_embd.weight");
-  const GgufTensorInfo* head = file.find_tensor("output.weight");
+  const auto& linear = file_types[int(TensorKind::kLinear)];
   fmt::print("tensor types    file -> in memory\n");
-  fmt::print("  linear        {} -> {}{}\n", type_counts(linear_file), type_counts(linear_memory),
-             linear_file == linear_memory ? " (as stored)" : " (repacked at load)");
-  if (embd)
-    fmt::print("  embedding     {} -> {}\n", type_name(embd->type), type_name(w.token_embd.type()));
-  if (head)
-    fmt::print("  output head   {} -> {}\n", type_name(head->type), type_name(w.output.type()));
-  else
+  fmt::print("  linear        {} -> {}{}\n", type_counts(linear), type_counts(linear_memory),
+             linear == linear_memory ? " (as stored)" : " (repacked at load)");
+  fmt::print("  embedding     {} -> {}\n", type_counts(file_types[int(TensorKind::kEmbedding)]),
+             type_name(w.token_embd.type()));
+  if (w.tied_output)
     fmt::print("  output head   tied to the embedding\n");
-  fmt::print("  norms, 1-D    {} -> F32\n", type_counts(norm_file));
+  else
+    fmt::print("  output head   {} -> {}\n", type_counts(file_types[int(TensorKind::kHead)]), type_name(w.output.type()));
+  fmt::print("  norms         {} -> F32\n", type_counts(file_types[int(TensorKind::kNorm)]));
 }
 
 void run_info(const std::string& path) {
@@ -84,7 +89,7 @@ void run_info(const std::string& path) {
                       double(2 * c.n_layer * c.n_ctx_train * row) / (1 << 20));
   }
   fmt::print("kv cache        {} at ctx {} (--kv-type)\n", kv, c.n_ctx_train);
-  print_tensor_types(*m->file, w);
+  print_tensor_types(*m->file, c, w);
 }
 
 void setup(CLI::App& root) {
