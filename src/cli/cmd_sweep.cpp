@@ -57,6 +57,10 @@ bool train_runs(const std::vector<const SweepRun*>& runs) {
                p.status == RunStatus::kNew ? "training" : "resuming", p.step, r.config.steps,
                human_count(non_embedding_params(r.config.model)));
     const SweepTrainOutcome o = train_sweep_run(r, /*progress=*/true);
+    if (o.status == RunStatus::kBusy) {
+      fmt::print(stderr, "sweep: {}: another sweep process is training it; skipped\n", r.name);
+      continue;
+    }
     const double tokens = double((o.to_step - o.from_step) * r.config.batch_size * r.config.grad_accum * r.config.model.seq_len);
     fmt::print(stderr, "sweep: {}: {} at step {} | {:.0f} s wall, {:.0f} s CPU | {:.0f} tokens per CPU second\n", r.name,
                run_status_name(o.status), o.to_step, o.wall_s, o.cpu_s, tokens / std::max(o.cpu_s, 1e-9));

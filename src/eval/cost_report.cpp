@@ -9,6 +9,7 @@
 
 #include "core/rng.h"
 #include "core/sys.h"
+#include "eval/svg_plot.h"
 #include "io/ggml_types.h"
 #include "model/forward.h"
 #include "model/generate.h"
@@ -136,53 +137,6 @@ std::vector<TransformerShape> figure8_shapes() {
 
 double n_params(const TransformerShape& s) { return double(s.n_linear_params()) + 2.0 * double(s.n_vocab * s.n_embd); }
 
-struct Series { std::string label, color; std::vector<std::pair<double, double>> xy; bool points_only = false; };
-
-// One log-log panel at (x0, y0) of size w x h.
-std::string panel(const std::string& title, const std::string& y_label, const std::vector<Series>& series,
-                  double x0, double y0, double w, double h) {
-  double xmin = 1e300, xmax = 0, ymin = 1e300, ymax = 0;
-  for (const Series& s : series)
-    for (const auto& [x, y] : s.xy) {
-      if (x <= 0 || y <= 0) continue;
-      xmin = std::min(xmin, x), xmax = std::max(xmax, x), ymin = std::min(ymin, y), ymax = std::max(ymax, y);
-    }
-  const double lx0 = std::floor(std::log10(xmin)), lx1 = std::ceil(std::log10(xmax));
-  const double ly0 = std::floor(std::log10(ymin)), ly1 = std::ceil(std::log10(ymax));
-  const auto px = [&](double x) { return x0 + w * (std::log10(x) - lx0) / std::max(1.0, lx1 - lx0); };
-  const auto py = [&](double y) { return y0 + h - h * (std::log10(y) - ly0) / std::max(1.0, ly1 - ly0); };
-  std::string s = fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>\n", x0, y0, w, h);
-  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"15\">{}</text>\n", x0 + w / 2, y0 - 10, title);
-  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\">parameters</text>\n", x0 + w / 2, y0 + h + 36);
-  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" transform=\"rotate(-90 {} {})\">{}</text>\n",
-                   x0 - 48, y0 + h / 2, x0 - 48, y0 + h / 2, y_label);
-  for (double e = lx0; e <= lx1; ++e) {
-    const double x = px(std::pow(10.0, e));
-    s += fmt::format("<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\" stroke=\"#ddd\"/>\n", x, y0, x, y0 + h);
-    s += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">1e{:.0f}</text>\n", x, y0 + h + 16, e);
-  }
-  for (double e = ly0; e <= ly1; ++e) {
-    const double y = py(std::pow(10.0, e));
-    s += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", x0, y, x0 + w, y);
-    s += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\" font-size=\"11\">{}</text>\n", x0 - 6, y + 4,
-                     fmt::format("{:g}", std::pow(10.0, e)));
-  }
-  for (size_t k = 0; k < series.size(); ++k) {
-    const Series& se = series[k];
-    std::string pts;
-    for (const auto& [x, y] : se.xy) {
-      if (x <= 0 || y <= 0) continue;
-      pts += fmt::format("{:.1f},{:.1f} ", px(x), py(y));
-      s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"{}\" fill=\"{}\"/>\n", px(x), py(y), se.points_only ? 5 : 3, se.color);
-    }
-    if (!se.points_only && !pts.empty())
-      s += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", pts, se.color);
-    s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/>\n", x0 + 10, y0 + 10 + 18 * double(k), se.color);
-    s += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>\n", x0 + 28, y0 + 21 + 18 * double(k), se.label);
-  }
-  return s;
-}
-
 }  // namespace
 
 std::string size_plot_svg(const std::vector<ModelCost>& measured) {
@@ -195,8 +149,8 @@ std::string size_plot_svg(const std::vector<ModelCost>& measured) {
       largest = c.weight_bytes;
       bytes_per_s = double(c.weight_bytes) / (c.ms_per_token * 1e-3);
     }
-  Series mem_b{"BitNet b1.58 (2-bit storage)", "#1f77b4"}, mem_f{"FP16", "#d62728"};
-  Series lat_b = mem_b, lat_f = mem_f;
+  PlotSeries mem_b{"BitNet b1.58 (2-bit storage)", "#1f77b4", {}}, mem_f{"FP16", "#d62728", {}};
+  PlotSeries lat_b = mem_b, lat_f = mem_f;
   for (const TransformerShape& s : figure8_shapes()) {
     const double p = n_params(s);
     const double b = double(weight_bytes(s, 2.0, false)), f = double(weight_bytes(s, 16.0, false));
@@ -208,19 +162,17 @@ std::string size_plot_svg(const std::vector<ModelCost>& measured) {
       lat_f.xy.push_back({p, f / bytes_per_s * 1e3});
     }
   }
-  Series mem_m{"measured (this machine)", "#2ca02c", {}, true}, lat_m = mem_m;
+  PlotSeries mem_m{"measured (this machine)", "#2ca02c", {}, true}, lat_m = mem_m;
   for (const ModelCost& c : measured) {
     const double p = double(c.shape.n_linear_params()) + 2.0 * double(c.shape.n_vocab * c.shape.n_embd);
     mem_m.xy.push_back({p, double(c.memory_bytes) / kGiB});
     lat_m.xy.push_back({p, c.ms_per_token});
   }
-  std::string svg =
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"960\" height=\"420\" font-family=\"sans-serif\">\n"
-      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  svg += panel(fmt::format("Decoding latency (at {:.1f} GB/s, measured)", bytes_per_s / 1e9), "ms / token",
-               {lat_b, lat_f, lat_m}, 80, 50, 370, 300);
-  svg += panel("Memory (weights + f16 KV at 2048)", "GiB", {mem_b, mem_f, mem_m}, 560, 50, 370, 300);
-  return svg + "</svg>\n";
+  const PlotPanel latency{fmt::format("Decoding latency (at {:.1f} GB/s, measured)", bytes_per_s / 1e9), "parameters",
+                          "ms / token"};
+  PlotPanel memory{"Memory (weights + f16 KV at 2048)", "parameters", "GiB"};
+  memory.x0 = 560;
+  return svg_document(960, 420, svg_panel(latency, {lat_b, lat_f, lat_m}) + svg_panel(memory, {mem_b, mem_f, mem_m}));
 }
 
 }  // namespace bitlm

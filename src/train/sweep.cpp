@@ -3,6 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -167,6 +171,7 @@ const char* run_status_name(RunStatus s) {
     case RunStatus::kPartial: return "partial";
     case RunStatus::kTrained: return "trained";
     case RunStatus::kDiverged: return "diverged";
+    case RunStatus::kBusy: return "busy";
   }
   return "?";
 }
@@ -203,6 +208,23 @@ int64_t non_embedding_params(const TrainModelConfig& m) {
 namespace bitlm {
 namespace {
 
+// An exclusive flock on a file in the run folder, released when the process ends however it ends.
+class RunLock {
+ public:
+  explicit RunLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ < 0) throw IoError(fmt::format("{}: cannot open the run's lock file", path));
+    held_ = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+  }
+  ~RunLock() { ::close(fd_); }
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  int fd_;
+  bool held_ = false;
+};
+
 void append_line(const std::string& path, const nlohmann::json& j) {
   std::ofstream f(path, std::ios::app);
   if (!(f << j.dump() << '\n') || !f.flush()) throw IoError(fmt::format("{}: cannot append", path));
@@ -236,12 +258,22 @@ std::vector<std::string> prepare_sweep_data(const SweepSpec& spec) {
 }
 
 SweepTrainOutcome train_sweep_run(const SweepRun& run, bool progress) {
-  const RunProgress before = run_progress(run);
   SweepTrainOutcome out;
+  if (const RunProgress p = run_progress(run); p.status == RunStatus::kTrained || p.status == RunStatus::kDiverged) {
+    out.status = p.status;
+    out.from_step = out.to_step = p.step;
+    return out;
+  }
+  std::filesystem::create_directories(run.config.out_dir);
+  const RunLock lock(run.config.out_dir + "/.lock");
+  if (!lock.held()) {
+    out.status = RunStatus::kBusy;
+    return out;
+  }
+  const RunProgress before = run_progress(run);  // again: the other process may have finished it
   out.status = before.status;
   out.from_step = out.to_step = before.step;
   if (before.status == RunStatus::kTrained || before.status == RunStatus::kDiverged) return out;
-  std::filesystem::create_directories(run.config.out_dir);
   write_json_atomic(run.config.out_dir + "/config.json", run.config_json);
   TrainOptions opt;
   opt.progress = progress;

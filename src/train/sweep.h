@@ -63,7 +63,7 @@ struct SweepSpec {
   const SweepRun* find(const std::string& run_name) const;
 };
 
-enum class RunStatus { kNew, kPartial, kTrained, kDiverged };
+enum class RunStatus { kNew, kPartial, kTrained, kDiverged, kBusy };  // kBusy: another process trains it
 const char* run_status_name(RunStatus s);
 
 struct RunProgress {
@@ -98,7 +98,8 @@ struct SweepTrainOutcome {
 };
 
 // Trains one run to its end: skipped when trained or diverged, resumed from its checkpoint when
-// partial. Writes config.json (the merged train config) and appends one line per session to
+// partial, skipped (kBusy) while another process holds the run folder's lock — so several sweep
+// processes (one per core, or per machine on a shared folder) can work through one grid. Writes config.json (the merged train config) and appends one line per session to
 // sessions.jsonl {from_step, to_step, wall_s, cpu_s, stopped}; a non-finite loss writes
 // diverged.json {step, loss} (the run counts as finished). A stop signal returns kPartial.
 SweepTrainOutcome train_sweep_run(const SweepRun& run, bool progress);

@@ -2,7 +2,10 @@
 // one token stream plus the extra runs; bad files are refused naming the key; a run's state comes
 // from its checkpoint (new, partial, trained, diverged) and a checkpoint of another config is
 // refused; train_sweep_run resumes a partial run and skips a finished one.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -129,6 +132,19 @@ TEST(Sweep, RunsResumeFromTheirCheckpointAndFinishedOnesAreSkipped) {
   std::filesystem::create_directories(out + "/b-b1.58");
   std::filesystem::copy_file(run_checkpoint_path(run), run_checkpoint_path(s.runs[2]));
   EXPECT_THROW(run_progress(s.runs[2]), UserError);
+}
+
+TEST(Sweep, ARunAnotherProcessHoldsIsSkippedAsBusy) {
+  const std::string data = byte_shards(), out = temp_dir("busy");
+  const SweepSpec s = SweepSpec::from_json(sweep_json(data, out), "test.json");
+  std::filesystem::create_directories(out + "/a-fp");
+  const int fd = ::open((out + "/a-fp/.lock").c_str(), O_RDWR | O_CREAT, 0644);  // as another sweep holds it
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  EXPECT_EQ(train_sweep_run(*s.find("a-fp"), false).status, RunStatus::kBusy);
+  EXPECT_FALSE(std::filesystem::exists(run_checkpoint_path(*s.find("a-fp"))));
+  ::close(fd);  // released: the run trains
+  EXPECT_EQ(train_sweep_run(*s.find("a-fp"), false).status, RunStatus::kTrained);
 }
 
 TEST(Sweep, ADivergedRunIsRecordedAndCountsAsFinished) {
