@@ -222,10 +222,10 @@ std::string bench_markdown(const BenchModelInfo& info, const std::vector<BenchRo
       double(info.file_bytes) / (1 << 20));
   uint64_t tests_peak = 0;
   for (const BenchRow& row : rows) tests_peak = std::max(tests_peak, row.result.peak_rss_bytes);
-  out += fmt::format("isa: {} | repetitions: {} | kv cache: {} | peak RSS {:.0f} MiB during the tests, {:.0f} MiB "
-                     "in all (with the bandwidth probe)\n\n",
-                     info.isa, rows.front().options.repetitions, info.kv_type, double(tests_peak) / (1 << 20),
-                     double(process_peak_rss) / (1 << 20));
+  out += fmt::format("isa: {} | repetitions: {} | kv cache: {} | peak RSS {:.0f} MiB (the process's, mmapped model "
+                     "pages included; {:.0f} MiB before the last bandwidth probe)\n\n",
+                     info.isa, rows.front().options.repetitions, info.kv_type, double(process_peak_rss) / (1 << 20),
+                     double(tests_peak) / (1 << 20));
   out += "| test          | threads |       t/s | min - max t/s     | ms/token  | KV MiB | decode GB/s | % of read bw |\n";
   out += "|---------------|--------:|----------:|-------------------|----------:|-------:|------------:|-------------:|\n";
   for (const BenchRow& row : rows) {

@@ -18,7 +18,7 @@ struct SynthOptions {
   uint64_t seed = 1;
   uint32_t embd_type = 1;       // ggml type of token_embd: F16 (1), Q8_0 (8) or Q6_K (14); see synth_default_embd_type
   uint32_t weight_type = 1024;  // BITLM_T2 (1024) or BITLM_T1 (1025, 1.6 bits); see synth_default_weight_type
-  std::string tokenizer_from;   // a GGUF whose tokenizer.ggml.* keys are copied; empty: byte vocab
+  std::string tokenizer_from{};  // a GGUF whose tokenizer.ggml.* keys are copied; empty: byte vocab
 };
 
 std::vector<std::string> synth_shape_names();

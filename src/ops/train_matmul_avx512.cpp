@@ -5,7 +5,7 @@
 // over blocks of b copied contiguous first (strided rows of b thrashed a few L1 sets).
 // The fixed-size loops over a tile's accumulators carry `#pragma GCC unroll`: at -O2 GCC 12 left
 // them rolled and kept the accumulators on the stack (23 of ~68 GMAC/s peak per core; 60 unrolled).
-#include <immintrin.h>
+#include "core/intrinsics_x86.h"  // <immintrin.h>, without GCC 12's false warnings
 
 #include <algorithm>
 

@@ -2,7 +2,7 @@
 // quant/gemv_t2.h): Q8_0 x Q8_0 (block = f16 d + 32 int8) and Q6_K x Q8_K. vpdpbusd multiplies
 // unsigned bytes (|w|, or the 6-bit codes) with int8 x and sums into int32 in one instruction
 // (AVX2 needs maddubs + madd); the float dots stay on AVX2, which already streams memory.
-#include <immintrin.h>
+#include "core/intrinsics_x86.h"  // <immintrin.h>, without GCC 12's false warnings
 
 #include <cmath>
 #include <cstring>

@@ -79,12 +79,13 @@ class PairwiseSum {
     else add(0, int64_t(left.size()));
   }
 
-  // Reuses freed buffers: the trainer sums a model-sized vector per sequence.
+  // Reuses freed buffers: the trainer sums a model-sized vector per sequence. Every leaf of one
+  // sum has the same size, so a buffer of another size is not reused (and no resize() is needed:
+  // GCC 12 warned, wrongly, that resizing a moved-from buffer overflows).
   std::vector<T> spare(size_t n) {
-    if (free_.empty()) return std::vector<T>(n);
+    if (free_.empty() || free_.back().size() != n) return std::vector<T>(n);
     std::vector<T> v = std::move(free_.back());
     free_.pop_back();
-    v.resize(n);
     return v;
   }
 

@@ -1,8 +1,8 @@
 // The inference forward against its PyTorch twin (tools/reference/forward.py, 003 Fig. 12).
 // Data from (run in tools/reference/):
 //   bitlm synth --shape micro --seed 7 -o tests/data/ref/micro.gguf
-//   /usr/bin/python3 forward.py --model ../../tests/data/ref/micro.gguf \
-//       --out ../../tests/data/ref/micro_forward.safetensors              (and --act none → _none)
+//   /usr/bin/python3 forward.py --model ../../tests/data/ref/micro.gguf
+//       --out ../../tests/data/ref/micro_forward.safetensors   (one command; and --act none → _none)
 // Regenerate only when the math changes on purpose, and say so in the commit message.
 #include <fmt/format.h>
 #include <gtest/gtest.h>

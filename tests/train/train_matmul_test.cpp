@@ -111,7 +111,7 @@ TEST_P(TrainMatmulKernelTest, AccIsOneFmaChainPerElement) {
 TEST_P(TrainMatmulKernelTest, TransposeIsExact) {
   const int64_t rows = 37, cols = 53, lds = 61;
   const auto src = random_floats(size_t(rows * lds), 21);
-  for (const auto [r, c] : {std::pair<int64_t, int64_t>{rows, cols}, {32, 48}, {5, 3}}) {
+  for (const auto& [r, c] : {std::pair<int64_t, int64_t>{rows, cols}, {32, 48}, {5, 3}}) {
     std::vector<float> dst(size_t(r * c), -9.0f);
     GetParam()->transpose(src.data(), lds, r, c, dst.data());
     for (int64_t t = 0; t < r; ++t)
