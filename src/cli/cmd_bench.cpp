@@ -2,7 +2,7 @@
 // llama-bench prints them, with the spread over repetitions, memory and the share of this
 // machine's read bandwidth that decode achieves (eval/bench.h). Like llama-bench, -p, -n, -t and -d
 // take comma-separated lists: every thread count x depth runs one pp test per -p value and one tg
-// test per -n value (0 skips); -o picks markdown, JSON or CSV.
+// test per -n value (0 skips); -o picks markdown, JSON, JSON lines or CSV.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -68,6 +68,8 @@ void run_bench_cmd(const BenchArgs& a) {
                             model->file->file_size()};
   if (a.output == "json")
     fmt::print("{}", bench_json(info, rows));
+  else if (a.output == "jsonl")
+    fmt::print("{}", bench_jsonl(info, rows));
   else if (a.output == "csv")
     fmt::print("{}", bench_csv(info, rows));
   else
@@ -91,8 +93,9 @@ void setup(CLI::App& root) {
   add_kv_type_option(c, a->kv_type);
   c->add_option("-r,--repetitions", a->repetitions, "repetitions of each test")->check(at_least(1));
   c->add_option("-o,--output", a->output, "output format: md (a table and notes), json (an array, llama-bench's "
-                                          "fields) or csv (a header and one line per test)")
-      ->check(CLI::IsMember({"md", "json", "csv"}));
+                                          "fields), jsonl (one object a line, to append to a log) or csv (a header "
+                                          "and one line per test)")
+      ->check(CLI::IsMember({"md", "json", "jsonl", "csv"}));
   c->callback([a] { run_bench_cmd(*a); });
 }
 

@@ -266,6 +266,13 @@ std::string bench_json(const BenchModelInfo& info, const std::vector<BenchRow>& 
   return out.dump(2) + "\n";
 }
 
+std::string bench_jsonl(const BenchModelInfo& info, const std::vector<BenchRow>& rows) {
+  const std::string time = utc_now();
+  std::string out;
+  for (const BenchRow& row : rows) out += row_json(info, row, time).dump() + '\n';
+  return out;
+}
+
 std::string bench_csv(const BenchModelInfo& info, const std::vector<BenchRow>& rows) {
   const std::string time = utc_now();
   std::string out;

@@ -74,6 +74,7 @@ std::string bench_markdown(const BenchModelInfo& info, const std::vector<BenchRo
 // ...) plus bitlm's (median_ts, min_ts, max_ts, isa, kv_type, bits_per_weight, peak_rss_bytes,
 // decode_bytes_per_token, read_gbs, bandwidth_share).
 std::string bench_json(const BenchModelInfo& info, const std::vector<BenchRow>& rows);
+std::string bench_jsonl(const BenchModelInfo& info, const std::vector<BenchRow>& rows);  // one object a line
 std::string bench_csv(const BenchModelInfo& info, const std::vector<BenchRow>& rows);
 
 }  // namespace bitlm

@@ -93,6 +93,16 @@ TEST(BenchCli, ListsAndJson) {
   EXPECT_EQ(j[0]["read_gbs"].get<double>(), 0);
 }
 
+TEST(BenchCli, JsonLines) {
+  const std::string model = tmp("micro_jsonl.gguf");
+  write_synth_model({.shape = "micro", .seed = 4}, model);
+  const CliRun r = run("bench -m " + model + " -p 4 -n 2 -t 1 -r 1 -o jsonl");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  ASSERT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out.substr(0, r.out.find('\n')))["test"], "pp4") << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out.substr(r.out.find('\n') + 1))["test"], "tg2") << r.out;
+}
+
 TEST(BenchCli, Csv) {
   const std::string model = tmp("micro_csv.gguf");
   write_synth_model({.shape = "micro", .seed = 4}, model);
