@@ -49,10 +49,9 @@ std::string read_prompt(const GenerateArgs& a) {
   return text;
 }
 
-uint64_t random_seed() {
-  std::random_device rd;
-  return (uint64_t(rd()) << 32 | rd()) >> 1;  // 63 bits: survives every JSON reader as an integer
-}
+// 32 bits, as llama.cpp's: short to retype, and exact in every JSON reader (JavaScript's numbers
+// hold 53 bits).
+uint64_t random_seed() { return std::random_device{}(); }
 
 // 0.95f as 0.95, not 0.949999988079071: the float's shortest decimal, read back as a double.
 double shortest(float v) { return std::stod(fmt::format("{}", v)); }
