@@ -5,8 +5,10 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "io/mapped_file.h"
 
 int main(int argc, char** argv) try {
+  bitlm::install_mapped_file_fault_handler();  // a model truncated underneath: one line, exit 2
   return bitlm::cli::run(argc, argv);
 } catch (const bitlm::UserError& e) {
   fmt::print(stderr, "bitlm: {}\n", e.what());

@@ -115,5 +115,24 @@ TEST(MappedFile, MapsContentEmptyFilesAndReportsErrors) {
   }
 }
 
+// A model rewritten in place and shortened while mapped: the pages past the new end fault with
+// SIGBUS. The CLI's handler names the file and exits 2 instead of dying with a bare "Bus error".
+TEST(MappedFileDeathTest, TruncatedWhileMappedIsOneLineAndExitCode2) {
+  if (!MappedFile::maps_files()) GTEST_SKIP() << "sanitizer builds read files into the heap instead of mapping them";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  test::TempDir tmp;
+  const std::string path = tmp.path("model.gguf");
+  atomic_write_file(path, std::vector<uint8_t>(3 * 4096, 1));
+  EXPECT_EXIT(
+      {
+        install_mapped_file_fault_handler();
+        const MappedFile m(path);
+        std::filesystem::resize_file(path, 4096);
+        volatile uint8_t x = m.data()[2 * 4096];
+        (void)x;
+      },
+      testing::ExitedWithCode(2), "model.gguf: the file was truncated or rewritten in place while bitlm was reading it");
+}
+
 }  // namespace
 }  // namespace bitlm
