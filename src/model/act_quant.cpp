@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/checked.h"
 #include "core/error.h"
 #include "core/fp16.h"
 #include "ops/ops.h"
@@ -13,8 +14,8 @@
 namespace bitlm {
 namespace {
 
-// ggml's nearest_int: round half to even under the default FP mode.
-inline int nearest_int(float v) { return int(std::nearbyint(v)); }
+// ggml's nearest_int: round half to even under the default FP mode (NaN -> 0, saturating).
+inline int nearest_int(float v) { return nearest_int_saturated(v); }
 
 inline float f16_round(float v) { return fp16_to_f32(f32_to_fp16(v)); }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/checked.h"
 #include "core/cpu.h"
 #include "core/fp16.h"
 #include "core/mat.h"
@@ -124,7 +125,7 @@ std::span<const KvAttentionKernels* const> runnable_kv_attention_kernels() {
 void quantize_kv_q8(const float* x, int n, KvBlockQ8* out) {
   quantize_blocks(x, n, out, [](const float* v, KvBlockQ8& b) {
     const float id = f16_scale(std::fabs(signed_absmax(v, kKvBlock)) / 127, b.d);
-    for (int j = 0; j < kKvBlock; ++j) b.q[j] = int8_t(std::clamp(std::nearbyint(v[j] * id), -127.0f, 127.0f));
+    for (int j = 0; j < kKvBlock; ++j) b.q[j] = int8_t(clamp_nan_low(std::nearbyint(v[j] * id), -127.0f, 127.0f));
   });
 }
 
@@ -132,7 +133,7 @@ void quantize_kv_q4(const float* x, int n, KvBlockQ4* out) {
   quantize_blocks(x, n, out, [](const float* v, KvBlockQ4& b) {
     const float id = f16_scale(signed_absmax(v, kKvBlock) / -8, b.d);
     int c[kKvBlock];
-    for (int j = 0; j < kKvBlock; ++j) c[j] = int(std::clamp(std::nearbyint(v[j] * id), -8.0f, 7.0f)) + 8;
+    for (int j = 0; j < kKvBlock; ++j) c[j] = int(clamp_nan_low(std::nearbyint(v[j] * id), -8.0f, 7.0f)) + 8;
     for (int j = 0; j < kKvBlock / 2; ++j) b.q[j] = uint8_t(c[j] | (c[j + kKvBlock / 2] << 4));
   });
 }

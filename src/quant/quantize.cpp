@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/checked.h"
 #include "core/error.h"
 
 namespace bitlm {
@@ -28,9 +29,10 @@ inline float round_half_even(float v) {
 }
 
 // clamp(round(v)) == round(clamp(v)) for the integer bounds used here (rounding is monotonic),
-// and clamping first keeps round_half_even's argument small; a NaN passes both unchanged.
+// and clamping first keeps round_half_even's argument small; a NaN (activations of a model that
+// overflowed or holds NaN) becomes lo, a defined conversion.
 int8_t round_clip_one(float v, float lo, float hi) {
-  return int8_t(round_half_even(std::clamp(v, lo, hi)));
+  return int8_t(round_half_even(clamp_nan_low(v, lo, hi)));
 }
 
 // restrict parameters: an int8_t store may alias the floats, which kept GCC from vectorizing the

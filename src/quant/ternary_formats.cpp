@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/checked.h"
 #include "core/error.h"
 #include "core/fp16.h"
 #include "quant/quantize.h"
@@ -336,7 +337,7 @@ void q6k_decode_block(const uint8_t* blk, float* y) {
     }
 }
 
-int nearest_int(float v) { return int(std::nearbyint(v)); }
+int nearest_int(float v) { return nearest_int_saturated(v); }  // NaN -> 0, saturating
 
 // ggml quantize_row_q6_K_ref with make_qx_quants' first guess (scale = max / -32, no rmse search).
 void q6k_encode_block(const float* x, uint8_t* blk) {
@@ -407,7 +408,7 @@ void encode_dense_row(uint32_t t, const float* x, int64_t cols, uint8_t* out) {
         for (int i = 0; i < kQ80Block; ++i) amax = std::max(amax, std::fabs(xb[i]));
         const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
         store_u16(blk, f32_to_fp16(d));
-        for (int i = 0; i < kQ80Block; ++i) blk[2 + i] = uint8_t(int8_t(std::round(xb[i] * id)));
+        for (int i = 0; i < kQ80Block; ++i) blk[2 + i] = uint8_t(int8_t(clamp_nan_low(std::round(xb[i] * id), -127.0f, 127.0f)));
       }
       return;
     case kQ6_K:

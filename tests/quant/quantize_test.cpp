@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/error.h"
@@ -83,6 +84,22 @@ TEST(AbsmaxInt8, AllZeroUsesEps) {
   I8 q(x.size(), 9);
   EXPECT_EQ(quantize_absmax_int8(x, q), 127.0f / kQuantEps);
   EXPECT_EQ(q, I8(3, 0));
+}
+
+// Found by tests/fuzz/model_fuzz.cpp: a model whose weights hold NaN (or overflow to it) fed NaN
+// activations to the quantizer, and int8_t(NaN) is undefined behaviour (UBSan reported it in
+// make test-asan). A NaN now quantizes to the low bound, like any defined garbage-in.
+TEST(AbsmaxInt8, NanInputIsDefined) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> x = {1.0f, nan, -1.0f};
+  I8 q(x.size());
+  quantize_absmax_int8(x, q);
+  EXPECT_EQ(q[0], 127);
+  EXPECT_EQ(q[2], -127);
+  const std::vector<float> g(x.size(), 1.0f);
+  int32_t q_sum = 0;
+  rms_norm_quantize_int8(x, g, 1e-5f, q, &q_sum);  // rstd is NaN: every element is
+  EXPECT_EQ(q, I8(3, -128));
 }
 
 TEST(AbsmaxInt8, EveryTieAndNearTieRoundsAsNearbyint) {
