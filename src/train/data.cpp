@@ -1,6 +1,8 @@
 // train/data.cpp — see data.h.
 #include "train/data.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -80,16 +82,64 @@ std::vector<std::string_view> split_documents(std::string_view text) {
   return docs;
 }
 
+namespace {
+
+std::string shard_path(const std::string& prefix, int64_t i) { return fmt::format("{}_{:04d}.bin", prefix, i); }
+
+// The shards of one prepare_shards call, staged under "<prefix>.tmp<pid>" until all are written,
+// so a crash or an error never leaves a mix of new and old shards under <prefix> (the trainer
+// reads every consecutive shard from _0000). commit() swaps them in: first the old _0000 goes (the
+// set reads as absent, never mixed), then the old shards after it, then the new ones, _0000 last.
+// Destroyed without commit(), it removes what it staged.
+class ShardSet {
+ public:
+  explicit ShardSet(std::string prefix)
+      : prefix_(std::move(prefix)), staged_(fmt::format("{}.tmp{}", prefix_, ::getpid())) {}
+  ~ShardSet() {
+    for (int64_t i = 0; i < n_; ++i) std::filesystem::remove(shard_path(staged_, i), ignored_);
+  }
+  ShardSet(const ShardSet&) = delete;
+  ShardSet& operator=(const ShardSet&) = delete;
+
+  void add(std::span<const int32_t> tokens, int32_t vocab_size) {
+    write_shard(shard_path(staged_, n_), tokens, vocab_size);
+    ++n_;
+  }
+  int64_t size() const { return n_; }
+
+  void commit() {
+    for (int64_t i = 0; std::filesystem::exists(shard_path(prefix_, i)); ++i) remove_or_throw(shard_path(prefix_, i));
+    for (int64_t i = n_ - 1; i >= 0; --i) {
+      std::error_code ec;
+      std::filesystem::rename(shard_path(staged_, i), shard_path(prefix_, i), ec);
+      if (ec) throw IoError(fmt::format("{}: cannot rename the new shard into place: {}", shard_path(prefix_, i), ec.message()));
+    }
+    n_ = 0;
+  }
+
+ private:
+  static void remove_or_throw(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::remove(path, ec) && ec)
+      throw IoError(fmt::format("{}: cannot remove the old shard: {}", path, ec.message()));
+  }
+  std::string prefix_, staged_;
+  int64_t n_ = 0;
+  std::error_code ignored_;
+};
+
+}  // namespace
+
 PrepareStats prepare_shards(std::string_view text, const EncodeFn& encode, int32_t eos,
                             int32_t vocab_size, const std::string& out_prefix, int64_t shard_tokens) {
   BITLM_CHECK(eos >= 0 && eos < vocab_size, "the tokenizer has no EOS token (needed between documents)");
   BITLM_CHECK(shard_tokens > 0, "shard size must be positive");
   PrepareStats st;
+  ShardSet shards(out_prefix);
   std::vector<int32_t> buf;
   auto flush = [&] {
-    write_shard(fmt::format("{}_{:04d}.bin", out_prefix, st.n_shards), buf, vocab_size);
+    shards.add(buf, vocab_size);
     st.n_tokens += int64_t(buf.size());
-    ++st.n_shards;
     buf.clear();
   };
   for (std::string_view doc : split_documents(text)) {
@@ -102,7 +152,9 @@ PrepareStats prepare_shards(std::string_view text, const EncodeFn& encode, int32
       if (int64_t(buf.size()) == shard_tokens) flush();
     }
   }
-  if (!buf.empty() || st.n_shards == 0) flush();
+  if (!buf.empty() || shards.size() == 0) flush();
+  st.n_shards = shards.size();
+  shards.commit();
   return st;
 }
 
@@ -118,7 +170,10 @@ Shard read_shard(const std::string& path) {
   const uint64_t n = get<uint64_t>(bytes, 16);
   if (n > (bytes.size() - kShardHeaderBytes) / token_bytes || kShardHeaderBytes + n * token_bytes != bytes.size())
     throw FormatError(path, fmt::format("n_tokens = {} does not match the file size {}", n, bytes.size()));
-  Shard s{path, int32_t(get<uint32_t>(bytes, 24)), {}};
+  const uint32_t vocab_size = get<uint32_t>(bytes, 24);
+  if (vocab_size == 0 || vocab_size > uint32_t(INT32_MAX))
+    throw FormatError(path, fmt::format("vocab_size = {} is out of range (1 to 2^31-1)", vocab_size));
+  Shard s{path, int32_t(vocab_size), {}};
   const std::span<const uint8_t> data(bytes.data() + kShardHeaderBytes, size_t(n * token_bytes));
   if (crc32(data) != get<uint32_t>(bytes, 32)) throw FormatError(path, "checksum mismatch: the shard is corrupt");
   s.tokens.resize(size_t(n));

@@ -5,7 +5,8 @@
 //   8  u32      version = 1     24 u32 vocab_size          36 u32 reserved (0)
 //   12 u32      token_bytes (2 = uint16, vocab <= 65536; 4 = uint32)     28 u32 reserved (0)
 //   40 tokens
-// Documents are separated by EOS (after every document). Shards are written atomically.
+// Documents are separated by EOS (after every document). Shards are written atomically, and so is
+// the set: prepare_shards stages them all and swaps them in at the end (no mix of old and new).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -27,7 +28,8 @@ struct PrepareStats { int64_t n_documents = 0, n_tokens = 0, n_shards = 0; };
 
 using EncodeFn = std::function<std::vector<int32_t>(std::string_view)>;
 // Encodes every document of `text`, appends `eos` after each and writes shards of at most
-// shard_tokens tokens to "<out_prefix>_0000.bin", ... Returns what was written.
+// shard_tokens tokens to "<out_prefix>_0000.bin", ..., replacing every shard of a previous set
+// under that prefix (after a crash: the old set, the new one, or none; never a mix). Returns what was written.
 PrepareStats prepare_shards(std::string_view text, const EncodeFn& encode, int32_t eos,
                             int32_t vocab_size, const std::string& out_prefix, int64_t shard_tokens);
 

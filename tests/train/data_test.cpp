@@ -63,6 +63,17 @@ TEST(Shards, CorruptOrTruncatedShardIsRefused) {
   EXPECT_THROW(list_shards(prefix + "_missing"), UserError);
 }
 
+// Found by tests/fuzz/shard_fuzz.cpp: vocab_size 0xfffffe2c became a negative int32, every token
+// id passed the range check against it, and the trainer would have indexed the embedding with them.
+TEST(Shards, VocabSizeOutsideInt32IsRefused) {
+  try {
+    read_shard(std::string(BITLM_TEST_DATA_DIR) + "/fuzz/shard/negative_vocab_size.bin");
+    FAIL() << "a shard with vocab_size 4294966828 was read";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("vocab_size = 4294966828 is out of range"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ShardLoader, WindowsAreShiftedByOneAndPositionResumes) {
   const std::string prefix = temp_prefix("loader");
   std::string text;
