@@ -318,7 +318,7 @@ std::vector<TaskDoc> read_jsonl(std::string_view name, const std::string& path,
     json j;
     try {
       j = json::parse(lines[i]);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
       throw FormatError(path, fmt::format("line {}: bad JSON: {}", line_no, e.what()));
     }
     const Record r{j, path, line_no};

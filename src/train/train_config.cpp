@@ -96,7 +96,7 @@ json read_json_file(const std::string& path, const char* what) {
   if (!f) throw IoError(fmt::format("{}: cannot open the {}", path, what));
   try {
     return json::parse(f);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     throw FormatError(path, fmt::format("not valid JSON: {}", e.what()));
   }
 }

@@ -143,6 +143,8 @@ TEST(Tasks, MalformedFilesNameTheFileAndLine) {
            Case{"type.jsonl", R"({"query": "Question: q", "choices": "a", "gold": 0})" "\n", "line 1: field \"choices\" is not a non-empty list"},
            Case{"gold_type.jsonl", R"({"query": "Question: q", "choices": ["a"], "gold": 0.5})" "\n", "line 1: field \"gold\" is not an integer"},
            Case{"not_object.jsonl", good + "\n[1, 2]\n", "line 2: the line is not a JSON object"},
+           // a number past double's range: nlohmann throws out_of_range there, not parse_error
+           Case{"overflow.jsonl", R"({"query": "Question: q", "choices": ["a", "b"], "gold": 1e999})" "\n", "line 1: bad JSON"},
            Case{"answer_key.jsonl", R"({"question": "q", "choices": {"text": ["a"], "label": ["A"]}, "answerKey": "E"})" "\n", "line 1: answerKey \"E\""},
        }) {
     const std::string path = write_temp(c.name, c.text);

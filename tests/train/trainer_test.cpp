@@ -160,6 +160,14 @@ TEST(TrainConfig, DefaultsUnknownKeysAndBadValues) {
   EXPECT_THROW(TrainConfig::from_json(nlohmann::json::parse(R"({"stpes": 3})"), "x.json"), FormatError);
   EXPECT_THROW(TrainConfig::from_json(nlohmann::json::parse(R"({"model": {"weight_mode": "b2"}})"), "x.json"), UserError);
   EXPECT_THROW(TrainConfig::from_json(nlohmann::json::parse(R"({"steps": "many"})"), "x.json"), FormatError);
+  // Found by tests/fuzz/train_config_fuzz.cpp: a number past double's range made nlohmann throw
+  // out_of_range, which from_file did not catch (the CLI said "internal error", exit 1).
+  try {
+    TrainConfig::from_file(std::string(BITLM_TEST_DATA_DIR) + "/fuzz/train_config/number_overflow.json");
+    ADD_FAILURE() << "a config with the number 0.9...e581421 was read";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("not valid JSON: [json.exception.out_of_range.406] number overflow"), std::string::npos) << e.what();
+  }
   EXPECT_EQ(d.model.matmul_precision, MatmulPrecision::kFp32);
   try {
     TrainConfig::from_json(nlohmann::json::parse(R"({"matmul_precision": "fp16"})"), "x.json");
