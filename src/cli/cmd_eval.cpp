@@ -19,6 +19,7 @@
 #include "eval/report.h"
 #include "eval/task_eval.h"
 #include "eval/tasks.h"
+#include "io/atomic_write.h"
 #include "model/forward.h"
 #include "tokenizer/tokenizer.h"
 
@@ -60,9 +61,7 @@ std::string model_name(const std::string& path) { return std::filesystem::path(p
 
 void write_json(const std::string& path, const nlohmann::json& j) {
   if (path.empty()) return;
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw IoError(fmt::format("{}: cannot write the report", path));
-  out << j.dump(2) << "\n";
+  atomic_write_text(path, j.dump(2) + "\n");
   fmt::print(stderr, "wrote {}\n", path);
 }
 

@@ -2,11 +2,11 @@
 // run (train/metrics_plot.h).
 #include <fmt/format.h>
 
-#include <fstream>
 #include <memory>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "io/atomic_write.h"
 #include "train/metrics_plot.h"
 
 namespace bitlm::cli {
@@ -22,8 +22,7 @@ void setup(CLI::App& root) {
   c->add_option("--title", a->title, "plot title (default: the metrics path)");
   c->callback([a] {
     const std::string svg = metrics_svg(read_metrics_jsonl(a->metrics), a->title.empty() ? a->metrics : a->title);
-    std::ofstream out(a->out, std::ios::binary);
-    if (!(out << svg)) throw IoError(fmt::format("{}: cannot write", a->out));
+    atomic_write_text(a->out, svg);
     fmt::print(stderr, "wrote {}\n", a->out);
   });
 }

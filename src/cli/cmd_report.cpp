@@ -4,13 +4,13 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
 
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "eval/cost_report.h"
+#include "io/atomic_write.h"
 
 namespace bitlm::cli {
 namespace {
@@ -24,8 +24,7 @@ struct ReportArgs {
 };
 
 void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out || !(out << text)) throw IoError(fmt::format("{}: cannot write", path));
+  atomic_write_text(path, text);
   fmt::print(stderr, "wrote {}\n", path);
 }
 

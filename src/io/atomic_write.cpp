@@ -123,4 +123,8 @@ void atomic_write_file(const std::string& path, std::span<const uint8_t> bytes) 
   w.commit();
 }
 
+void atomic_write_text(const std::string& path, std::string_view text) {
+  atomic_write_file(path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+}
+
 }  // namespace bitlm

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bitlm {
@@ -37,5 +38,6 @@ class AtomicFileWriter {
 
 // The whole file in one call.
 void atomic_write_file(const std::string& path, std::span<const uint8_t> bytes);
+void atomic_write_text(const std::string& path, std::string_view text);
 
 }  // namespace bitlm

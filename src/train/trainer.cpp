@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/sys.h"
+#include "io/atomic_write.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
 #include "train/distributed.h"
@@ -148,11 +149,7 @@ std::ofstream open_metrics(const std::string& path, bool resume, int64_t resume_
       if (whole && j["step"].get<int64_t>() <= resume_step) kept += line + '\n';
     }
     old.close();
-    const std::string tmp = path + ".tmp";
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!(out << kept) || !out.flush()) throw IoError(fmt::format("{}: cannot write", tmp));
-    out.close();
-    std::filesystem::rename(tmp, path);
+    atomic_write_text(path, kept);
   }
   std::ofstream f(path, resume ? std::ios::app : std::ios::trunc);
   if (!f) throw IoError(fmt::format("{}: cannot open for writing", path));
