@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 #include "quant/matrix.h"
 #include "quant/ternary_formats.h"
 
@@ -47,7 +47,7 @@ void head_float_x(benchmark::State& state, uint32_t type) {
   const DenseMatrix m = random_head(type);
   const std::vector<float> x = random_x(1);
   std::vector<float> y(static_cast<size_t>(kRows));
-  const DotRow dot = type == type_id::kQ8_0 ? best_kernels().dot_q8_0 : best_kernels().dot_q6_k;
+  const DotRow dot = type == kGgmlQ8_0 ? best_kernels().dot_q8_0 : best_kernels().dot_q6_k;
   for (auto _ : state) {
     for (int64_t r = 0; r < kRows; ++r) y[size_t(r)] = dot(m.row_data(r), x.data(), kCols);
     benchmark::DoNotOptimize(y.data());
@@ -60,13 +60,13 @@ void head_float_x(benchmark::State& state, uint32_t type) {
 
 int main(int argc, char** argv) {
   using namespace bitlm;
-  const std::pair<const char*, uint32_t> types[] = {{"F32", type_id::kF32}, {"F16", type_id::kF16},
-                                                    {"BF16", type_id::kBF16}, {"Q8_0", type_id::kQ8_0},
-                                                    {"Q6_K", type_id::kQ6_K}};
+  const std::pair<const char*, uint32_t> types[] = {{"F32", kGgmlF32}, {"F16", kGgmlF16},
+                                                    {"BF16", kGgmlBF16}, {"Q8_0", kGgmlQ8_0},
+                                                    {"Q6_K", kGgmlQ6_K}};
   for (auto [name, type] : types) {
     benchmark::RegisterBenchmark((std::string("dense_head/") + name + "/T1").c_str(), head, type, 1);
     benchmark::RegisterBenchmark((std::string("dense_head/") + name + "/T8").c_str(), head, type, 8);
-    if (type == type_id::kQ8_0 || type == type_id::kQ6_K)
+    if (type == kGgmlQ8_0 || type == kGgmlQ6_K)
       benchmark::RegisterBenchmark((std::string("dense_head/") + name + "/T1/float_x").c_str(), head_float_x, type);
   }
   benchmark::Initialize(&argc, argv);

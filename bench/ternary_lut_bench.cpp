@@ -17,7 +17,8 @@
 
 #include "core/cpu.h"
 #include "core/rng.h"
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
+#include "quant/packed_layout.h"
 #include "quant/ternary_formats.h"
 
 namespace bitlm {
@@ -94,9 +95,9 @@ struct Data {
     for (auto& v : q) v = int8_t(int(rng.below(3)) - 1);
     x.resize(size_t(s.cols));
     for (auto& v : x) v = int8_t(int(rng.below(256)) - 128);
-    const std::vector<uint8_t> one_t2 = encode_ternary(type_id::kT2, q, s.rows, s.cols, 1.0f);
+    const std::vector<uint8_t> one_t2 = encode_ternary(kGgmlBitlmT2, q, s.rows, s.cols, 1.0f);
     const std::vector<uint8_t> one_lut = pack_lut(q, s.rows, s.cols);
-    row_bytes = t2_row_bytes(s.cols);
+    row_bytes = packed_layout(kGgmlBitlmT2).row_bytes(s.cols);
     t2_bytes = s.rows * row_bytes;
     lut_bytes = int64_t(one_lut.size());
     copies_t2 = cold ? (kColdBytes + t2_bytes - 1) / t2_bytes : 1;
@@ -141,7 +142,7 @@ void t2(benchmark::State& state, Shape s, bool cold) {
   std::vector<int32_t> y(size_t(s.rows));
   int64_t i = 0;
   for (auto _ : state) {
-    best_kernels().gemv_t2(d.t2.data() + (i++ % d.copies_t2) * d.t2_bytes, d.row_bytes, xp.data(), 0, y.data(), s.rows);
+    best_kernels().t2.gemv(d.t2.data() + (i++ % d.copies_t2) * d.t2_bytes, d.row_bytes, xp.data(), 0, y.data(), s.rows);
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["weights/s"] = benchmark::Counter(double(state.iterations()) * double(s.rows * s.cols),

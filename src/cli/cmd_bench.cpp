@@ -15,7 +15,7 @@
 #include "core/thread_pool.h"
 #include "eval/bench.h"
 #include "model/model.h"
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 
 namespace bitlm::cli {
 namespace {

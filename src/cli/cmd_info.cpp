@@ -7,8 +7,8 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "core/ggml_types.h"
 #include "core/sys.h"
-#include "io/ggml_types.h"
 #include "io/gguf.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
@@ -17,15 +17,10 @@
 namespace bitlm::cli {
 namespace {
 
-std::string type_name(uint32_t ggml_type) {
-  const auto t = ggml_type_traits(ggml_type);
-  return t ? std::string(t->name) : fmt::format("type {}", ggml_type);
-}
-
 // "TQ2_0 x168, F32 x2": counts per type, in id order.
 std::string type_counts(const std::map<uint32_t, int>& counts) {
   std::string out;
-  for (const auto& [type, n] : counts) out += fmt::format("{}{} x{}", out.empty() ? "" : ", ", type_name(type), n);
+  for (const auto& [type, n] : counts) out += fmt::format("{}{} x{}", out.empty() ? "" : ", ", ggml_type_name(type), n);
   return out.empty() ? "none" : out;
 }
 
@@ -44,17 +39,17 @@ void print_tensor_types(const GgufFile& file, const ModelConfig& c, const ModelW
   for (int64_t l = 0; l < c.n_layer; ++l)
     for (const TensorRow& row : names.blocks) count(row.role, l);
   for (const LayerWeights& L : w.layers)
-    for (const LinearWeights* m : L.linears()) ++linear_memory[m->is_fp() ? m->dense.type() : m->ternary.layout()];
+    for (const LinearWeights* m : L.linears()) ++linear_memory[m->is_fp() ? m->dense.type() : m->ternary.layout().type];
   const auto& linear = file_types[int(TensorKind::kLinear)];
   fmt::print("tensor types    file -> in memory\n");
   fmt::print("  linear        {} -> {}{}\n", type_counts(linear), type_counts(linear_memory),
              linear == linear_memory ? " (as stored)" : " (repacked at load)");
   fmt::print("  embedding     {} -> {}\n", type_counts(file_types[int(TensorKind::kEmbedding)]),
-             type_name(w.token_embd.type()));
+             ggml_type_name(w.token_embd.type()));
   if (w.tied_output)
     fmt::print("  output head   tied to the embedding\n");
   else
-    fmt::print("  output head   {} -> {}\n", type_counts(file_types[int(TensorKind::kHead)]), type_name(w.output.type()));
+    fmt::print("  output head   {} -> {}\n", type_counts(file_types[int(TensorKind::kHead)]), ggml_type_name(w.output.type()));
   fmt::print("  norms         {} -> F32\n", type_counts(file_types[int(TensorKind::kNorm)]));
 }
 

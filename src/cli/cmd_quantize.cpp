@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "io/ggml_types.h"
+#include "core/ggml_types.h"
 #include "model/requantize.h"
 
 namespace bitlm::cli {

@@ -9,8 +9,8 @@
 
 #include "core/rng.h"
 #include "core/sys.h"
+#include "core/ggml_types.h"
 #include "eval/svg_plot.h"
-#include "io/ggml_types.h"
 #include "model/forward.h"
 #include "model/generate.h"
 
@@ -22,7 +22,8 @@ constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 bool is_linear_weight(const GgufTensorInfo& t) { return t.name.starts_with("blk.") && t.ne.size() == 2; }
 
 bool is_low_bit(uint32_t type) {
-  return type == kGgmlTQ1_0 || type == kGgmlTQ2_0 || type == kGgmlI2_S || type == kGgmlBitlmT2 || type == kGgmlBitlmT1;
+  const GgmlTypeTraits* t = ggml_type_traits(type);
+  return t && t->ternary;
 }
 
 double median(std::vector<double> v) {

@@ -14,7 +14,7 @@
 #include "core/error.h"
 #include "io/atomic_write.h"
 #include "io/byte_reader.h"
-#include "io/ggml_types.h"
+#include "core/ggml_types.h"
 #include "io/mapped_file.h"
 
 namespace bitlm {

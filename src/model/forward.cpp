@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "io/ggml_types.h"
+#include "core/ggml_types.h"
 #include "ops/attention.h"
 #include "ops/attention_quant.h"
 #include "ops/glu_rows.h"

@@ -9,8 +9,9 @@
 
 #include "core/error.h"
 #include "core/rng.h"
-#include "io/ggml_types.h"
+#include "core/ggml_types.h"
 #include "io/gguf.h"
+#include "quant/packed_layout.h"
 #include "quant/ternary_formats.h"
 #include "tokenizer/tokenizer.h"
 
@@ -137,7 +138,8 @@ ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
               "synth: embedding type must be F16, Q8_0 or Q6_K");
   BITLM_CHECK(o.embd_type != kGgmlQ6_K || c.n_embd % 256 == 0,
               "synth: shape '{}' has D = {}, not a whole number of Q6_K's 256-value blocks", o.shape, c.n_embd);
-  BITLM_CHECK(o.weight_type == kGgmlBitlmT2 || o.weight_type == kGgmlBitlmT1, "synth: weight type must be T2 or T1");
+  BITLM_CHECK(find_packed_layout(o.weight_type) != nullptr, "synth: weight type {} is not a packed layout (t2, t1)",
+              ggml_type_name(o.weight_type));
   GgufWriter w;
   c.write_gguf(w);
   w.set("general.name", GgufValue::string(fmt::format("bitlm-synth-{}", o.shape)));

@@ -1,8 +1,9 @@
 // model/weights.cpp — tensor loading and validation (see weights.h).
-// Ternary tensors: packed file types are decoded by quant/ternary_formats.h; float tensors are
-// either already ternary ({-s, 0, +s}: keep s exactly, as llama.cpp's bitnet converter writes
-// them) or latent weights, quantized here with absmean (003 eq. 3-5) -- unless the file says it is
-// an fp model (weight_mode "fp"), whose float linear weights are kept as they are.
+// Ternary tensors: a native packed layout is copied as stored; every other type is decoded by
+// quant/ternary_formats.h, float tensors included (already ternary, {-s, 0, +s}: s kept exactly, as
+// llama.cpp's bitnet converter writes them; or latent weights, absmean-quantized, 003 eq. 3-5) --
+// unless the file says it is an fp model (weight_mode "fp"), whose float linear weights are kept
+// as they are.
 #include "model/weights.h"
 
 #include <sys/mman.h>
@@ -13,19 +14,13 @@
 
 #include "core/error.h"
 #include "core/fp16.h"
-#include "io/ggml_types.h"
+#include "core/ggml_types.h"
 #include "io/gguf.h"
-#include "quant/quantize.h"
 #include "quant/ternary_formats.h"
 
 namespace bitlm {
 
 namespace {
-
-std::string type_name(uint32_t type) {
-  const auto t = ggml_type_traits(type);
-  return t ? std::string(t->name) : fmt::format("#{}", type);
-}
 
 const GgufTensorInfo& require_tensor(const GgufFile& f, std::string_view name, std::vector<uint64_t> ne) {
   const GgufTensorInfo* t = f.find_tensor(name);
@@ -45,25 +40,13 @@ std::vector<float> float_values(const GgufFile& f, const GgufTensorInfo& t) {
   }
   if (t.type != kGgmlF16 && t.type != kGgmlBF16)
     throw FormatError(f.path(), fmt::format("tensor '{}': type {} is not supported here (F32, F16, BF16)", t.name,
-                                            type_name(t.type)));
+                                            ggml_type_name(t.type)));
   for (size_t i = 0; i < v.size(); ++i) {
     uint16_t h;
     std::memcpy(&h, data.data() + 2 * i, 2);
     v[i] = t.type == kGgmlF16 ? fp16_to_f32(h) : bf16_to_f32(h);
   }
   return v;
-}
-
-// Returns s if every nonzero |w| equals one value s (a converter already ternarized the tensor).
-std::optional<float> ternary_scale(std::span<const float> w) {
-  float s = 0;
-  for (float v : w) {
-    const float a = std::fabs(v);
-    if (a == 0) continue;
-    if (s == 0) s = a;
-    else if (a != s) return std::nullopt;
-  }
-  return s == 0 ? std::optional<float>() : s;
 }
 
 // The file's pages were copied into the packed matrix: drop them from the resident set so the
@@ -77,24 +60,13 @@ void release_pages(std::span<const uint8_t> bytes) {
 
 TernaryMatrix load_ternary(const GgufFile& f, std::string_view name, int64_t rows, int64_t cols) {
   const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(cols), uint64_t(rows)});
-  if (TernaryMatrix::is_native(t.type)) {  // T2/T1 are copied as stored: no decode and re-pack
+  if (find_packed_layout(t.type)) {  // a native layout is copied as stored: no decode and re-pack
     TernaryMatrix m = TernaryMatrix::copy_native(t.type, f.tensor_data(t), rows, cols, f.path(), t.name);
     release_pages(f.tensor_data(t));
     return m;
   }
   std::vector<int8_t> q(static_cast<size_t>(rows * cols));
-  float scale = 0;
-  if (t.type == kGgmlF32 || t.type == kGgmlF16 || t.type == kGgmlBF16) {
-    const std::vector<float> w = float_values(f, t);
-    if (const auto s = ternary_scale(w)) {
-      scale = *s;
-      for (size_t i = 0; i < w.size(); ++i) q[i] = int8_t(w[i] > 0 ? 1 : w[i] < 0 ? -1 : 0);
-    } else {
-      scale = quantize_absmean(w, q);
-    }
-  } else {
-    scale = decode_ternary(f.path(), t.name, t.type, f.tensor_data(t), rows, cols, q);
-  }
+  const float scale = decode_ternary(f.path(), t.name, t.type, f.tensor_data(t), rows, cols, q);
   TernaryMatrix m = TernaryMatrix::pack(q, rows, cols, {&scale, 1});
   release_pages(f.tensor_data(t));
   return m;
@@ -113,7 +85,7 @@ DenseMatrix load_fp_linear(const GgufFile& f, std::string_view name, int64_t row
   const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(cols), uint64_t(rows)});
   if (t.type != kGgmlF32 && t.type != kGgmlF16 && t.type != kGgmlBF16)
     throw FormatError(f.path(), fmt::format("tensor '{}': type {} in an fp model (weight_mode \"fp\" takes F32, "
-                                            "F16, BF16)", name, type_name(t.type)));
+                                            "F16, BF16)", name, ggml_type_name(t.type)));
   return copy_dense(f, t, rows, cols);
 }
 
@@ -138,7 +110,7 @@ DenseMatrix load_dense(const GgufFile& f, std::string_view name, int64_t rows, i
   const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(cols), uint64_t(rows)});
   if (!dense_type_supported(t.type))
     throw FormatError(f.path(), fmt::format("tensor '{}': type {} is not supported for embeddings and heads "
-                                            "(F32, F16, BF16, Q8_0, Q6_K)", name, type_name(t.type)));
+                                            "(F32, F16, BF16, Q8_0, Q6_K)", name, ggml_type_name(t.type)));
   return streamed ? copy_dense(f, t, rows, cols) : DenseMatrix::view(t.type, f.tensor_data(t).data(), rows, cols);
 }
 

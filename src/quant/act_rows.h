@@ -30,7 +30,7 @@ struct ActRowKernels {
   void (*rms_norm_quantize)(const ActRows& rows, const float* g, float eps);
 };
 
-// The best runnable ISA (BITLM_ISA overrides, as for quant/gemv_t2.h's kernels).
+// The best runnable ISA (BITLM_ISA overrides, as for quant/kernels.h's kernels).
 const ActRowKernels& best_act_row_kernels();
 // Every ISA this CPU can run, ref first (tests).
 std::span<const ActRowKernels* const> runnable_act_row_kernels();

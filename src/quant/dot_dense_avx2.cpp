@@ -1,5 +1,5 @@
 // quant/dot_dense_avx2.cpp — AVX2/F16C dots of encoded dense rows with float x (contract in
-// quant/gemv_t2.h, layouts in quant/ternary_formats.h): F16 via vcvtph2ps, BF16 by shifting into
+// quant/kernels.h, layouts in quant/ternary_formats.h): F16 via vcvtph2ps, BF16 by shifting into
 // the high half of an f32, Q8_0 by widening the int8 and scaling each 32-block sum by its d, Q6_K
 // (ggml: ql[128] low nibbles, qh[64] 2-bit highs, int8 scales[16] per 16 values, f16 d) by
 // rebuilding 32 six-bit values per vector and scaling each 16-value half-sum by d * scale.
@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "core/prefetch.h"
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 
 namespace bitlm {
 namespace {
@@ -102,7 +102,7 @@ float dot_q8_0_q8_avx2(const uint8_t* row, const int8_t* xq, const float* xd, in
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / 32; ++b, row += 34, xq += 32) {
-    prefetch_ahead(row);  // every line of the row, one block at a time (DotQ8Q8 in gemv_t2.h)
+    prefetch_ahead(row);  // every line of the row, one block at a time (DotQ8Q8 in quant/kernels.h)
     uint16_t h;
     std::memcpy(&h, row, 2);
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2));
@@ -121,7 +121,7 @@ float dot_q8_0_q8_avx2(const uint8_t* row, const int8_t* xq, const float* xd, in
 float dot_q6_k_q8_avx2(const uint8_t* row, const int8_t* xq, const float* xd, const int16_t* xsum16, int64_t n) {
   float acc = 0;
   for (int64_t b = 0; b < n / 256; ++b, row += 210, xq += 256, xsum16 += 16) {
-    prefetch_ahead(row, 210);  // spread over the row's blocks (DotQ6KQ8 in gemv_t2.h)
+    prefetch_ahead(row, 210);  // spread over the row's blocks (DotQ6KQ8 in quant/kernels.h)
     const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 192));
     __m256i isum = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {

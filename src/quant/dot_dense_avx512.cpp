@@ -1,5 +1,5 @@
 // quant/dot_dense_avx512.cpp — the int8-activation head dots with AVX-512 VNNI (contracts in
-// quant/gemv_t2.h): Q8_0 x Q8_0 (block = f16 d + 32 int8) and Q6_K x Q8_K. vpdpbusd multiplies
+// quant/kernels.h): Q8_0 x Q8_0 (block = f16 d + 32 int8) and Q6_K x Q8_K. vpdpbusd multiplies
 // unsigned bytes (|w|, or the 6-bit codes) with int8 x and sums into int32 in one instruction
 // (AVX2 needs maddubs + madd); the float dots stay on AVX2, which already streams memory.
 #include "core/intrinsics_x86.h"  // <immintrin.h>, without GCC 12's false warnings
@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "core/prefetch.h"
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 
 namespace bitlm {
 
@@ -17,7 +17,7 @@ float dot_q8_0_q8_avx512(const uint8_t* row, const int8_t* xq, const float* xd, 
   const int64_t nb = n / 32;
   auto block = [&](int64_t b, __m256 acc) {
     const uint8_t* r = row + 34 * b;
-    prefetch_ahead(r);  // every line of the row, one block at a time (DotQ8Q8 in gemv_t2.h)
+    prefetch_ahead(r);  // every line of the row, one block at a time (DotQ8Q8 in quant/kernels.h)
     uint16_t h;
     std::memcpy(&h, r, 2);
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + 2));
@@ -80,7 +80,7 @@ float dot_q6_k_q8_avx512(const uint8_t* row, const int8_t* xq, const float* xd, 
   const __m512i scale_index[2] = {q6_k_scale_index(0), q6_k_scale_index(1)};
   float acc = 0;
   for (int64_t b = 0; b < n / 256; ++b, row += 210, xq += 256, xsum16 += 16) {
-    prefetch_ahead(row, 210);  // spread over the row's blocks (DotQ6KQ8 in gemv_t2.h)
+    prefetch_ahead(row, 210);  // spread over the row's blocks (DotQ6KQ8 in quant/kernels.h)
     const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 192)));
     __m512i isum = _mm512_setzero_si512();
     for (int h = 0; h < 2; ++h) {

@@ -1,5 +1,5 @@
 // quant/dot_dense_neon.cpp — the int8-activation head dots for ARMv8.2 dot product (compiled on
-// aarch64 only; contracts in quant/gemv_t2.h, layouts in quant/ternary_formats.h): Q8_0 x Q8_0
+// aarch64 only; contracts in quant/kernels.h, layouts in quant/ternary_formats.h): Q8_0 x Q8_0
 // and Q6_K x Q8_K. vdotq_s32 sums 4 int8 x int8 products per int32 lane; each block's int32 sum
 // is exact, and the blocks are added to one float in ref's order with ref's expression, so the
 // result equals ref bit for bit.
@@ -10,7 +10,7 @@
 
 #include "core/fp16.h"
 #include "core/prefetch.h"
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 
 namespace bitlm {
 namespace {
@@ -51,7 +51,7 @@ int32x4_t group_dots(const int8x16_t* v, const int8_t* x) {
 float dot_q8_0_q8_neon(const uint8_t* row, const int8_t* xq, const float* xd, int64_t n) {
   float acc = 0;
   for (int64_t b = 0; b < n / 32; ++b, row += 34, xq += 32) {
-    prefetch_ahead(row);  // every line of the row, one block at a time (DotQ8Q8 in gemv_t2.h)
+    prefetch_ahead(row);  // every line of the row, one block at a time (DotQ8Q8 in quant/kernels.h)
     const int8_t* w = reinterpret_cast<const int8_t*>(row + 2);
     const int32x4_t p = vdotq_s32(vdotq_s32(vdupq_n_s32(0), vld1q_s8(w), vld1q_s8(xq)), vld1q_s8(w + 16),
                                   vld1q_s8(xq + 16));
@@ -65,7 +65,7 @@ float dot_q8_0_q8_neon(const uint8_t* row, const int8_t* xq, const float* xd, in
 float dot_q6_k_q8_neon(const uint8_t* row, const int8_t* xq, const float* xd, const int16_t*, int64_t n) {
   float acc = 0;
   for (int64_t b = 0; b < n / 256; ++b, row += 210, xq += 256) {
-    prefetch_ahead(row, 210);  // spread over the row's blocks (DotQ6KQ8 in gemv_t2.h)
+    prefetch_ahead(row, 210);  // spread over the row's blocks (DotQ6KQ8 in quant/kernels.h)
     const int8x16_t sc = vld1q_s8(reinterpret_cast<const int8_t*>(row + 192));
     const int16x8_t sc_lo = vmovl_s8(vget_low_s8(sc)), sc_hi = vmovl_s8(vget_high_s8(sc));
     const int32x4_t scale[4] = {vmovl_s16(vget_low_s16(sc_lo)), vmovl_s16(vget_high_s16(sc_lo)),

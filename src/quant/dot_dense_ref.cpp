@@ -1,12 +1,12 @@
 // quant/dot_dense_ref.cpp — scalar dots of encoded dense rows (F16, BF16, Q8_0, Q6_K; layouts in
-// quant/ternary_formats.h) with float x: the spec of the DotRow kernels in quant/gemv_t2.h; and
+// quant/ternary_formats.h) with float x: the spec of the DotRow kernels in quant/kernels.h; and
 // of the int8-activation dots of Q8_0 and Q6_K rows (DotQ8Q8, DotQ6KQ8).
 #include <cmath>
 #include <cstring>
 
 #include "core/fp16.h"
 #include "quant/quantize.h"
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 #include "quant/ternary_formats.h"
 
 namespace bitlm {
@@ -94,7 +94,7 @@ float dot_q6_k_q8_ref(const uint8_t* row, const int8_t* xq, const float* xd, con
 float dot_q6_k_ref(const uint8_t* row, const float* x, int64_t n) {  // decode_dense_row is the spec
   float y[256], acc = 0;
   for (int64_t b = 0; b < n / 256; ++b, row += 210, x += 256) {
-    decode_dense_row(type_id::kQ6_K, row, 256, y);
+    decode_dense_row(kGgmlQ6_K, row, 256, y);
     for (int i = 0; i < 256; ++i) acc += y[i] * x[i];
   }
   return acc;

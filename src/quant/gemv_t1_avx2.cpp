@@ -1,11 +1,11 @@
-// quant/gemv_t1_avx2.cpp — T1 kernels for AVX2 (1.6-bit layout in quant/ternary_formats.h,
-// contract in quant/gemv_t2.h). One 32-byte block = 160 weights; digit n pairs with
+// quant/gemv_t1_avx2.cpp — T1 kernels for AVX2 (1.6-bit layout in quant/packed_layout.h,
+// contract in quant/kernels.h). One 32-byte block = 160 weights; digit n pairs with
 // x[32n .. 32n+31]. Digits as in gemv_t1_avx512.cpp (times 3 by byte adds, carry by saturating
 // subtract + min). _mm256_maddubs_epi16(codes {0,1,2}, x s8) is at most 512 per int16 lane, five
 // digits of two blocks at most 5120, then _mm256_madd_epi16 widens to int32.
 #include <immintrin.h>
 
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 #include "quant/native_rows_avx2.h"
 
 namespace bitlm {

@@ -1,5 +1,5 @@
 // quant/gemv_t1_avx512.cpp — T1 kernels for AVX-512 VNNI + BW (1.6-bit layout in
-// quant/ternary_formats.h, contract in quant/gemv_t2.h). A zmm holds the same 32-byte block of two
+// quant/packed_layout.h, contract in quant/kernels.h). A zmm holds the same 32-byte block of two
 // rows (r low, r+1 high), as in gemv_t2_avx512.cpp. Byte t_n = b * 3^n mod 256 comes from t_{n-1}
 // with two byte adds, and digit n is code_n = floor(3 t_n / 256), so 3 t_n = 256 code_n + t_{n+1}.
 //  - GEMM (prefill) extracts the codes once per block, [t_n >= 86] + [t_n >= 171] (two compares
@@ -14,7 +14,7 @@
 #include <immintrin.h>
 
 #include "core/prefetch.h"
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 #include "quant/native_rows_avx512.h"
 
 namespace bitlm {

@@ -1,11 +1,11 @@
 // quant/gemv_t1_neon.cpp — T1 kernels for ARMv8.2 dot product (compiled on aarch64 only; layout in
-// quant/ternary_formats.h, contract in quant/gemv_t2.h). A 32-byte block holds 160 weights: byte j,
+// quant/packed_layout.h, contract in quant/kernels.h). A 32-byte block holds 160 weights: byte j,
 // base-3 digit n is weight 32n + j. Digit n's code is ((uint8)(b * 3^n) * 3) >> 8 (gemv_t1_ref):
 // a wrapping u8 multiply, then the high bytes of a widening multiply by 3. Codes 0..2 are valid
 // signed int8, so the signed vdotq_s32 gives dot(code, x) directly, as for T2.
 #include <arm_neon.h>
 
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 #include "quant/native_rows_neon.h"
 
 namespace bitlm {

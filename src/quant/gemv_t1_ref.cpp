@@ -1,7 +1,7 @@
-// quant/gemv_t1_ref.cpp — the scalar T1 kernels (1.6-bit layout in quant/ternary_formats.h): the
+// quant/gemv_t1_ref.cpp — the scalar T1 kernels (1.6-bit layout in quant/packed_layout.h): the
 // spec the SIMD kernels must equal exactly (int8) or within float rounding (f32). Same contract as
-// the T2 kernels (quant/gemv_t2.h) with 160-weight blocks of 32 bytes.
-#include "quant/gemv_t2.h"
+// the T2 kernels (quant/kernels.h) with 160-weight blocks of 32 bytes.
+#include "quant/kernels.h"
 
 namespace bitlm {
 namespace {

@@ -1,10 +1,10 @@
-// quant/gemv_t2_avx2.cpp — T2 kernels for AVX2 (layout and contract in quant/gemv_t2.h).
+// quant/gemv_t2_avx2.cpp — T2 kernels for AVX2 (layout and contract in quant/kernels.h).
 // One 32-byte block = 128 weights: code slice k = (byte >> 2k) & 3 pairs with x[32k .. 32k+31];
 // _mm256_maddubs_epi16(codes u8 in {0,1,2}, x s8) cannot saturate (|2*128*2| = 512 per lane), four
 // slices sum to at most 2048 in int16, then _mm256_madd_epi16 widens to int32.
 #include <immintrin.h>
 
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 #include "quant/native_rows_avx2.h"
 
 namespace bitlm {

@@ -1,5 +1,5 @@
 // quant/gemv_t2_avx512.cpp — T2 kernels for AVX-512 VNNI + BW (layout and contract in
-// quant/gemv_t2.h). A zmm holds the same 32-byte block of two rows (r in the low half, r+1 in the
+// quant/kernels.h). A zmm holds the same 32-byte block of two rows (r in the low half, r+1 in the
 // high half); the matching x slice is broadcast to both halves, and _mm512_dpbusd_epi32
 // (u8 codes x s8 x, summed into int32) needs no int16 step and no widening.
 // GEMV: one shift per block: slices 0 and 2 are masked to their codes, slices 1 and 3 are masked
@@ -12,7 +12,7 @@
 #include <immintrin.h>
 
 #include "core/prefetch.h"
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 #include "quant/native_rows_avx512.h"
 
 namespace bitlm {

@@ -1,10 +1,10 @@
 // quant/gemv_t2_neon.cpp — T2 kernels for ARMv8.2 dot product (compiled on aarch64 only; layout and
-// contract in quant/gemv_t2.h). The same bytes as on x86: a 32-byte block is two 16-byte vectors;
+// contract in quant/kernels.h). The same bytes as on x86: a 32-byte block is two 16-byte vectors;
 // code slice k = (byte >> 2k) & 3 pairs with x[32k ..]; codes 0..2 are valid signed int8, so the
 // signed vdotq_s32 gives dot(code, x) directly.
 #include <arm_neon.h>
 
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 #include "quant/native_rows_neon.h"
 
 namespace bitlm {

@@ -1,6 +1,6 @@
 // quant/gemv_t2_ref.cpp — the scalar T2 kernels: the spec every SIMD kernel must equal exactly
-// (int8) or within float rounding (f32). Layout and contract in quant/gemv_t2.h.
-#include "quant/gemv_t2.h"
+// (int8) or within float rounding (f32). Layout and contract in quant/kernels.h.
+#include "quant/kernels.h"
 
 namespace bitlm {
 namespace {

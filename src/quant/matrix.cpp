@@ -1,4 +1,4 @@
-// quant/matrix.cpp — TernaryMatrix (T2 rows, see quant/ternary_formats.h), QuantizedActivations,
+// quant/matrix.cpp — TernaryMatrix (rows of a packed layout, quant/packed_layout.h), QuantizedActivations,
 // DenseMatrix and their matmuls (matrix.h). Threads take grains of output rows (at least
 // kMinChunkWork each), their own contiguous run first (for_grains); each thread runs the dispatch
 // table's kernel on row tiles into a small stack buffer of int32 sums, then applies the scales
@@ -15,7 +15,7 @@
 
 #include "core/error.h"
 #include "core/prefetch.h"
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 #include "quant/quantize.h"
 #include "quant/ternary_formats.h"
 
@@ -26,13 +26,11 @@ constexpr int64_t kRowTile = 32;     // rows per kernel call
 constexpr int64_t kTokenChunk = 64;  // tokens per kernel call: kRowTile * kTokenChunk int32 on the stack
 constexpr int64_t kMinChunkWork = int64_t(64) << 10;  // weight bytes x tokens per thread, at least
 
-constexpr int64_t kActivationPad = 640;  // a whole number of T2 (128) and T1 (160) blocks
 constexpr size_t kHugePage = size_t(2) << 20;
 
-int64_t padded_activations(int64_t cols) { return (cols + kActivationPad - 1) / kActivationPad * kActivationPad; }
-
-int64_t row_bytes_of(uint32_t layout, int64_t cols) {
-  return layout == type_id::kT1 ? t1_row_bytes(cols) : t2_row_bytes(cols);
+int64_t padded_activations(int64_t cols) {
+  const int64_t pad = activation_block_lcm();
+  return (cols + pad - 1) / pad * pad;
 }
 
 // Rows per thread chunk: whole row tiles, and enough work that handing a small matrix (the tiny
@@ -93,7 +91,7 @@ void for_grains(ThreadPool& pool, int64_t n, int64_t grain, const Fn& fn) {
 // per block, as llama.cpp's vec_dot_type), then every row is an int8 dot. The buffers are
 // per calling thread and only grow, so decode allocates nothing after the first token.
 void dense_matmul_q8_0(const DenseMatrix& w, const float* x, int64_t T, float* y, ThreadPool& pool,
-                       const TernaryKernels& k) {
+                       const MatmulKernels& k) {
   thread_local std::vector<int8_t> xq;
   thread_local std::vector<float> xd;
   const int64_t rows = w.rows(), cols = w.cols(), nb = cols / 32;
@@ -116,9 +114,9 @@ void dense_matmul_q8_0(const DenseMatrix& w, const float* x, int64_t T, float* y
 }
 
 // Q6_K head: x is quantized per 256-block like ggml's Q8_K (quantize_q8_k_blocks, the reason in
-// quant/gemv_t2.h DotQ6KQ8), then every row is an int8 dot; the same per-thread buffers as Q8_0.
+// quant/kernels.h DotQ6KQ8), then every row is an int8 dot; the same per-thread buffers as Q8_0.
 void dense_matmul_q6_k(const DenseMatrix& w, const float* x, int64_t T, float* y, ThreadPool& pool,
-                       const TernaryKernels& k) {
+                       const MatmulKernels& k) {
   thread_local std::vector<int8_t> xq;
   thread_local std::vector<float> xd;
   thread_local std::vector<int16_t> xs;
@@ -154,13 +152,14 @@ void WeightBuffer::allocate(size_t n) {
   size_ = n;
 }
 
-TernaryMatrix TernaryMatrix::empty(uint32_t layout, int64_t rows, int64_t cols, std::span<const float> group_scales) {
-  BITLM_ASSERT(layout == type_id::kT2 || layout == type_id::kT1);
+TernaryMatrix TernaryMatrix::empty(const PackedLayout& layout, int64_t rows, int64_t cols,
+                                   std::span<const float> group_scales) {
   TernaryMatrix m;
   m.rows_ = rows;
   m.cols_ = cols;
-  m.layout_ = layout;
-  m.row_bytes_ = row_bytes_of(layout, cols);
+  m.layout_ = &layout;
+  m.row_bytes_ = layout.row_bytes(cols);
+  m.padded_cols_ = layout.padded_cols(cols);
   m.scales_.assign(group_scales.begin(), group_scales.end());
   m.packed_.allocate(size_t(rows * m.row_bytes_));
   return m;
@@ -174,48 +173,37 @@ TernaryMatrix TernaryMatrix::pack(std::span<const int8_t> q, int64_t rows, int64
               "TernaryMatrix: {} rows do not split into {} scale groups", rows, group_scales.size());
   for (size_t i = 0; i < q.size(); ++i)
     BITLM_CHECK(q[i] >= -1 && q[i] <= 1, "TernaryMatrix: value {} at {} is not in {{-1, 0, 1}}", q[i], i);
-  TernaryMatrix m = empty(layout, rows, cols, group_scales);
-  const auto pack_row = layout == type_id::kT1 ? pack_t1_row : pack_t2_row;
-  for (int64_t r = 0; r < rows; ++r) pack_row(q.data() + r * cols, cols, m.packed_.data() + r * m.row_bytes_);
+  TernaryMatrix m = empty(packed_layout(layout), rows, cols, group_scales);
+  for (int64_t r = 0; r < rows; ++r) m.layout_->pack_row(q.data() + r * cols, cols, m.packed_.data() + r * m.row_bytes_);
   return m;
 }
 
-bool TernaryMatrix::is_native(uint32_t ggml_type) { return ggml_type == type_id::kT2 || ggml_type == type_id::kT1; }
-
 TernaryMatrix TernaryMatrix::copy_native(uint32_t ggml_type, std::span<const uint8_t> data, int64_t rows,
                                          int64_t cols, std::string_view path, std::string_view name) {
-  BITLM_ASSERT(is_native(ggml_type) && rows > 0 && cols > 0);
-  const int64_t rb = row_bytes_of(ggml_type, cols);
+  const PackedLayout& layout = packed_layout(ggml_type);
+  BITLM_ASSERT(rows > 0 && cols > 0);
+  const int64_t rb = layout.row_bytes(cols);
   const std::string where{path};
-  if (data.size() != uint64_t(rows * rb + kTensorTailBytes))
+  if (data.size() != uint64_t(rows * rb + kGgmlScaleTailBytes))
     throw FormatError(where, fmt::format("tensor '{}': {} bytes for {}x{}, expected {}", name, data.size(), rows,
-                                         cols, rows * rb + kTensorTailBytes));
+                                         cols, rows * rb + kGgmlScaleTailBytes));
   float scale;
   std::memcpy(&scale, data.data() + rows * rb, 4);
   if (!std::isfinite(scale) || scale < 0)
     throw FormatError(where, fmt::format("tensor '{}': scale {} is not a finite non-negative number", name, scale));
-  TernaryMatrix m = empty(ggml_type, rows, cols, {&scale, 1});
+  TernaryMatrix m = empty(layout, rows, cols, {&scale, 1});
   std::memcpy(m.packed_.data(), data.data(), size_t(rows * rb));
-  if (ggml_type == type_id::kT2) {  // code 3 (both bits set) has no ternary meaning; every T1 byte is valid
-    uint8_t bad = 0;
-    for (size_t i = 0; i < m.packed_.size(); ++i) bad |= m.packed_.data()[i] & (m.packed_.data()[i] >> 1);
-    if (bad & 0x55) throw FormatError(where, fmt::format("tensor '{}': a T2 weight has code 3", name));
-  }
+  if (layout.rows_valid && !layout.rows_valid(m.packed_.data(), m.packed_.size()))
+    throw FormatError(where, fmt::format("tensor '{}': a {} weight has an invalid code", name, layout.storage().name));
   return m;
 }
 
 void TernaryMatrix::unpack(std::span<int8_t> q) const {
   BITLM_ASSERT(int64_t(q.size()) == rows_ * cols_);
-  const auto unpack_row = layout_ == type_id::kT1 ? unpack_t1_row : unpack_t2_row;
-  for (int64_t r = 0; r < rows_; ++r) unpack_row(packed_.data() + r * row_bytes_, cols_, q.data() + r * cols_);
+  for (int64_t r = 0; r < rows_; ++r) layout_->unpack_row(packed_.data() + r * row_bytes_, cols_, q.data() + r * cols_);
 }
 
 uint64_t TernaryMatrix::n_bytes() const { return uint64_t(rows_ * row_bytes_); }
-
-int64_t TernaryMatrix::padded_cols() const {
-  return row_bytes_ / (layout_ == type_id::kT1 ? kT1BlockBytes : kT2BlockBytes) *
-         (layout_ == type_id::kT1 ? kT1Block : kT2Block);
-}
 
 void QuantizedActivations::resize(int64_t new_T, int64_t new_cols) {
   T = new_T;
@@ -232,11 +220,9 @@ namespace {
 // Rows [begin, end) of y = W x (003 Fig. 12 scaling): kernel tiles of kRowTile rows x kTokenChunk
 // tokens into a stack buffer of int32 sums.
 void matmul_rows(const TernaryMatrix& w, const QuantizedActivations& x, float* y, int64_t begin, int64_t end,
-                 const TernaryKernels& k) {
+                 const MatmulKernels& k) {
   const int64_t rows = w.rows(), T = x.T, rb = w.row_bytes();
-  const bool t1 = w.layout() == type_id::kT1;
-  const GemvT2 gemv = t1 ? k.gemv_t1 : k.gemv_t2;
-  const GemmT2 gemm = t1 ? k.gemm_t1 : k.gemm_t2;
+  const PackedKernels& kernels = k.*w.layout().kernels;
   int32_t acc[kRowTile * kTokenChunk];
   float row_scale[kRowTile];
   for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
@@ -246,8 +232,8 @@ void matmul_rows(const TernaryMatrix& w, const QuantizedActivations& x, float* y
     for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
       const int64_t nt = std::min(kTokenChunk, T - t0);
       const int8_t* xt = x.q.data() + t0 * x.stride;
-      if (nt == 1) gemv(wr, rb, xt, x.sum[size_t(t0)], acc, nr);
-      else gemm(wr, rb, xt, x.stride, x.sum.data() + t0, nt, acc, kRowTile, nr);
+      if (nt == 1) kernels.gemv(wr, rb, xt, x.sum[size_t(t0)], acc, nr);
+      else kernels.gemm(wr, rb, xt, x.stride, x.sum.data() + t0, nt, acc, kRowTile, nr);
       for (int64_t t = 0; t < nt; ++t) {
         const float xs = x.scale[size_t(t0 + t)];
         float* yt = y + (t0 + t) * rows + r0;
@@ -275,7 +261,7 @@ void ternary_matmul_multi(std::span<const TernaryMatrix* const> ws, const Quanti
     BITLM_ASSERT(w->cols() == x.cols && x.stride >= w->padded_cols());
     total += w->rows();
   }
-  const TernaryKernels& k = best_kernels();
+  const MatmulKernels& k = best_kernels();
   for_grains(pool, total, row_grain(uint64_t(ws[0]->row_bytes()), x.T), [&](int64_t begin, int64_t end) {
     int64_t first = 0;
     for (size_t m = 0; m < ws.size(); first += ws[m]->rows(), ++m) {
@@ -292,7 +278,7 @@ void ternary_matmul_f32(const TernaryMatrix& w, const float* x, int64_t T, float
     std::memcpy(xp.data() + t * stride, x + t * cols, size_t(cols) * sizeof(float));
     for (int64_t i = 0; i < cols; ++i) x_sum[size_t(t)] += x[t * cols + i];
   }
-  const GemmT2F32 gemm = w.layout() == type_id::kT1 ? gemm_t1_f32_ref : best_kernels().gemm_t2_f32;
+  const TernaryGemmF32 gemm = (best_kernels().*w.layout().kernels).gemm_f32;
   pool.parallel_for(0, rows, row_grain(uint64_t(stride), T), [&](int64_t begin, int64_t end) {
     gemm(w.packed() + begin * rb, rb, xp.data(), stride, x_sum.data(), T, y + begin, rows, end - begin);
     for (int64_t t = 0; t < T; ++t)
@@ -346,13 +332,13 @@ void DenseMatrix::row_f32(int64_t r, float* out) const {
 // Encoded rows are dotted straight from their bytes: a row stays in L1 across the tokens, so
 // re-decoding it per token is cheaper than a decoded f32 copy (and needs no buffer).
 void dense_matmul(const DenseMatrix& w, const float* x, int64_t T, float* y, ThreadPool& pool) {
-  const TernaryKernels& k = best_kernels();
+  const MatmulKernels& k = best_kernels();
   const int64_t rows = w.rows(), cols = w.cols();
   const uint64_t rb = w.n_bytes() / uint64_t(rows);
   const uint32_t type = w.type();
-  if (type == type_id::kQ8_0) return dense_matmul_q8_0(w, x, T, y, pool, k);
-  if (type == type_id::kQ6_K) return dense_matmul_q6_k(w, x, T, y, pool, k);
-  const DotRow dot = type == type_id::kF16 ? k.dot_f16 : type == type_id::kBF16 ? k.dot_bf16 : nullptr;
+  if (type == kGgmlQ8_0) return dense_matmul_q8_0(w, x, T, y, pool, k);
+  if (type == kGgmlQ6_K) return dense_matmul_q6_k(w, x, T, y, pool, k);
+  const DotRow dot = type == kGgmlF16 ? k.dot_f16 : type == kGgmlBF16 ? k.dot_bf16 : nullptr;
   for_grains(pool, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const uint8_t* wr = w.row_data(r);

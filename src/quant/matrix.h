@@ -2,8 +2,8 @@
 // This header is the contract between quant/ (owner) and model/ (user).
 //
 // TernaryMatrix: rows = output features, cols = input features; values {-1,0,+1} times one
-// per-tensor scale (b1.58 absmean beta, or b1 beta with values {-1,+1}), stored in bitlm's native
-// packed layout (see quant/ternary_formats.h). Group quantization (003 eq. 14) is kept as one
+// per-tensor scale (b1.58 absmean beta, or b1 beta with values {-1,+1}), stored in one of bitlm's
+// packed layouts (quant/packed_layout.h: T2, T1), multiplied by that layout's kernels. Group quantization (003 eq. 14) is kept as one
 // scale per group of rows (n_groups == 1 for every published model).
 //
 // DenseMatrix: embeddings and output heads of published files (F32/F16/BF16/Q8_0/Q6_K), kept
@@ -17,7 +17,7 @@
 
 #include "core/aligned.h"
 #include "core/thread_pool.h"
-#include "quant/ternary_formats.h"
+#include "quant/packed_layout.h"
 
 namespace bitlm {
 
@@ -42,18 +42,17 @@ class TernaryMatrix {
  public:
   TernaryMatrix() = default;
   // q: rows*cols values in {-1,0,+1}, row-major. scales: one per row group (rows % size == 0).
-  // layout: type_id::kT2 (2 bits/weight) or type_id::kT1 (1.6 bits/weight).
+  // layout: the ggml id of a packed layout (kGgmlBitlmT2: 2 bits/weight, kGgmlBitlmT1: 1.6).
   static TernaryMatrix pack(std::span<const int8_t> q, int64_t rows, int64_t cols,
-                            std::span<const float> group_scales, uint32_t layout = type_id::kT2);
-  // A file tensor already in a native layout (T2 or T1) is copied as it is, without a decode and
-  // re-pack; FormatError naming `path` and tensor `name` on a wrong size, a T2 code 3 or a scale
-  // that is not finite and non-negative.
+                            std::span<const float> group_scales, uint32_t layout = kGgmlBitlmT2);
+  // A file tensor already in a packed layout (find_packed_layout) is copied as it is, without a
+  // decode and re-pack; FormatError naming `path` and tensor `name` on a wrong size, an invalid
+  // code or a scale that is not finite and non-negative.
   static TernaryMatrix copy_native(uint32_t ggml_type, std::span<const uint8_t> data, int64_t rows,
                                    int64_t cols, std::string_view path, std::string_view name);
-  static bool is_native(uint32_t ggml_type);  // T2 or T1
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
-  uint32_t layout() const { return layout_; }  // type_id::kT2 or kT1
+  const PackedLayout& layout() const { return *layout_; }
   float scale_of_row(int64_t r) const { return scales_[size_t(r / (rows_ / int64_t(scales_.size())))]; }
   std::span<const float> group_scales() const { return scales_; }
   void unpack(std::span<int8_t> q) const;  // back to row-major {-1,0,+1}
@@ -61,19 +60,21 @@ class TernaryMatrix {
   // Internal layout, for kernels.
   const uint8_t* packed() const { return packed_.data(); }
   int64_t row_bytes() const { return row_bytes_; }
-  int64_t padded_cols() const;  // activations the kernels read per token (whole blocks)
+  int64_t padded_cols() const { return padded_cols_; }  // activations the kernels read per token (whole blocks)
 
  private:
-  static TernaryMatrix empty(uint32_t layout, int64_t rows, int64_t cols, std::span<const float> group_scales);
-  int64_t rows_ = 0, cols_ = 0, row_bytes_ = 0;
-  uint32_t layout_ = 0;
+  static TernaryMatrix empty(const PackedLayout& layout, int64_t rows, int64_t cols,
+                             std::span<const float> group_scales);
+  int64_t rows_ = 0, cols_ = 0, row_bytes_ = 0, padded_cols_ = 0;
+  const PackedLayout* layout_ = nullptr;
   std::vector<float> scales_;
   WeightBuffer packed_;
 };
 
 // Per-token int8 activations (003 eq. 6-7): x_q[t] = RoundClip(127/max(gamma_t, 1e-5) * x[t]),
-// x_scale[t] = 127/max(gamma_t, 1e-5). Layout: T rows of `cols` int8, padded to a multiple of
-// 640 with zeros (kernels read whole blocks: 128 weights in T2, 160 in T1).
+// x_scale[t] = 127/max(gamma_t, 1e-5). Layout: T rows of `cols` int8, padded with zeros to a
+// multiple of every layout's block (activation_block_lcm: 640 for T2's 128 and T1's 160), as the
+// kernels read whole blocks.
 struct QuantizedActivations {
   int64_t T = 0, cols = 0, stride = 0;
   AlignedBuffer<int8_t> q;

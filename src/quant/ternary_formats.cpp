@@ -1,4 +1,5 @@
-// quant/ternary_formats.cpp — the scalar codecs and the traits table of ternary_formats.h.
+// quant/ternary_formats.cpp — the scalar codecs of ternary_formats.h: one table of the peers' and
+// the float formats, and the native layouts through their rows (quant/packed_layout.h).
 // Layouts are described in the header; the ggml ones follow ggml-quants.c (quantize_row_*_ref,
 // dequantize_row_*), I2_S follows bitnet.cpp's quantize_i2_s (x86, QK_I2_S = 128).
 #include "quant/ternary_formats.h"
@@ -10,17 +11,17 @@
 #include "core/checked.h"
 #include "core/error.h"
 #include "core/fp16.h"
+#include "quant/packed_layout.h"
 #include "quant/quantize.h"
+#include "quant/trits.h"
 
 namespace bitlm {
 namespace {
 
-using namespace type_id;
-
 constexpr int64_t kQK = 256;                 // TQ1_0 / TQ2_0 / Q6_K block
 constexpr int64_t kTQ1Bytes = 48 + 4 + 2, kTQ2Bytes = 64 + 2;
 constexpr int64_t kQ80Block = 32, kQ80Bytes = 34, kQ6KBytes = 128 + 64 + 16 + 2;
-constexpr uint8_t kPow3[6] = {1, 3, 9, 27, 81, 243};
+constexpr int64_t kI2SBlock = 128, kI2SBlockBytes = 32;
 
 // A code 3 in a 2-bit format has no ternary meaning; decoders mark it and the caller throws.
 struct CodeCheck {
@@ -42,58 +43,23 @@ void agree_scale(float d, const int8_t* q, int64_t n, DecodedTernary& out) {
   else if (d != out.scale) out.uniform_scale = false;
 }
 
-uint8_t trit_byte(const int8_t* q, int64_t stride, int n) {  // base 3, first trit most significant
-  unsigned v = 0;
-  for (int i = 0; i < n; ++i) v = v * 3 + unsigned(q[i * stride] + 1);
-  for (int i = n; i < 5; ++i) v *= 3;
-  return uint8_t((v * 256 + 242) / 243);  // ceil(v * 256 / 243)
-}
-
-int8_t trit(uint8_t b, int n) { return int8_t(((unsigned(uint8_t(b * kPow3[n])) * 3) >> 8) - 1); }
-
-// The native layouts (T2, T1): packed rows, then a 32-byte tail whose first 4 bytes are the scale.
-void encode_native(const int8_t* q, int64_t rows, int64_t cols, float scale, int64_t row_bytes,
-                   void (*pack_row)(const int8_t*, int64_t, uint8_t*), uint8_t* out) {
-  for (int64_t r = 0; r < rows; ++r) pack_row(q + r * cols, cols, out + r * row_bytes);
-  std::memset(out + rows * row_bytes, 0, kTensorTailBytes);
-  std::memcpy(out + rows * row_bytes, &scale, 4);
-}
-
-// ---- T2 ----
-uint64_t t2_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * t2_row_bytes(cols) + kTensorTailBytes); }
-
-void t2_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
-  const int64_t rb = t2_row_bytes(cols);
-  CodeCheck check;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) {
-      const uint8_t byte = data[r * rb + c / kT2Block * kT2BlockBytes + c % 32];
-      out.q[size_t(r * cols + c)] = check((byte >> (2 * (c % kT2Block / 32))) & 3);
-    }
-  BITLM_CHECK(!check.bad, "a T2 weight has code 3");
+// ---- the native layouts: packed rows, then a 32-byte tail whose first 4 bytes are the scale ----
+void native_decode(const PackedLayout& l, const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
+  const int64_t rb = l.row_bytes(cols);
+  BITLM_CHECK(!l.rows_valid || l.rows_valid(data, size_t(rows * rb)), "a {} weight has an invalid code",
+              l.storage().name);
+  for (int64_t r = 0; r < rows; ++r) l.unpack_row(data + r * rb, cols, out.q.data() + r * cols);
   out.scale = load_f32(data + rows * rb);
 }
 
-void t2_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
-  encode_native(q, rows, cols, scale, t2_row_bytes(cols), pack_t2_row, out);
-}
-
-// ---- T1 ----
-uint64_t t1_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * t1_row_bytes(cols) + kTensorTailBytes); }
-
-void t1_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
-  const int64_t rb = t1_row_bytes(cols);
-  for (int64_t r = 0; r < rows; ++r) unpack_t1_row(data + r * rb, cols, out.q.data() + r * cols);
-  out.scale = load_f32(data + rows * rb);
-}
-
-void t1_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
-  encode_native(q, rows, cols, scale, t1_row_bytes(cols), pack_t1_row, out);
+void native_encode(const PackedLayout& l, const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
+  const int64_t rb = l.row_bytes(cols);
+  for (int64_t r = 0; r < rows; ++r) l.pack_row(q + r * cols, cols, out + r * rb);
+  std::memset(out + rows * rb, 0, kGgmlScaleTailBytes);
+  std::memcpy(out + rows * rb, &scale, 4);
 }
 
 // ---- TQ2_0 ----
-uint64_t tq2_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * cols / kQK * kTQ2Bytes); }
-
 void tq2_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
   CodeCheck check;
   for (int64_t b = 0; b < rows * cols / kQK; ++b) {
@@ -123,8 +89,6 @@ void tq2_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_
 }
 
 // ---- TQ1_0 ----
-uint64_t tq1_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * cols / kQK * kTQ1Bytes); }
-
 void tq1_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
   for (int64_t b = 0; b < rows * cols / kQK; ++b) {
     const uint8_t* blk = data + b * kTQ1Bytes;
@@ -152,14 +116,12 @@ void tq1_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_
 }
 
 // ---- I2_S ----
-uint64_t i2s_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * cols / 4 + kTensorTailBytes); }
-
 void i2s_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
   CodeCheck check;
   const int64_t n = rows * cols;
   for (int64_t i = 0; i < n; ++i) {
-    const uint8_t byte = data[i / kT2Block * kT2BlockBytes + i % 32];
-    out.q[size_t(i)] = check((byte >> (6 - 2 * (i % kT2Block / 32))) & 3);
+    const uint8_t byte = data[i / kI2SBlock * kI2SBlockBytes + i % 32];
+    out.q[size_t(i)] = check((byte >> (6 - 2 * (i % kI2SBlock / 32))) & 3);
   }
   BITLM_CHECK(!check.bad, "an I2_S weight has code 3");
   out.scale = load_f32(data + n / 4);
@@ -167,22 +129,19 @@ void i2s_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary&
 
 void i2s_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
   const int64_t n = rows * cols;
-  std::memset(out, 0, size_t(n / 4 + kTensorTailBytes));
+  std::memset(out, 0, size_t(n / 4 + kGgmlScaleTailBytes));
   for (int64_t i = 0; i < n; ++i)
-    out[i / kT2Block * kT2BlockBytes + i % 32] |= uint8_t((q[i] + 1) << (6 - 2 * (i % kT2Block / 32)));
+    out[i / kI2SBlock * kI2SBlockBytes + i % 32] |= uint8_t((q[i] + 1) << (6 - 2 * (i % kI2SBlock / 32)));
   std::memcpy(out + n / 4, &scale, 4);
 }
 
 // ---- float tensors: already ternary, or latent weights ----
 template <uint32_t kType>
 float float_at(const uint8_t* p, int64_t i) {
-  if constexpr (kType == kF32) return load_f32(p + 4 * i);
-  else if constexpr (kType == kF16) return fp16_to_f32(load_u16(p + 2 * i));
+  if constexpr (kType == kGgmlF32) return load_f32(p + 4 * i);
+  else if constexpr (kType == kGgmlF16) return fp16_to_f32(load_u16(p + 2 * i));
   else return bf16_to_f32(load_u16(p + 2 * i));
 }
-
-template <uint32_t kType>
-uint64_t float_bytes(int64_t rows, int64_t cols) { return uint64_t(rows * cols) * (kType == kF32 ? 4 : 2); }
 
 template <uint32_t kType>
 void float_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
@@ -209,72 +168,63 @@ template <uint32_t kType>
 void float_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
   for (int64_t i = 0; i < rows * cols; ++i) {
     const float v = float(q[i]) * scale;
-    if constexpr (kType == kF32) std::memcpy(out + 4 * i, &v, 4);
-    else store_u16(out + 2 * i, kType == kF16 ? f32_to_fp16(v) : f32_to_bf16(v));
+    if constexpr (kType == kGgmlF32) std::memcpy(out + 4 * i, &v, 4);
+    else store_u16(out + 2 * i, kType == kGgmlF16 ? f32_to_fp16(v) : f32_to_bf16(v));
   }
 }
 
-constexpr TernaryFormatTraits kTernaryFormats[] = {
-    {kT2, "T2", 1, t2_bytes, t2_decode, t2_encode},
-    {kT1, "T1", 1, t1_bytes, t1_decode, t1_encode},
-    {kTQ1_0, "TQ1_0", kQK, tq1_bytes, tq1_decode, tq1_encode},
-    {kTQ2_0, "TQ2_0", kQK, tq2_bytes, tq2_decode, tq2_encode},
-    {kI2_S, "I2_S", kT2Block, i2s_bytes, i2s_decode, i2s_encode},
-    {kF32, "F32", 1, float_bytes<kF32>, float_decode<kF32>, float_encode<kF32>},
-    {kF16, "F16", 1, float_bytes<kF16>, float_decode<kF16>, float_encode<kF16>},
-    {kBF16, "BF16", 1, float_bytes<kBF16>, float_decode<kBF16>, float_encode<kBF16>},
+// The peers' and the float formats; the native layouts go through their rows.
+struct TernaryCodec {
+  uint32_t type;
+  void (*decode)(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out);
+  void (*encode)(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out);
 };
 
-const TernaryFormatTraits& require_format(uint32_t type, int64_t rows, int64_t cols, std::string_view what) {
-  const TernaryFormatTraits* f = ternary_format(type);
-  BITLM_CHECK(f != nullptr, "{}: ggml type {} is not a ternary weight format", what, type);
-  BITLM_CHECK(rows > 0 && cols > 0 && cols % f->col_multiple == 0,
-              "{}: {} needs cols a multiple of {}, got {}x{}", what, f->name, f->col_multiple, rows, cols);
-  return *f;
+constexpr TernaryCodec kCodecs[] = {
+    {kGgmlTQ1_0, tq1_decode, tq1_encode},
+    {kGgmlTQ2_0, tq2_decode, tq2_encode},
+    {kGgmlI2_S, i2s_decode, i2s_encode},
+    {kGgmlF32, float_decode<kGgmlF32>, float_encode<kGgmlF32>},
+    {kGgmlF16, float_decode<kGgmlF16>, float_encode<kGgmlF16>},
+    {kGgmlBF16, float_decode<kGgmlBF16>, float_encode<kGgmlBF16>},
+};
+
+const TernaryCodec* find_codec(uint32_t type) {
+  for (const auto& c : kCodecs)
+    if (c.type == type) return &c;
+  return nullptr;
+}
+
+// The storage traits of a ternary format whose shape fits it (cols a whole number of blocks,
+// except in the native layouts, which pad their rows); UserError naming `what` otherwise.
+const GgmlTypeTraits& require_format(uint32_t type, int64_t rows, int64_t cols, std::string_view what) {
+  BITLM_CHECK(is_ternary_format(type), "{}: ggml type {} is not a ternary weight format", what, ggml_type_name(type));
+  const GgmlTypeTraits& t = *ggml_type_traits(type);
+  const int64_t multiple = t.storage == GgmlStorage::kRowsScaleTail ? 1 : t.block_elems;
+  BITLM_CHECK(rows > 0 && cols > 0 && cols % multiple == 0, "{}: {} needs cols a multiple of {}, got {}x{}", what,
+              t.name, multiple, rows, cols);
+  return t;
+}
+
+uint64_t tensor_bytes(uint32_t type, int64_t rows, int64_t cols) {
+  return ggml_tensor_bytes(type, uint64_t(cols), uint64_t(rows * cols)).value();
 }
 
 }  // namespace
 
-void pack_t2_row(const int8_t* q, int64_t cols, uint8_t* out) {
-  std::memset(out, 0, size_t(t2_row_bytes(cols)));
-  for (int64_t c = 0; c < cols; ++c)
-    out[c / kT2Block * kT2BlockBytes + c % 32] |= uint8_t((q[c] + 1) << (2 * (c % kT2Block / 32)));
-}
-
-void unpack_t2_row(const uint8_t* in, int64_t cols, int8_t* q) {
-  for (int64_t c = 0; c < cols; ++c)
-    q[c] = int8_t(((in[c / kT2Block * kT2BlockBytes + c % 32] >> (2 * (c % kT2Block / 32))) & 3) - 1);
-}
-
-void pack_t1_row(const int8_t* q, int64_t cols, uint8_t* out) {
-  for (int64_t b = 0; b < (cols + kT1Block - 1) / kT1Block; ++b) {
-    int8_t blk[kT1Block] = {};  // weights past cols are 0 (code 1)
-    const int64_t n = std::min(kT1Block, cols - b * kT1Block);
-    std::copy(q + b * kT1Block, q + b * kT1Block + n, blk);
-    for (int j = 0; j < 32; ++j) out[b * kT1BlockBytes + j] = trit_byte(blk + j, 32, 5);
-  }
-}
-
-void unpack_t1_row(const uint8_t* in, int64_t cols, int8_t* q) {
-  for (int64_t c = 0; c < cols; ++c) q[c] = trit(in[c / kT1Block * kT1BlockBytes + c % 32], int(c % kT1Block / 32));
-}
-
-const TernaryFormatTraits* ternary_format(uint32_t ggml_type) {
-  for (const auto& f : kTernaryFormats)
-    if (f.ggml_type == ggml_type) return &f;
-  return nullptr;
-}
+bool is_ternary_format(uint32_t type) { return find_packed_layout(type) || find_codec(type); }
 
 DecodedTernary decode_ternary(uint32_t ggml_type, std::span<const uint8_t> data, int64_t rows,
                               int64_t cols, std::string_view path, std::string_view name) {
   DecodedTernary out;
   try {
-    const TernaryFormatTraits& f = require_format(ggml_type, rows, cols, fmt::format("tensor '{}'", name));
-    const uint64_t want = f.n_bytes(rows, cols);
-    BITLM_CHECK(data.size() == want, "tensor '{}': {} {}x{} needs {} bytes, got {}", name, f.name, rows,
+    const GgmlTypeTraits& t = require_format(ggml_type, rows, cols, fmt::format("tensor '{}'", name));
+    const uint64_t want = tensor_bytes(ggml_type, rows, cols);
+    BITLM_CHECK(data.size() == want, "tensor '{}': {} {}x{} needs {} bytes, got {}", name, t.name, rows,
                 cols, want, data.size());
     out.q.resize(size_t(rows * cols));
-    f.decode(data.data(), rows, cols, out);
+    if (const PackedLayout* l = find_packed_layout(ggml_type)) native_decode(*l, data.data(), rows, cols, out);
+    else find_codec(ggml_type)->decode(data.data(), rows, cols, out);
   } catch (const UserError& e) {
     throw FormatError(path, e.what());
   }
@@ -296,28 +246,25 @@ float decode_ternary(const std::string& path, const std::string& name, uint32_t 
 
 std::vector<uint8_t> encode_ternary(uint32_t ggml_type, std::span<const int8_t> q, int64_t rows,
                                     int64_t cols, float scale) {
-  const TernaryFormatTraits& f = require_format(ggml_type, rows, cols, "encode");
+  require_format(ggml_type, rows, cols, "encode");
   BITLM_ASSERT(int64_t(q.size()) == rows * cols);
-  std::vector<uint8_t> out(f.n_bytes(rows, cols));
-  f.encode(q.data(), rows, cols, scale, out.data());
+  std::vector<uint8_t> out(tensor_bytes(ggml_type, rows, cols));
+  if (const PackedLayout* l = find_packed_layout(ggml_type)) native_encode(*l, q.data(), rows, cols, scale, out.data());
+  else find_codec(ggml_type)->encode(q.data(), rows, cols, scale, out.data());
   return out;
 }
 
 // ---- dense ----
 bool dense_type_supported(uint32_t t) {
-  return t == kF32 || t == kF16 || t == kBF16 || t == kQ8_0 || t == kQ6_K;
+  return t == kGgmlF32 || t == kGgmlF16 || t == kGgmlBF16 || t == kGgmlQ8_0 || t == kGgmlQ6_K;
 }
 
 uint64_t dense_row_bytes(uint32_t t, int64_t cols) {
   BITLM_CHECK(dense_type_supported(t), "ggml type {} is not a supported dense type", t);
-  const int64_t block = t == kQ8_0 ? kQ80Block : t == kQ6_K ? kQK : 1;
-  BITLM_CHECK(cols > 0 && cols % block == 0, "ggml type {}: row length {} is not a multiple of {}", t, cols, block);
-  switch (t) {
-    case kF32: return uint64_t(cols) * 4;
-    case kQ8_0: return uint64_t(cols / kQ80Block * kQ80Bytes);
-    case kQ6_K: return uint64_t(cols / kQK * kQ6KBytes);
-    default: return uint64_t(cols) * 2;
-  }
+  const GgmlTypeTraits& g = *ggml_type_traits(t);
+  BITLM_CHECK(cols > 0 && cols % g.block_elems == 0, "ggml type {}: row length {} is not a multiple of {}", t, cols,
+              g.block_elems);
+  return uint64_t(cols) / g.block_elems * g.block_bytes;
 }
 
 namespace {
@@ -378,17 +325,17 @@ void q6k_encode_block(const float* x, uint8_t* blk) {
 
 void decode_dense_row(uint32_t t, const uint8_t* row, int64_t cols, float* out) {
   switch (t) {
-    case kF32: std::memcpy(out, row, size_t(cols) * 4); return;
-    case kF16: for (int64_t i = 0; i < cols; ++i) out[i] = fp16_to_f32(load_u16(row + 2 * i)); return;
-    case kBF16: for (int64_t i = 0; i < cols; ++i) out[i] = bf16_to_f32(load_u16(row + 2 * i)); return;
-    case kQ8_0:
+    case kGgmlF32: std::memcpy(out, row, size_t(cols) * 4); return;
+    case kGgmlF16: for (int64_t i = 0; i < cols; ++i) out[i] = fp16_to_f32(load_u16(row + 2 * i)); return;
+    case kGgmlBF16: for (int64_t i = 0; i < cols; ++i) out[i] = bf16_to_f32(load_u16(row + 2 * i)); return;
+    case kGgmlQ8_0:
       for (int64_t b = 0; b < cols / kQ80Block; ++b) {
         const uint8_t* blk = row + b * kQ80Bytes;
         const float d = fp16_to_f32(load_u16(blk));
         for (int i = 0; i < kQ80Block; ++i) out[b * kQ80Block + i] = d * float(int8_t(blk[2 + i]));
       }
       return;
-    case kQ6_K:
+    case kGgmlQ6_K:
       for (int64_t b = 0; b < cols / kQK; ++b) q6k_decode_block(row + b * kQ6KBytes, out + b * kQK);
       return;
     default: BITLM_ASSERT(!"decode_dense_row: unsupported type");
@@ -397,10 +344,10 @@ void decode_dense_row(uint32_t t, const uint8_t* row, int64_t cols, float* out) 
 
 void encode_dense_row(uint32_t t, const float* x, int64_t cols, uint8_t* out) {
   switch (t) {
-    case kF32: std::memcpy(out, x, size_t(cols) * 4); return;
-    case kF16: for (int64_t i = 0; i < cols; ++i) store_u16(out + 2 * i, f32_to_fp16(x[i])); return;
-    case kBF16: for (int64_t i = 0; i < cols; ++i) store_u16(out + 2 * i, f32_to_bf16(x[i])); return;
-    case kQ8_0:  // ggml quantize_row_q8_0_ref
+    case kGgmlF32: std::memcpy(out, x, size_t(cols) * 4); return;
+    case kGgmlF16: for (int64_t i = 0; i < cols; ++i) store_u16(out + 2 * i, f32_to_fp16(x[i])); return;
+    case kGgmlBF16: for (int64_t i = 0; i < cols; ++i) store_u16(out + 2 * i, f32_to_bf16(x[i])); return;
+    case kGgmlQ8_0:  // ggml quantize_row_q8_0_ref
       for (int64_t b = 0; b < cols / kQ80Block; ++b) {
         const float* xb = x + b * kQ80Block;
         uint8_t* blk = out + b * kQ80Bytes;
@@ -411,7 +358,7 @@ void encode_dense_row(uint32_t t, const float* x, int64_t cols, uint8_t* out) {
         for (int i = 0; i < kQ80Block; ++i) blk[2 + i] = uint8_t(int8_t(clamp_nan_low(std::round(xb[i] * id), -127.0f, 127.0f)));
       }
       return;
-    case kQ6_K:
+    case kGgmlQ6_K:
       for (int64_t b = 0; b < cols / kQK; ++b) q6k_encode_block(x + b * kQK, out + b * kQ6KBytes);
       return;
     default: BITLM_ASSERT(!"encode_dense_row: unsupported type");

@@ -1,18 +1,11 @@
-// quant/ternary_formats.h — codecs of the weight formats bitlm reads and writes, with one traits
-// table for the ternary ones. The scalar codecs here are the spec; kernels must agree with them.
+// quant/ternary_formats.h — codecs of the weight formats bitlm reads and writes: whole ternary
+// tensors (the peers' packings, float tensors, and bitlm's native layouts through their traits
+// rows) and dense rows. The scalar codecs here are the spec; kernels must agree with them. Type
+// ids, names and storage sizes: core/ggml_types.h.
 //
-// Ternary layouts (rows = output features = ne[1], cols = ne[0]; all decode to row-major int8):
-//  T2 (bitlm native, id 1024): per row ceil(cols/128) blocks of 32 bytes; code = w+1 in {0,1,2};
-//      byte j of a block holds weights j, j+32, j+64, j+96 in bits 0-1, 2-3, 4-5, 6-7; tail
-//      weights past cols are code 0 (kernels read zero activations there). Tensor bytes = the
-//      rows' blocks, then a 32-byte tail whose first 4 bytes are the f32 per-tensor scale.
-//      Identical on x86 and ARM.
-//  T1 (bitlm native, id 1025, 1.6 bits/weight): per row ceil(cols/160) blocks of 32 bytes; byte j
-//      of a block holds weights j, j+32, j+64, j+96, j+128 as the base-3 digits (code = w+1, first
-//      weight most significant) of v, stored as ceil(v * 256 / 243) like TQ1_0, so digit n is
-//      ((uint8)(b * 3^n) * 3) >> 8: SIMD multiplies by 3 with byte adds and takes the carry.
-//      Weights past cols are code 1 (w = 0). Tensor bytes = the rows, then the same 32-byte scale
-//      tail as T2. Every byte value decodes to valid codes.
+// Ternary formats (rows = output features = ne[1], cols = ne[0]; all decode to row-major int8):
+//  T2, T1 (bitlm's native layouts, ids 1024, 1025): quant/packed_layout.h; their rows, then a
+//      32-byte tail whose first 4 bytes are the f32 per-tensor scale.
 //  TQ2_0 (llama.cpp, id 35): 256-blocks of qs[64] + fp16 d; in each 32-byte half, byte m holds
 //      elements m, m+32, m+64, m+96 at bits 0-1, 2-3, 4-5, 6-7; value = (code - 1) * d.
 //  TQ1_0 (llama.cpp, id 34): 256-blocks of qs[48] + qh[4] + fp16 d; qs[0..31] hold elements
@@ -33,29 +26,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/ggml_types.h"
+
 namespace bitlm {
-
-// The ggml type ids quant/ decodes (the same numbers as io/ggml_types.h, which quant/ may not
-// include: core <- quant; tests/quant pins them equal).
-namespace type_id {
-inline constexpr uint32_t kF32 = 0, kF16 = 1, kQ8_0 = 8, kQ6_K = 14, kBF16 = 30, kTQ1_0 = 34,
-                          kTQ2_0 = 35, kI2_S = 36, kT2 = 1024, kT1 = 1025;
-}
-
-// ---- T2, the native layout (shared with TernaryMatrix and the kernels) ----
-inline constexpr int64_t kT2Block = 128;      // weights per block
-inline constexpr int64_t kT2BlockBytes = 32;  // bytes per block
-inline constexpr int64_t kTensorTailBytes = 32;  // T2/I2_S: the f32 scale, padded to 32 bytes
-inline int64_t t2_row_bytes(int64_t cols) { return (cols + kT2Block - 1) / kT2Block * kT2BlockBytes; }
-void pack_t2_row(const int8_t* q, int64_t cols, uint8_t* out);  // writes t2_row_bytes(cols)
-void unpack_t2_row(const uint8_t* in, int64_t cols, int8_t* q);
-
-// ---- T1, the native 1.6-bit layout ----
-inline constexpr int64_t kT1Block = 160;      // weights per block (5 per byte)
-inline constexpr int64_t kT1BlockBytes = 32;  // bytes per block
-inline int64_t t1_row_bytes(int64_t cols) { return (cols + kT1Block - 1) / kT1Block * kT1BlockBytes; }
-void pack_t1_row(const int8_t* q, int64_t cols, uint8_t* out);  // writes t1_row_bytes(cols)
-void unpack_t1_row(const uint8_t* in, int64_t cols, int8_t* q);
 
 // ---- ternary tensors ----
 struct DecodedTernary {
@@ -65,17 +38,8 @@ struct DecodedTernary {
   bool from_latent = false;   // a float tensor that was not already ternary, absmean-quantized
 };
 
-struct TernaryFormatTraits {
-  uint32_t ggml_type;
-  std::string_view name;
-  int64_t col_multiple;  // cols must be a multiple of this
-  uint64_t (*n_bytes)(int64_t rows, int64_t cols);
-  void (*decode)(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out);
-  void (*encode)(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out);
-};
-
-// The traits of a ternary-capable type (T2, T1, TQ1_0, TQ2_0, I2_S, F32, F16, BF16), or nullptr.
-const TernaryFormatTraits* ternary_format(uint32_t ggml_type);
+// True for the types decode_ternary reads: the native layouts, TQ1_0, TQ2_0, I2_S, F32, F16, BF16.
+bool is_ternary_format(uint32_t ggml_type);
 
 // Decodes tensor `name` of file `path` (both only for messages); throws FormatError on a type,
 // shape or size that does not fit, or a non-finite/negative scale.

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "io/ggml_types.h"
+#include "core/ggml_types.h"
 #include "io/gguf.h"
 #include "model/config.h"
 #include "quant/quantize.h"

@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/ggml_types.h"
 #include "fault_util.h"
 #include "io/atomic_write.h"
 #include "io/gguf.h"
-#include "io/ggml_types.h"
 #include "io/safetensors.h"
 #include "io_test_util.h"
 

@@ -4,7 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "io/ggml_types.h"
+#include "core/ggml_types.h"
 #include "io/gguf.h"
 #include "core/error.h"
 #include "io_test_util.h"

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "io/ggml_types.h"
+#include "core/ggml_types.h"
 #include "core/error.h"
 #include "io_test_util.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "io/ggml_types.h"
+#include "core/ggml_types.h"
 #include "io/gguf.h"
 #include "model/config.h"
 #include "model/sampler.h"

@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
-#include "io/ggml_types.h"
+#include "core/ggml_types.h"
 #include "io/gguf.h"
 #include "model/config.h"
 #include "model/forward.h"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "io/ggml_types.h"
+#include "core/ggml_types.h"
 #include "model/forward.h"
 #include "model/model.h"
 #include "model/synth.h"

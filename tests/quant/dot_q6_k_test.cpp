@@ -1,4 +1,4 @@
-// tests/quant/dot_q6_k_test.cpp — the Q6_K x Q8_K head dot (quant/gemv_t2.h DotQ6KQ8) on every
+// tests/quant/dot_q6_k_test.cpp — the Q6_K x Q8_K head dot (quant/kernels.h DotQ6KQ8) on every
 // ISA: the per-block int32 sums are exact and the blocks are added in one order with fma, so every
 // ISA must return ref's float bit for bit; ref itself is checked against integer and double dots.
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 
 #include "core/fp16.h"
 #include "core/rng.h"
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 #include "quant/ternary_formats.h"
 
 namespace bitlm {
@@ -17,7 +17,7 @@ namespace {
 
 constexpr int64_t kBlockBytes = 210;
 
-class DotQ6KQ8Test : public testing::TestWithParam<const TernaryKernels*> {};
+class DotQ6KQ8Test : public testing::TestWithParam<const MatmulKernels*> {};
 
 std::vector<int16_t> sums16(const std::vector<int8_t>& xq) {
   std::vector<int16_t> s(xq.size() / 16, 0);
@@ -35,9 +35,9 @@ TEST_P(DotQ6KQ8Test, EncodedRowsMatchRefExactlyAndTheDoubleDot) {
     for (auto& v : w) v = float(rng.normal());
     for (auto& v : x) v = float(rng.normal());
     x[3] = -4.5f;  // a block whose absmax is negative
-    std::vector<uint8_t> row(dense_row_bytes(type_id::kQ6_K, n));
-    encode_dense_row(type_id::kQ6_K, w.data(), n, row.data());
-    decode_dense_row(type_id::kQ6_K, row.data(), n, wd.data());
+    std::vector<uint8_t> row(dense_row_bytes(kGgmlQ6_K, n));
+    encode_dense_row(kGgmlQ6_K, w.data(), n, row.data());
+    decode_dense_row(kGgmlQ6_K, row.data(), n, wd.data());
     std::vector<int8_t> xq(N);
     std::vector<float> xd(N / 256);
     std::vector<int16_t> xs(N / 16);
@@ -72,7 +72,7 @@ TEST_P(DotQ6KQ8Test, RawBlocksGiveTheExactIntegerSum) {
     for (auto& v : xq) v = trial < 2 ? int8_t(-128) : int8_t(int(rng.below(256)) - 128);  // ... times -128
     const std::vector<int16_t> xs = sums16(xq);
     float wd[256];
-    decode_dense_row(type_id::kQ6_K, row.data(), 256, wd);
+    decode_dense_row(kGgmlQ6_K, row.data(), 256, wd);
     int64_t want = 0;
     for (int i = 0; i < 256; ++i) want += int64_t(wd[i]) * xq[size_t(i)];
     const float xd = 1.0f;

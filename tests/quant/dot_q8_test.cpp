@@ -1,4 +1,4 @@
-// tests/quant/dot_q8_test.cpp — the Q8_0 x Q8_0 head dot (quant/gemv_t2.h DotQ8Q8) on every ISA:
+// tests/quant/dot_q8_test.cpp — the Q8_0 x Q8_0 head dot (quant/kernels.h DotQ8Q8) on every ISA:
 // the per-block int32 sums are exact, so each ISA may differ from ref only by float summation order.
 #include <gtest/gtest.h>
 
@@ -6,14 +6,14 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "quant/gemv_t2.h"
+#include "quant/kernels.h"
 #include "quant/quantize.h"
 #include "quant/ternary_formats.h"
 
 namespace bitlm {
 namespace {
 
-class DotQ8Q8Test : public testing::TestWithParam<const TernaryKernels*> {};
+class DotQ8Q8Test : public testing::TestWithParam<const MatmulKernels*> {};
 
 TEST_P(DotQ8Q8Test, MatchesRefAndTheDoubleDot) {
   Rng rng(7);
@@ -23,9 +23,9 @@ TEST_P(DotQ8Q8Test, MatchesRefAndTheDoubleDot) {
     for (auto& v : w) v = float(rng.normal());
     for (auto& v : x) v = float(rng.normal());
     x[0] = -3.5f;  // a block whose absmax is negative
-    std::vector<uint8_t> row(dense_row_bytes(type_id::kQ8_0, n));
-    encode_dense_row(type_id::kQ8_0, w.data(), n, row.data());
-    decode_dense_row(type_id::kQ8_0, row.data(), n, wd.data());
+    std::vector<uint8_t> row(dense_row_bytes(kGgmlQ8_0, n));
+    encode_dense_row(kGgmlQ8_0, w.data(), n, row.data());
+    decode_dense_row(kGgmlQ8_0, row.data(), n, wd.data());
     std::vector<int8_t> xq(N);
     std::vector<float> xd(N / 32);
     quantize_absmax_int8_groups(x, n / 32, xq, xd);

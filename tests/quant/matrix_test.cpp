@@ -42,28 +42,32 @@ TEST(TernaryMatrix, PackUnpackRoundTrip) {
   }
 }
 
-TEST(TernaryMatrix, T1PackUnpackRoundTrip) {
-  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 160}, {3, 161}, {8, 1}, {5, 6917}}) {
-    const auto q = random_ternary(rows * cols, uint64_t(rows + cols));
-    const float s = 0.75f;
-    const TernaryMatrix m = TernaryMatrix::pack(q, rows, cols, {&s, 1}, type_id::kT1);
-    EXPECT_EQ(m.layout(), type_id::kT1);
-    EXPECT_EQ(m.row_bytes(), (cols + 159) / 160 * 32);
-    EXPECT_EQ(m.padded_cols(), (cols + 159) / 160 * 160);
-    std::vector<int8_t> back(q.size());
-    m.unpack(back);
-    EXPECT_EQ(back, q) << rows << "x" << cols;
-  }
+TEST(TernaryMatrix, EveryLayoutPacksWholeBlocks) {
+  for (const PackedLayout& l : packed_layouts())
+    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 160}, {3, 161}, {8, 1}, {5, 6917}}) {
+      const auto q = random_ternary(rows * cols, uint64_t(rows + cols));
+      const float s = 0.75f;
+      const TernaryMatrix m = TernaryMatrix::pack(q, rows, cols, {&s, 1}, l.type);
+      const int64_t blocks = (cols + l.block_weights() - 1) / l.block_weights();
+      EXPECT_EQ(&m.layout(), &l);
+      EXPECT_EQ(m.row_bytes(), blocks * l.storage().block_bytes);
+      EXPECT_EQ(m.padded_cols(), blocks * l.block_weights());
+      EXPECT_EQ(activation_block_lcm() % l.block_weights(), 0);
+      std::vector<int8_t> back(q.size());
+      m.unpack(back);
+      EXPECT_EQ(back, q) << l.name << " " << rows << "x" << cols;
+    }
 }
 
-// A file's T2/T1 bytes are copied as they are: the same weights and scale as a decode + pack.
+// A file's packed bytes are copied as they are: the same weights and scale as a decode + pack.
 TEST(TernaryMatrix, CopyNativeKeepsTheFileBytes) {
   const int64_t rows = 5, cols = 333;
   const auto q = random_ternary(rows * cols, 9);
-  for (uint32_t type : {type_id::kT2, type_id::kT1}) {
+  for (const PackedLayout& l : packed_layouts()) {
+    const uint32_t type = l.type;
     const auto bytes = encode_ternary(type, q, rows, cols, 0.625f);
     const TernaryMatrix m = TernaryMatrix::copy_native(type, bytes, rows, cols, "f.gguf", "w");
-    EXPECT_EQ(m.layout(), type);
+    EXPECT_EQ(m.layout().type, type);
     EXPECT_EQ(m.scale_of_row(4), 0.625f);
     std::vector<int8_t> back(q.size());
     m.unpack(back);
@@ -73,12 +77,12 @@ TEST(TernaryMatrix, CopyNativeKeepsTheFileBytes) {
 
 TEST(TernaryMatrix, CopyNativeRejectsBadBytes) {
   const auto q = random_ternary(2 * 130, 4);
-  auto t2 = encode_ternary(type_id::kT2, q, 2, 130, 1.0f);
-  EXPECT_THROW(TernaryMatrix::copy_native(type_id::kT2, {t2.data(), t2.size() - 1}, 2, 130, "f", "w"), FormatError);
+  auto t2 = encode_ternary(kGgmlBitlmT2, q, 2, 130, 1.0f);
+  EXPECT_THROW(TernaryMatrix::copy_native(kGgmlBitlmT2, {t2.data(), t2.size() - 1}, 2, 130, "f", "w"), FormatError);
   t2[70] |= 0x30;  // a code 3
-  EXPECT_THROW(TernaryMatrix::copy_native(type_id::kT2, t2, 2, 130, "f", "w"), FormatError);
-  auto t1 = encode_ternary(type_id::kT1, q, 2, 130, -1.0f);  // a negative scale
-  EXPECT_THROW(TernaryMatrix::copy_native(type_id::kT1, t1, 2, 130, "f", "w"), FormatError);
+  EXPECT_THROW(TernaryMatrix::copy_native(kGgmlBitlmT2, t2, 2, 130, "f", "w"), FormatError);
+  auto t1 = encode_ternary(kGgmlBitlmT1, q, 2, 130, -1.0f);  // a negative scale
+  EXPECT_THROW(TernaryMatrix::copy_native(kGgmlBitlmT1, t1, 2, 130, "f", "w"), FormatError);
 }
 
 TEST(TernaryMatrix, GroupScalesMapToRows) {
@@ -168,8 +172,8 @@ TEST(TernaryMatmul, T1EqualsT2Exactly) {
   for (auto [rows, cols, T] : {std::tuple<int64_t, int64_t, int64_t>{70, 161, 1}, {33, 2560, 5}, {97, 300, 70}}) {
     const auto q = random_ternary(rows * cols, uint64_t(rows + cols));
     const float s = 0.5f;
-    const TernaryMatrix t2 = TernaryMatrix::pack(q, rows, cols, {&s, 1}, type_id::kT2);
-    const TernaryMatrix t1 = TernaryMatrix::pack(q, rows, cols, {&s, 1}, type_id::kT1);
+    const TernaryMatrix t2 = TernaryMatrix::pack(q, rows, cols, {&s, 1}, kGgmlBitlmT2);
+    const TernaryMatrix t1 = TernaryMatrix::pack(q, rows, cols, {&s, 1}, kGgmlBitlmT1);
     const auto x = random_floats(T * cols, uint64_t(T));
     QuantizedActivations xq;
     xq.resize(T, cols);
@@ -229,7 +233,7 @@ TEST(DenseMatrix, EveryTypeMatmulMatchesDecodedRows) {
   const int64_t rows = 70, cols = 512;
   const auto w = random_floats(rows * cols, 11);
   for (int64_t T : {1, 3})  // T = 1 dots encoded rows directly; T = 3 decodes each row once
-    for (uint32_t type : {type_id::kF32, type_id::kF16, type_id::kBF16, type_id::kQ8_0, type_id::kQ6_K}) {
+    for (uint32_t type : {kGgmlF32, kGgmlF16, kGgmlBF16, kGgmlQ8_0, kGgmlQ6_K}) {
       const auto x = random_floats(T * cols, 12);
       const DenseMatrix m = DenseMatrix::from_f32(type, w, rows, cols);
       EXPECT_EQ(m.n_bytes(), dense_row_bytes(type, cols) * rows);
@@ -244,8 +248,8 @@ TEST(DenseMatrix, EveryTypeMatmulMatchesDecodedRows) {
             mag += std::fabs(double(row[size_t(i)]) * x[size_t(t * cols + i)]);
             // Q8_0 heads quantize x per 32-block too, Q6_K heads per 256: each x moves by at most
             // half a step, amax/254
-            if (type == type_id::kQ8_0 || type == type_id::kQ6_K)
-              x_rounding += std::fabs(row[size_t(i)]) * block_amax(x, t * cols + i, type == type_id::kQ8_0 ? 32 : 256) / 254;
+            if (type == kGgmlQ8_0 || type == kGgmlQ6_K)
+              x_rounding += std::fabs(row[size_t(i)]) * block_amax(x, t * cols + i, type == kGgmlQ8_0 ? 32 : 256) / 254;
           }
           ASSERT_NEAR(y[size_t(t * rows + r)], want, 1e-5 * mag + x_rounding) << type << " T=" << T << " r=" << r;
         }
@@ -255,13 +259,13 @@ TEST(DenseMatrix, EveryTypeMatmulMatchesDecodedRows) {
 
 TEST(DenseMatrix, ViewReadsTheCallersBytes) {
   const std::vector<float> w = {1, 2, 3, 4, 5, 6};
-  const DenseMatrix m = DenseMatrix::view(type_id::kF32, reinterpret_cast<const uint8_t*>(w.data()), 2, 3);
+  const DenseMatrix m = DenseMatrix::view(kGgmlF32, reinterpret_cast<const uint8_t*>(w.data()), 2, 3);
   float row[3];
   m.row_f32(1, row);
   EXPECT_EQ(row[0], 4);
   EXPECT_EQ(row[2], 6);
-  EXPECT_THROW(DenseMatrix::view(type_id::kTQ2_0, nullptr, 2, 256), UserError);
-  EXPECT_THROW(DenseMatrix::view(type_id::kQ8_0, nullptr, 2, 33), UserError);
+  EXPECT_THROW(DenseMatrix::view(kGgmlTQ2_0, nullptr, 2, 256), UserError);
+  EXPECT_THROW(DenseMatrix::view(kGgmlQ8_0, nullptr, 2, 33), UserError);
 }
 
 }  // namespace

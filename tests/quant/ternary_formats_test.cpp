@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/fp16.h"
 #include "core/rng.h"
+#include "quant/packed_layout.h"
 
 namespace bitlm {
 namespace {
@@ -28,7 +29,7 @@ TEST_P(TernaryRoundTrip, EncodeThenDecodeIsIdentity) {
   for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 256}, {3, 512}, {7, 1280}}) {
     const auto q = random_ternary(rows * cols, uint64_t(rows * 131 + cols));
     const auto bytes = encode_ternary(GetParam(), q, rows, cols, scale);
-    EXPECT_EQ(bytes.size(), ternary_format(GetParam())->n_bytes(rows, cols));
+    EXPECT_EQ(bytes.size(), ggml_tensor_bytes(GetParam(), uint64_t(cols), uint64_t(rows * cols)));
     const DecodedTernary d = decode_ternary(GetParam(), bytes, rows, cols, "mem", "w");
     EXPECT_EQ(d.q, q) << rows << "x" << cols;
     EXPECT_EQ(d.scale, scale);
@@ -37,10 +38,25 @@ TEST_P(TernaryRoundTrip, EncodeThenDecodeIsIdentity) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, TernaryRoundTrip,
-                         testing::Values(type_id::kT2, type_id::kT1, type_id::kTQ1_0, type_id::kTQ2_0, type_id::kI2_S,
-                                         type_id::kF32, type_id::kF16, type_id::kBF16),
-                         [](const auto& info) { return std::string(ternary_format(info.param)->name); });
+// The peers' and the float formats, then every packed layout (a new one is covered by its row).
+std::vector<uint32_t> ternary_formats() {
+  std::vector<uint32_t> v = {kGgmlTQ1_0, kGgmlTQ2_0, kGgmlI2_S, kGgmlF32, kGgmlF16, kGgmlBF16};
+  for (const PackedLayout& l : packed_layouts()) v.push_back(l.type);
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, TernaryRoundTrip, testing::ValuesIn(ternary_formats()),
+                         [](const auto& info) { return ggml_type_name(info.param); });
+
+TEST(TernaryFormats, EveryTernaryTypeHasACodec) {  // core's storage table and quant's codecs agree
+  for (uint32_t id = 0; id < 2048; ++id) {
+    const GgmlTypeTraits* t = ggml_type_traits(id);
+    EXPECT_EQ(t && (t->ternary || id == kGgmlF32 || id == kGgmlF16 || id == kGgmlBF16), is_ternary_format(id)) << id;
+    if (t && t->storage == GgmlStorage::kRowsScaleTail) {
+      EXPECT_NE(find_packed_layout(id), nullptr) << id;
+    }
+  }
+}
 
 TEST(T2, RowLayoutByHand) {
   std::vector<int8_t> q(130, 0);
@@ -48,9 +64,9 @@ TEST(T2, RowLayoutByHand) {
   q[32] = -1;   // byte 0 bits 2-3: code 0
   q[97] = 1;    // byte 1 bits 6-7: code 2
   q[129] = -1;  // second block, byte 1 bits 0-1: code 0; tail weights 130..255 are code 0
-  std::vector<uint8_t> row(size_t(t2_row_bytes(130)), 0xff);
+  std::vector<uint8_t> row(size_t(packed_layout(kGgmlBitlmT2).row_bytes(130)), 0xff);
   ASSERT_EQ(row.size(), 64u);
-  pack_t2_row(q.data(), 130, row.data());
+  packed_layout(kGgmlBitlmT2).pack_row(q.data(), 130, row.data());
   EXPECT_EQ(row[0], 0b01010010);
   EXPECT_EQ(row[1], 0b10010101);
   EXPECT_EQ(row[2], 0b01010101);
@@ -58,15 +74,15 @@ TEST(T2, RowLayoutByHand) {
   EXPECT_EQ(row[33], 0b00000000);
   EXPECT_EQ(row[34], 0b00000000);  // past cols: code 0
   std::vector<int8_t> back(130);
-  unpack_t2_row(row.data(), 130, back.data());
+  packed_layout(kGgmlBitlmT2).unpack_row(row.data(), 130, back.data());
   EXPECT_EQ(back, q);
 }
 
 TEST(T2, ColsNotAMultipleOf128RoundTrip) {
   for (int64_t cols : {1, 127, 129, 6917}) {
     const auto q = random_ternary(3 * cols, uint64_t(cols));
-    const auto bytes = encode_ternary(type_id::kT2, q, 3, cols, 1.0f);
-    EXPECT_EQ(decode_ternary(type_id::kT2, bytes, 3, cols, "mem", "w").q, q) << cols;
+    const auto bytes = encode_ternary(kGgmlBitlmT2, q, 3, cols, 1.0f);
+    EXPECT_EQ(decode_ternary(kGgmlBitlmT2, bytes, 3, cols, "mem", "w").q, q) << cols;
   }
 }
 
@@ -75,30 +91,30 @@ TEST(T1, RowLayoutByHand) {
   q[0] = 1;     // byte 0, digit 0 (most significant): code 2
   q[128] = -1;  // byte 0, digit 4: code 0
   q[33] = 1;    // byte 1, digit 1: code 2
-  std::vector<uint8_t> row(size_t(t1_row_bytes(161)), 0);
+  std::vector<uint8_t> row(size_t(packed_layout(kGgmlBitlmT1).row_bytes(161)), 0);
   ASSERT_EQ(row.size(), 64u);
-  pack_t1_row(q.data(), 161, row.data());
+  packed_layout(kGgmlBitlmT1).pack_row(q.data(), 161, row.data());
   EXPECT_EQ(row[0], (unsigned(2 * 81 + 27 + 9 + 3 + 0) * 256 + 242) / 243);  // 21110_3 = 201 -> 212
   EXPECT_EQ(row[1], (unsigned(81 + 2 * 27 + 9 + 3 + 1) * 256 + 242) / 243);
   EXPECT_EQ(row[33], (unsigned(121) * 256 + 242) / 243);  // past cols: code 1 (w = 0) everywhere
   std::vector<int8_t> back(161);
-  unpack_t1_row(row.data(), 161, back.data());
+  packed_layout(kGgmlBitlmT1).unpack_row(row.data(), 161, back.data());
   EXPECT_EQ(back, q);
 }
 
 TEST(T1, ColsNotAMultipleOf160RoundTrip) {
   for (int64_t cols : {1, 159, 161, 6917}) {
     const auto q = random_ternary(3 * cols, uint64_t(cols));
-    const auto bytes = encode_ternary(type_id::kT1, q, 3, cols, 1.0f);
-    EXPECT_EQ(bytes.size(), uint64_t(3 * t1_row_bytes(cols) + 32));
-    EXPECT_EQ(decode_ternary(type_id::kT1, bytes, 3, cols, "mem", "w").q, q) << cols;
+    const auto bytes = encode_ternary(kGgmlBitlmT1, q, 3, cols, 1.0f);
+    EXPECT_EQ(bytes.size(), uint64_t(3 * packed_layout(kGgmlBitlmT1).row_bytes(cols) + 32));
+    EXPECT_EQ(decode_ternary(kGgmlBitlmT1, bytes, 3, cols, "mem", "w").q, q) << cols;
   }
 }
 
 TEST(TQ1_0, ByteIsCeilOfBase3FixedPoint) {
   // All +1 (trit 2): 22222_3 = 242 -> ceil(242*256/243) = 255; every trit decodes back.
   std::vector<int8_t> q(256, 1);
-  const auto bytes = encode_ternary(type_id::kTQ1_0, q, 1, 256, 1.0f);
+  const auto bytes = encode_ternary(kGgmlTQ1_0, q, 1, 256, 1.0f);
   EXPECT_EQ(bytes[0], 255);
   EXPECT_EQ(bytes[48], uint8_t((2 * 81 + 2 * 27 + 2 * 9 + 2 * 3) * 256 / 243 + 1));  // qh: 4 trits, shifted
   EXPECT_EQ(fp16_to_f32(uint16_t(bytes[52] | bytes[53] << 8)), 1.0f);
@@ -106,43 +122,43 @@ TEST(TQ1_0, ByteIsCeilOfBase3FixedPoint) {
 
 TEST(TQ2_0, DisagreeingBlockScalesAreReported) {
   const auto q = random_ternary(512, 5);
-  auto bytes = encode_ternary(type_id::kTQ2_0, q, 1, 512, 0.5f);
+  auto bytes = encode_ternary(kGgmlTQ2_0, q, 1, 512, 0.5f);
   const uint16_t other = f32_to_fp16(0.25f);
   bytes[66 + 64] = uint8_t(other);
   bytes[66 + 65] = uint8_t(other >> 8);
-  const DecodedTernary d = decode_ternary(type_id::kTQ2_0, bytes, 1, 512, "mem", "w");
+  const DecodedTernary d = decode_ternary(kGgmlTQ2_0, bytes, 1, 512, "mem", "w");
   EXPECT_FALSE(d.uniform_scale);
   EXPECT_EQ(d.scale, 0.5f);
   std::vector<int8_t> out(512);
-  EXPECT_THROW(decode_ternary("mem", "w", type_id::kTQ2_0, bytes, 1, 512, out), FormatError);
+  EXPECT_THROW(decode_ternary("mem", "w", kGgmlTQ2_0, bytes, 1, 512, out), FormatError);
 }
 
 TEST(TQ2_0, AllZeroBlockScaleIsIgnored) {
   std::vector<int8_t> q(512, 0);
   q[300] = -1;
-  auto bytes = encode_ternary(type_id::kTQ2_0, q, 1, 512, 0.5f);
+  auto bytes = encode_ternary(kGgmlTQ2_0, q, 1, 512, 0.5f);
   bytes[64] = 0x00, bytes[65] = 0x3c;  // first (all-zero) block claims d = 1.0
-  const DecodedTernary d = decode_ternary(type_id::kTQ2_0, bytes, 1, 512, "mem", "w");
+  const DecodedTernary d = decode_ternary(kGgmlTQ2_0, bytes, 1, 512, "mem", "w");
   EXPECT_TRUE(d.uniform_scale);
   EXPECT_EQ(d.scale, 0.5f);
 }
 
 TEST(Decode, BadInputThrowsFormatError) {
   const auto q = random_ternary(256, 1);
-  auto bytes = encode_ternary(type_id::kI2_S, q, 1, 256, 1.0f);
-  EXPECT_THROW(decode_ternary(type_id::kI2_S, {bytes.data(), bytes.size() - 1}, 1, 256, "f", "w"), FormatError);
-  EXPECT_THROW(decode_ternary(type_id::kTQ2_0, bytes, 1, 100, "f", "w"), FormatError);  // cols % 256
-  EXPECT_THROW(decode_ternary(type_id::kQ8_0, bytes, 1, 256, "f", "w"), FormatError);   // not ternary
+  auto bytes = encode_ternary(kGgmlI2_S, q, 1, 256, 1.0f);
+  EXPECT_THROW(decode_ternary(kGgmlI2_S, {bytes.data(), bytes.size() - 1}, 1, 256, "f", "w"), FormatError);
+  EXPECT_THROW(decode_ternary(kGgmlTQ2_0, bytes, 1, 100, "f", "w"), FormatError);  // cols % 256
+  EXPECT_THROW(decode_ternary(kGgmlQ8_0, bytes, 1, 256, "f", "w"), FormatError);   // not ternary
   bytes[0] = 0xff;  // code 3
-  EXPECT_THROW(decode_ternary(type_id::kI2_S, bytes, 1, 256, "f", "w"), FormatError);
-  bytes = encode_ternary(type_id::kI2_S, q, 1, 256, -1.0f);
-  EXPECT_THROW(decode_ternary(type_id::kI2_S, bytes, 1, 256, "f", "w"), FormatError);
+  EXPECT_THROW(decode_ternary(kGgmlI2_S, bytes, 1, 256, "f", "w"), FormatError);
+  bytes = encode_ternary(kGgmlI2_S, q, 1, 256, -1.0f);
+  EXPECT_THROW(decode_ternary(kGgmlI2_S, bytes, 1, 256, "f", "w"), FormatError);
 }
 
 TEST(FloatTensors, LatentWeightsAreAbsmeanQuantized) {
   const std::vector<float> w = {0.5f, 1.0f, -1.5f, 0.1f, 3.0f, -0.9f};  // 003 eq. 3-5, beta = 7/6
   const DecodedTernary d = decode_ternary(
-      type_id::kF32, {reinterpret_cast<const uint8_t*>(w.data()), w.size() * 4}, 2, 3, "f", "w");
+      kGgmlF32, {reinterpret_cast<const uint8_t*>(w.data()), w.size() * 4}, 2, 3, "f", "w");
   EXPECT_TRUE(d.from_latent);
   EXPECT_FLOAT_EQ(d.scale, 7.0f / 6.0f);
   EXPECT_EQ(d.q, (std::vector<int8_t>{0, 1, -1, 0, 1, -1}));
@@ -152,7 +168,7 @@ TEST(FloatTensors, AlreadyTernaryKeepsScaleExactly) {
   const float s = 0.1f;  // not a power of two: the exact float must survive
   const std::vector<float> w = {s, 0, -s, -s, 0, 0};
   const DecodedTernary d = decode_ternary(
-      type_id::kF32, {reinterpret_cast<const uint8_t*>(w.data()), w.size() * 4}, 2, 3, "f", "w");
+      kGgmlF32, {reinterpret_cast<const uint8_t*>(w.data()), w.size() * 4}, 2, 3, "f", "w");
   EXPECT_FALSE(d.from_latent);
   EXPECT_EQ(d.scale, s);
   EXPECT_EQ(d.q, (std::vector<int8_t>{1, 0, -1, -1, 0, 0}));
@@ -160,7 +176,7 @@ TEST(FloatTensors, AlreadyTernaryKeepsScaleExactly) {
 
 TEST(FloatTensors, NonFiniteIsAFormatError) {
   const std::vector<float> w = {1, NAN};
-  EXPECT_THROW(decode_ternary(type_id::kF32, {reinterpret_cast<const uint8_t*>(w.data()), 8}, 1, 2, "f", "w"),
+  EXPECT_THROW(decode_ternary(kGgmlF32, {reinterpret_cast<const uint8_t*>(w.data()), 8}, 1, 2, "f", "w"),
                FormatError);
 }
 
@@ -183,8 +199,8 @@ double max_rel_err(const std::vector<float>& a, const std::vector<float>& b) {
 TEST(Dense, RoundTripsWithinTheFormatsPrecision) {
   const int64_t cols = 512;
   const auto x = random_floats(cols, 9);
-  for (auto [type, tol] : {std::pair<uint32_t, double>{type_id::kF32, 0}, {type_id::kF16, 5e-4},
-                           {type_id::kBF16, 4e-3}, {type_id::kQ8_0, 6e-3}, {type_id::kQ6_K, 3e-2}}) {
+  for (auto [type, tol] : {std::pair<uint32_t, double>{kGgmlF32, 0}, {kGgmlF16, 5e-4},
+                           {kGgmlBF16, 4e-3}, {kGgmlQ8_0, 6e-3}, {kGgmlQ6_K, 3e-2}}) {
     std::vector<uint8_t> row(dense_row_bytes(type, cols));
     encode_dense_row(type, x.data(), cols, row.data());
     std::vector<float> y(static_cast<size_t>(cols));
@@ -198,18 +214,18 @@ TEST(Dense, Q8_0ByHand) {
   x[0] = 2.54f;  // d = 0.02, q = 127
   x[1] = -1.27f;  // q = -63.5 -> roundf away from zero = -64
   uint8_t row[34];
-  encode_dense_row(type_id::kQ8_0, x.data(), 32, row);
+  encode_dense_row(kGgmlQ8_0, x.data(), 32, row);
   EXPECT_EQ(int8_t(row[2]), 127);
   EXPECT_EQ(int8_t(row[3]), -64);
 }
 
 TEST(Dense, RowBytesAndBadShapes) {
-  EXPECT_EQ(dense_row_bytes(type_id::kQ8_0, 64), 68u);
-  EXPECT_EQ(dense_row_bytes(type_id::kQ6_K, 512), 420u);
-  EXPECT_EQ(dense_row_bytes(type_id::kBF16, 3), 6u);
-  EXPECT_THROW(dense_row_bytes(type_id::kQ6_K, 100), UserError);
-  EXPECT_THROW(dense_row_bytes(type_id::kTQ2_0, 256), UserError);
-  EXPECT_FALSE(dense_type_supported(type_id::kI2_S));
+  EXPECT_EQ(dense_row_bytes(kGgmlQ8_0, 64), 68u);
+  EXPECT_EQ(dense_row_bytes(kGgmlQ6_K, 512), 420u);
+  EXPECT_EQ(dense_row_bytes(kGgmlBF16, 3), 6u);
+  EXPECT_THROW(dense_row_bytes(kGgmlQ6_K, 100), UserError);
+  EXPECT_THROW(dense_row_bytes(kGgmlTQ2_0, 256), UserError);
+  EXPECT_FALSE(dense_type_supported(kGgmlI2_S));
 }
 
 }  // namespace

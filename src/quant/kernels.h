@@ -1,13 +1,13 @@
-// quant/gemv_t2.h — int8 x ternary kernels on "T2" rows (layout in quant/ternary_formats.h: 4
-// weights per byte, code = w + 1 in {0,1,2}, 128-weight blocks of 32 bytes; byte j of a block holds
-// weights j, j+32, j+64, j+96 in bits 0-1, 2-3, 4-5, 6-7).
+// quant/kernels.h — the matmul kernels of quant/matrix.cpp and their ISA dispatch table: int8 x
+// ternary GEMV/GEMM on every packed layout (quant/packed_layout.h: byte layouts), their f32
+// variants (`--act none`), and the dense-row dots of the output head (F32/F16/BF16/Q8_0/Q6_K).
 //
-// Activations are padded to whole blocks with zeros (row_bytes * 4 values per token), so the
-// kernels read whole blocks and the code-0 tail weights contribute nothing. Kernels multiply the
-// unsigned codes with signed int8 x (maddubs / vpdpbusd / sdot) and use
+// Ternary kernels (PackedKernels, one slot per layout): activations are padded to whole blocks
+// with zeros, so the kernels read whole blocks and the padding weights contribute nothing. They
+// multiply the unsigned codes (w + 1) with signed int8 x (maddubs / vpdpbusd / sdot) and use
 // dot(code, x) - sum(x) = dot(w, x); x_sum is sum(x) per token.
 //
-// Contract: every implementation writes exactly gemv_t2_ref's int32 sums (callers apply the
+// Contract: every implementation writes exactly its layout's _ref int32 sums (callers apply the
 // scales, 003 Fig. 12). A kernel works on rows [0, n_rows) from `w` (callers offset w and y to a
 // thread's row range). Kernels never allocate or throw.
 #pragma once
@@ -18,16 +18,16 @@
 namespace bitlm {
 
 // y[r] = dot(W[r], x)
-using GemvT2 = void (*)(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_t x_sum,
+using TernaryGemv = void (*)(const uint8_t* w, int64_t row_bytes, const int8_t* x, int32_t x_sum,
                         int32_t* y, int64_t n_rows);
 // y[t * y_stride + r] = dot(W[r], x[t * x_stride ...]) for t < T (prefill: each decoded weight
 // block is reused across a tile of tokens)
-using GemmT2 = void (*)(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
+using TernaryGemm = void (*)(const uint8_t* w, int64_t row_bytes, const int8_t* x, int64_t x_stride,
                         const int32_t* x_sum, int64_t T, int32_t* y, int64_t y_stride,
                         int64_t n_rows);
 // Float activations (`--act none`): y[t * y_stride + r] = sum_i W[r][i] * x[t][i], x padded with
 // zeros like the int8 case; x_sum[t] = sum of x[t]. Float sums: not bit-equal across ISAs.
-using GemmT2F32 = void (*)(const uint8_t* w, int64_t row_bytes, const float* x, int64_t x_stride,
+using TernaryGemmF32 = void (*)(const uint8_t* w, int64_t row_bytes, const float* x, int64_t x_stride,
                            const float* x_sum, int64_t T, float* y, int64_t y_stride,
                            int64_t n_rows);
 // Float dot product (dense heads).
@@ -56,26 +56,28 @@ using DotQ6KQ8 = float (*)(const uint8_t* row, const int8_t* xq, const float* xd
 // with one scale per block), xd = max|x| / 127 per block, xsum16 = sum of each 16 xq.
 void quantize_q8_k_blocks(const float* x, int64_t n, int8_t* xq, float* xd, int16_t* xsum16);
 
-struct TernaryKernels {
+// One packed layout's kernels (PackedLayout::kernels names the slot).
+struct PackedKernels {
+  TernaryGemv gemv;
+  TernaryGemm gemm;
+  TernaryGemmF32 gemm_f32;
+};
+
+struct MatmulKernels {
   std::string_view isa;
-  GemvT2 gemv_t2;
-  GemmT2 gemm_t2;
-  GemmT2F32 gemm_t2_f32;
+  PackedKernels t2;  // 128-weight blocks, 4 codes per byte
+  PackedKernels t1;  // 160-weight blocks, 5 codes per byte (1.6 bits); gemm_f32 is the ref in every ISA
   DotF32 dot_f32;
   DotRow dot_f16, dot_bf16, dot_q8_0, dot_q6_k;
   DotQ8Q8 dot_q8_0_q8;
   DotQ6KQ8 dot_q6_k_q8;
-  // T1 rows (1.6-bit layout, 160-weight blocks; x padded to row_bytes * 5 values): same contract,
-  // every implementation equals gemv_t1_ref exactly. `--act none` on T1 runs gemm_t1_f32_ref.
-  GemvT2 gemv_t1;
-  GemmT2 gemm_t1;
 };
 
 // The best runnable ISA, chosen once from cpu_features(); BITLM_ISA=ref|avx2|avx512|neon overrides
 // (UserError if that ISA cannot run here).
-const TernaryKernels& best_kernels();
+const MatmulKernels& best_kernels();
 // Every ISA this CPU can run, ref first (tests, benches).
-std::span<const TernaryKernels* const> runnable_kernels();
+std::span<const MatmulKernels* const> runnable_kernels();
 
 // Per-ISA implementations (each file holds only intrinsics and static helpers).
 void gemv_t2_ref(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);

@@ -1,5 +1,5 @@
-// tests/io/ggml_types_test.cpp — storage sizes of the ggml types (ggml-common.h block structs).
-#include "io/ggml_types.h"
+// tests/core/ggml_types_test.cpp — storage sizes of the ggml types (ggml-common.h block structs).
+#include "core/ggml_types.h"
 
 #include <gtest/gtest.h>
 
