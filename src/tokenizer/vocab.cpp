@@ -73,8 +73,8 @@ void check_vocab(const Vocab& v, std::string_view source) {
   for (size_t i = 0; i < v.types.size(); ++i)
     if (v.types[i] < int32_t(TokenType::kNormal) || v.types[i] > int32_t(TokenType::kByte))
       throw FormatError(source, fmt::format("{}[{}] = {} is not a token type (1..6)", kTokenType, i, v.types[i]));
-  if (v.model == "gpt2" && v.merges.empty())
-    throw FormatError(source, fmt::format("{} missing (needed by a gpt2 tokenizer)", kMerges));
+  // An empty merges list is valid: a pure byte-level tokenizer (every byte one token), which
+  // llama.cpp loads too.
   for (size_t i = 0; i < v.merges.size(); ++i)
     if (v.merges[i].find(' ', 1) == std::string::npos)
       throw FormatError(source, fmt::format("{}[{}] = '{}' is not two tokens separated by a space", kMerges, i, v.merges[i]));
@@ -130,7 +130,8 @@ void write_vocab(const Vocab& v, GgufWriter& writer) {
   writer.set(std::string(kTokens), GgufValue::string_array(v.tokens));
   if (!v.scores.empty()) writer.set(std::string(kScores), GgufValue::f32_array(v.scores));
   if (!v.types.empty()) writer.set(std::string(kTokenType), GgufValue::i32_array(v.types));
-  if (!v.merges.empty()) writer.set(std::string(kMerges), GgufValue::string_array(v.merges));
+  // llama.cpp requires the merges key of a gpt2 tokenizer even when the list is empty.
+  if (!v.merges.empty() || v.model == "gpt2") writer.set(std::string(kMerges), GgufValue::string_array(v.merges));
   for (const SpecialIdKey& s : kSpecialIds)
     if (v.*s.field >= 0) writer.set(std::string(s.key), GgufValue::u32(uint32_t(v.*s.field)));
   writer.set(std::string(kAddBos), GgufValue::boolean(v.add_bos));

@@ -81,6 +81,42 @@ TEST(Vocab, GgufRoundTrip) {
   EXPECT_EQ(tok->encode("ba", true), (std::vector<int32_t>{1, 0}));
 }
 
+// A byte-level BPE vocabulary with no merges (a pure byte tokenizer) is valid — llama.cpp loads it;
+// bitlm rejected it with "tokenizer.ggml.merges missing". Written with the (empty) merges key, as
+// llama.cpp requires the key, and read back both with it and without it.
+TEST(Vocab, EmptyMergesByteTokenizerLoads) {
+  Vocab v;
+  v.model = "gpt2";
+  v.pre = "gpt-2";
+  for (int b = 0; b < 256; ++b) v.tokens.push_back(byte_to_unicode(uint8_t(b)));
+  v.tokens.push_back("<|endoftext|>");
+  v.types.assign(v.tokens.size(), 1);
+  v.types.back() = 3;
+  v.bos = v.eos = 256;
+  v.add_bos = false;
+  v.add_space_prefix = false;
+  const std::string path = write_gguf(v, "bytes.gguf");
+  EXPECT_TRUE(GgufFile::open(path)->find("tokenizer.ggml.merges") != nullptr);
+  const Vocab r = read_vocab(*GgufFile::open(path));
+  std::filesystem::remove(path);
+  EXPECT_TRUE(r.merges.empty());
+  const auto tok = Tokenizer::from_vocab(r);
+  const std::string text = "hi \xC3\xA9!";  // "hi é!"
+  std::vector<int32_t> bytes;
+  for (char c : text) bytes.push_back(int32_t(uint8_t(c)));
+  EXPECT_EQ(tok->encode(text, true), bytes);
+  EXPECT_EQ(tok->decode(bytes), text);
+  // Without the key at all (a file written by another tool) it loads as well.
+  const std::string path2 = write_gguf(Vocab{}, "bytes_nokey.gguf", [&](GgufWriter& w) {
+    w.set("tokenizer.ggml.model", GgufValue::string("gpt2"));
+    w.set("tokenizer.ggml.pre", GgufValue::string("gpt-2"));
+    w.set("tokenizer.ggml.tokens", GgufValue::string_array(v.tokens));
+  });
+  EXPECT_TRUE(GgufFile::open(path2)->find("tokenizer.ggml.merges") == nullptr);
+  EXPECT_TRUE(read_vocab(*GgufFile::open(path2)).merges.empty());
+  std::filesystem::remove(path2);
+}
+
 TEST(Vocab, MissingTokenizerIsNamed) {
   EXPECT_THAT(read_error(write_gguf(Vocab{}, "none.gguf")), HasSubstr("no tokenizer: tokenizer.ggml.tokens missing"));
 }
