@@ -3,10 +3,14 @@
 # Usage: tools/bootstrap.sh [--with-reference | --cross-aarch64]
 #   --with-reference  adds python3-torch for tools/reference/
 #   --cross-aarch64   adds the aarch64 cross compiler, qemu-user and arm64 libraries (tools/test_neon.sh)
+#   --with-web        adds Node (nodejs, npm) and chromium for the server's end-to-end tests
+# With npm present it also installs the serve tests' npm packages (tests/serve/e2e: the official
+# openai client, pinned by package-lock.json) into that folder, once.
 set -euo pipefail
 pkgs=(build-essential cmake g++ libgtest-dev libgmock-dev libbenchmark-dev libfmt-dev libcli11-dev
       nlohmann-json3-dev libcpp-httplib-dev pkgconf libopenmpi-dev openmpi-bin)
 [[ "${1:-}" == "--with-reference" ]] && pkgs+=(python3-torch python3-numpy libopenblas0-pthread)  # OpenBLAS: a fair PyTorch baseline
+[[ "${1:-}" == "--with-web" ]] && pkgs+=(nodejs npm chromium)
 cross=0
 if [[ "${1:-}" == "--cross-aarch64" ]]; then
   cross=1
@@ -16,7 +20,17 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+e2e="$(cd "$(dirname "$0")/.." && pwd)/tests/serve/e2e"
+install_npm_packages() {
+  if command -v npm >/dev/null && [[ ! -f $e2e/node_modules/openai/package.json ]]; then
+    echo "bootstrap: npm ci in tests/serve/e2e (the openai client for the server's end-to-end test)" >&2
+    (cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error) || return 1
+  fi
+}
+if [[ ${#missing[@]} -eq 0 ]]; then
+  install_npm_packages
+  exit
+fi
 echo "bootstrap: installing ${missing[*]}" >&2
 SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
@@ -24,3 +38,4 @@ export DEBIAN_FRONTEND=noninteractive
 [[ $cross -eq 1 ]] && ! dpkg --print-foreign-architectures | grep -qx arm64 && $SUDO dpkg --add-architecture arm64
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_npm_packages
