@@ -1,6 +1,6 @@
-// cli/cmd_quantize.cpp — `bitlm quantize IN -o OUT --embd-type f32|f16|bf16|q8_0|q6_k`: the same
+// cli/cmd_quantize.cpp — `bitlm quantize IN -o OUT --embd-type f32|f16|bf16|q8_0|q6_k|q4_0`: the same
 // model with its token embedding / output head re-encoded (model/requantize.h), e.g. to measure the
-// perplexity a Q8_0 or Q6_K head costs.
+// perplexity a Q8_0, Q6_K or Q4_0 head costs.
 #include <fmt/format.h>
 
 #include <map>
@@ -16,7 +16,7 @@ namespace {
 struct QuantizeArgs { std::string in, out, type; };
 
 const std::map<std::string, uint32_t> kEmbdTypes = {
-    {"f32", kGgmlF32}, {"f16", kGgmlF16}, {"bf16", kGgmlBF16}, {"q8_0", kGgmlQ8_0}, {"q6_k", kGgmlQ6_K}};
+    {"f32", kGgmlF32}, {"f16", kGgmlF16}, {"bf16", kGgmlBF16}, {"q8_0", kGgmlQ8_0}, {"q6_k", kGgmlQ6_K}, {"q4_0", kGgmlQ4_0}};
 
 void setup(CLI::App& root) {
   auto a = std::make_shared<QuantizeArgs>();

@@ -22,7 +22,7 @@ void setup(CLI::App& root) {
   c->add_option("-o,--output", *out, "output GGUF file")->required();
   c->add_option("--seed", o->seed, "weights seed");
   c->add_option("--embd-type", *embd, "token embedding/tied head type (auto: q6_k for bitnet-* shapes, q8_0 where D is not a multiple of 256, else f16)")
-      ->check(CLI::IsMember({"auto", "f16", "q8_0", "q6_k"}));
+      ->check(CLI::IsMember({"auto", "f16", "q8_0", "q6_k", "q4_0"}));
   std::vector<std::string> layouts = {"auto"};
   std::string layout_help;
   for (const PackedLayout& l : packed_layouts()) {
@@ -38,7 +38,7 @@ void setup(CLI::App& root) {
     for (const PackedLayout& l : packed_layouts())
       if (l.name == *weights) o->weight_type = l.type;
     o->embd_type = *embd == "auto" ? synth_default_embd_type(o->shape)
-                   : *embd == "q8_0" ? kGgmlQ8_0 : *embd == "q6_k" ? kGgmlQ6_K : kGgmlF16;
+                   : *embd == "q8_0" ? kGgmlQ8_0 : *embd == "q6_k" ? kGgmlQ6_K : *embd == "q4_0" ? kGgmlQ4_0 : kGgmlF16;
     const double t0 = now_seconds();
     const ModelConfig cfg = write_synth_model(*o, *out);
     fmt::print(stderr, "wrote {} ({} {}: D {}, {} layers, vocab {}) in {:.1f} s\n", *out, o->shape, cfg.arch,

@@ -19,7 +19,7 @@ bool is_head_or_embedding(const TensorTable& names, const GgufTensorInfo& t) {
 
 std::vector<uint8_t> reencode(const GgufFile& f, const GgufTensorInfo& t, uint32_t type) {
   if (t.ne.size() != 2 || !dense_type_supported(t.type))
-    throw FormatError(f.path(), fmt::format("tensor '{}' is not a dense matrix (F32, F16, BF16, Q8_0, Q6_K)", t.name));
+    throw FormatError(f.path(), fmt::format("tensor '{}' is not a dense matrix (F32, F16, BF16, Q8_0, Q6_K, Q4_0)", t.name));
   const int64_t cols = int64_t(t.ne[0]), rows = int64_t(t.ne[1]);
   const uint64_t in_row = dense_row_bytes(t.type, cols);
   if (in_row * uint64_t(rows) != t.n_bytes)
@@ -43,7 +43,7 @@ std::vector<uint8_t> reencode(const GgufFile& f, const GgufTensorInfo& t, uint32
 }  // namespace
 
 int requantize_embedding(const std::string& in, const std::string& out, uint32_t type) {
-  BITLM_CHECK(dense_type_supported(type), "embedding type {} is not one of F32, F16, BF16, Q8_0, Q6_K", type);
+  BITLM_CHECK(dense_type_supported(type), "embedding type {} is not one of F32, F16, BF16, Q8_0, Q6_K, Q4_0", type);
   const auto f = GgufFile::open(in);
   const TensorTable& names = ModelConfig::from_gguf(*f).tensors();
   GgufWriter w;

@@ -54,7 +54,7 @@ void add_norm(GgufWriter& w, Rng& rng, const std::string& name, int64_t n) {
   w.add_tensor(name, {uint64_t(n)}, kGgmlF32, f32_bytes(g));
 }
 
-// token_embd ~ N(0, 1), encoded row by row in F16, Q8_0 or Q6_K.
+// token_embd ~ N(0, 1), encoded row by row in F16, Q8_0, Q6_K or Q4_0.
 void add_embedding(GgufWriter& w, Rng& rng, uint32_t type, const std::string& name, int64_t V, int64_t D) {
   const uint64_t row_bytes = dense_row_bytes(type, D);
   std::vector<uint8_t> bytes(size_t(row_bytes * uint64_t(V)));
@@ -134,8 +134,8 @@ uint32_t synth_default_weight_type(const std::string& shape) {
 
 ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
   ModelConfig c = synth_config(o.shape);
-  BITLM_CHECK(o.embd_type == kGgmlF16 || o.embd_type == kGgmlQ8_0 || o.embd_type == kGgmlQ6_K,
-              "synth: embedding type must be F16, Q8_0 or Q6_K");
+  BITLM_CHECK(o.embd_type == kGgmlF16 || o.embd_type == kGgmlQ8_0 || o.embd_type == kGgmlQ6_K || o.embd_type == kGgmlQ4_0,
+              "synth: embedding type must be F16, Q8_0, Q6_K or Q4_0");
   BITLM_CHECK(o.embd_type != kGgmlQ6_K || c.n_embd % 256 == 0,
               "synth: shape '{}' has D = {}, not a whole number of Q6_K's 256-value blocks", o.shape, c.n_embd);
   BITLM_CHECK(find_packed_layout(o.weight_type) != nullptr, "synth: weight type {} is not a packed layout (t2, t1)",

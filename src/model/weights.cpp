@@ -1,6 +1,7 @@
 // model/weights.cpp — tensor loading and validation (see weights.h).
-// Ternary tensors: a native packed layout is copied as stored; every other type is decoded by
-// quant/ternary_formats.h, float tensors included (already ternary, {-s, 0, +s}: s kept exactly, as
+// Ternary tensors run in the packed layout quant/packed_layout.h's load_layout picks for this
+// machine: a file already in it is copied as stored; every other type is decoded by
+// quant/ternary_formats.h and repacked, float tensors included (already ternary, {-s, 0, +s}: s kept exactly, as
 // llama.cpp's bitnet converter writes them; or latent weights, absmean-quantized, 003 eq. 3-5) --
 // unless the file says it is an fp model (weight_mode "fp"), whose float linear weights are kept
 // as they are.
@@ -16,6 +17,7 @@
 #include "core/fp16.h"
 #include "core/ggml_types.h"
 #include "io/gguf.h"
+#include "quant/packed_layout.h"
 #include "quant/ternary_formats.h"
 
 namespace bitlm {
@@ -60,14 +62,15 @@ void release_pages(std::span<const uint8_t> bytes) {
 
 TernaryMatrix load_ternary(const GgufFile& f, std::string_view name, int64_t rows, int64_t cols) {
   const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(cols), uint64_t(rows)});
-  if (find_packed_layout(t.type)) {  // a native layout is copied as stored: no decode and re-pack
+  const uint32_t layout = load_layout(t.type);
+  if (t.type == layout) {  // already the layout this machine runs: copied as stored, no decode and re-pack
     TernaryMatrix m = TernaryMatrix::copy_native(t.type, f.tensor_data(t), rows, cols, f.path(), t.name);
     release_pages(f.tensor_data(t));
     return m;
   }
   std::vector<int8_t> q(static_cast<size_t>(rows * cols));
   const float scale = decode_ternary(f.path(), t.name, t.type, f.tensor_data(t), rows, cols, q);
-  TernaryMatrix m = TernaryMatrix::pack(q, rows, cols, {&scale, 1});
+  TernaryMatrix m = TernaryMatrix::pack(q, rows, cols, {&scale, 1}, layout);
   release_pages(f.tensor_data(t));
   return m;
 }
@@ -110,7 +113,7 @@ DenseMatrix load_dense(const GgufFile& f, std::string_view name, int64_t rows, i
   const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(cols), uint64_t(rows)});
   if (!dense_type_supported(t.type))
     throw FormatError(f.path(), fmt::format("tensor '{}': type {} is not supported for embeddings and heads "
-                                            "(F32, F16, BF16, Q8_0, Q6_K)", name, ggml_type_name(t.type)));
+                                            "(F32, F16, BF16, Q8_0, Q6_K, Q4_0)", name, ggml_type_name(t.type)));
   return streamed ? copy_dense(f, t, rows, cols) : DenseMatrix::view(t.type, f.tensor_data(t).data(), rows, cols);
 }
 

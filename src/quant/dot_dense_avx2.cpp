@@ -114,6 +114,25 @@ float dot_q8_0_q8_avx2(const uint8_t* row, const int8_t* xq, const float* xd, in
   return hsum(acc);
 }
 
+// As dot_q8_0_q8_avx2 with the block's nibbles as int8 q - 8 (low nibbles: elements 0-15, high: 16-31).
+float dot_q4_0_q8_avx2(const uint8_t* row, const int8_t* xq, const float* xd, int64_t n) {
+  const __m256i ones = _mm256_set1_epi16(1), mask = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b, row += 18, xq += 32) {
+    prefetch_ahead(row);
+    uint16_t h;
+    std::memcpy(&h, row, 2);
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2));
+    const __m256i qq = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+    const __m256i w = _mm256_sub_epi8(_mm256_and_si256(qq, mask), eight);
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
+    const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(h) * xd[b]), s, acc);
+  }
+  return hsum(acc);
+}
+
 // Per block: maddubs multiplies the unsigned codes with int8 x into int16 pairs (|.| <= 2*63*128,
 // no saturation), madd scales each pair by its group's sc and sums into int32; the -32 offset is
 // sum_g sc[g] * 32 * xsum16[g], one madd per block. Vector j of half h spans the groups 8h+2j and

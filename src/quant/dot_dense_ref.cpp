@@ -72,6 +72,17 @@ float dot_q8_0_q8_ref(const uint8_t* row, const int8_t* xq, const float* xd, int
   return acc;
 }
 
+float dot_q4_0_q8_ref(const uint8_t* row, const int8_t* xq, const float* xd, int64_t n) {
+  float acc = 0;
+  for (int64_t b = 0; b < n / 32; ++b, row += 18, xq += 32) {
+    int32_t s = 0;
+    for (int i = 0; i < 16; ++i)
+      s += (int32_t(row[2 + i] & 0xF) - 8) * xq[i] + (int32_t(row[2 + i] >> 4) - 8) * xq[i + 16];
+    acc += fp16_to_f32(u16(row)) * xd[b] * float(s);
+  }
+  return acc;
+}
+
 // Uses (q - 32) * x directly, not xsum16: the kernels' offset trick is checked against this.
 // |sum| <= 16 groups * 128 * 16 * 32 * 128 < 2^31: exact in int32.
 float dot_q6_k_q8_ref(const uint8_t* row, const int8_t* xq, const float* xd, const int16_t*, int64_t n) {

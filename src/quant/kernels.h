@@ -15,6 +15,8 @@
 #include <span>
 #include <string_view>
 
+#include "core/ggml_types.h"
+
 namespace bitlm {
 
 // y[r] = dot(W[r], x)
@@ -40,6 +42,9 @@ using DotRow = float (*)(const uint8_t* row, const float* x, int64_t n);
 // only the float accumulation order differs between ISAs. This is llama.cpp's Q8_0 x Q8_0 head:
 // the row is read once at 8.5 bits per weight and the dot runs on int8 SIMD. The SIMD kernels
 // prefetch each 34-byte block kPrefetchAhead bytes ahead, as DotQ6KQ8's do (below).
+// The same type serves the Q4_0 head (dot_q4_0_q8: ggml's block of an f16 d and 16 bytes of
+// nibbles, w = d * (q - 8), element j in the low nibble of byte j and j + 16 in the high one;
+// llama.cpp's Q4_0 x Q8_0): the row is read at 4.5 bits per weight.
 using DotQ8Q8 = float (*)(const uint8_t* row, const int8_t* xq, const float* xd, int64_t n);
 // Dot of one Q6_K row with x quantized per 256-block like ggml's Q8_K (quantize_q8_k_blocks: xq
 // int8, xd one float step per block, xsum16 the sum of every 16 xq). Per block the kernels form
@@ -71,6 +76,14 @@ struct MatmulKernels {
   DotRow dot_f16, dot_bf16, dot_q8_0, dot_q6_k;
   DotQ8Q8 dot_q8_0_q8;
   DotQ6KQ8 dot_q6_k_q8;
+  DotQ8Q8 dot_q4_0_q8;  // a Q4_0 row, x as for dot_q8_0_q8
+  // The packed layout whose GEMV decodes fastest with this table (a ggml id, kGgmlBitlmT1 or T2):
+  // load_layout (quant/packed_layout.h) keeps every ternary matrix in it. AVX-512 T1 (byte-sum
+  // vpdpbusd GEMV, bandwidth-bound from 12% fewer bytes), AVX2 T2 (T1's digit extraction keeps
+  // its GEMV compute-bound: tg 0.69-0.8x T2 on a Zen 3, docs/performance.md "Layout per machine"),
+  // NEON and ref T2 (unmeasured on ARM hardware: T2's codes cost a shift and a mask, T1's a
+  // multiply chain).
+  uint32_t fastest_layout;
 };
 
 // The best runnable ISA, chosen once from cpu_features(); BITLM_ISA=ref|avx2|avx512|neon overrides
@@ -92,6 +105,7 @@ float dot_q8_0_ref(const uint8_t*, const float*, int64_t);
 float dot_q6_k_ref(const uint8_t*, const float*, int64_t);
 float dot_q8_0_q8_ref(const uint8_t*, const int8_t*, const float*, int64_t);
 float dot_q6_k_q8_ref(const uint8_t*, const int8_t*, const float*, const int16_t*, int64_t);
+float dot_q4_0_q8_ref(const uint8_t*, const int8_t*, const float*, int64_t);
 void gemv_t1_ref(const uint8_t*, int64_t, const int8_t*, int32_t, int32_t*, int64_t);
 void gemm_t1_ref(const uint8_t*, int64_t, const int8_t*, int64_t, const int32_t*, int64_t, int32_t*,
                  int64_t, int64_t);
@@ -109,6 +123,7 @@ float dot_bf16_avx2(const uint8_t*, const float*, int64_t);
 float dot_q8_0_avx2(const uint8_t*, const float*, int64_t);
 float dot_q6_k_avx2(const uint8_t*, const float*, int64_t);
 float dot_q8_0_q8_avx2(const uint8_t*, const int8_t*, const float*, int64_t);
+float dot_q4_0_q8_avx2(const uint8_t*, const int8_t*, const float*, int64_t);
 float dot_q8_0_q8_avx512(const uint8_t*, const int8_t*, const float*, int64_t);
 float dot_q6_k_q8_avx2(const uint8_t*, const int8_t*, const float*, const int16_t*, int64_t);
 float dot_q6_k_q8_avx512(const uint8_t*, const int8_t*, const float*, const int16_t*, int64_t);

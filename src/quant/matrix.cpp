@@ -87,11 +87,11 @@ void for_grains(ThreadPool& pool, int64_t n, int64_t grain, const Fn& fn) {
   });
 }
 
-// Q8_0 head: x is quantized per 32-block like the weights (absmax, 003 eq. 6-7 with one scale
-// per block, as llama.cpp's vec_dot_type), then every row is an int8 dot. The buffers are
+// Q8_0 and Q4_0 heads: x is quantized per 32-block like the weights (absmax, 003 eq. 6-7 with one
+// scale per block, as llama.cpp's vec_dot_type for both), then every row is an int8 dot. The buffers are
 // per calling thread and only grow, so decode allocates nothing after the first token.
 void dense_matmul_q8_0(const DenseMatrix& w, const float* x, int64_t T, float* y, ThreadPool& pool,
-                       const MatmulKernels& k) {
+                       DotQ8Q8 dot) {
   thread_local std::vector<int8_t> xq;
   thread_local std::vector<float> xd;
   const int64_t rows = w.rows(), cols = w.cols(), nb = cols / 32;
@@ -109,7 +109,7 @@ void dense_matmul_q8_0(const DenseMatrix& w, const float* x, int64_t T, float* y
   const float* d = xd.data();
   for_grains(pool, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)  // the SIMD kernels prefetch block by block (DotQ8Q8)
-      for (int64_t t = 0; t < T; ++t) y[t * rows + r] = k.dot_q8_0_q8(w.row_data(r), q + t * cols, d + t * nb, cols);
+      for (int64_t t = 0; t < T; ++t) y[t * rows + r] = dot(w.row_data(r), q + t * cols, d + t * nb, cols);
   });
 }
 
@@ -171,7 +171,9 @@ TernaryMatrix TernaryMatrix::pack(std::span<const int8_t> q, int64_t rows, int64
               "TernaryMatrix: {} values for a {}x{} matrix", q.size(), rows, cols);
   BITLM_CHECK(!group_scales.empty() && rows % int64_t(group_scales.size()) == 0,
               "TernaryMatrix: {} rows do not split into {} scale groups", rows, group_scales.size());
-  for (size_t i = 0; i < q.size(); ++i)
+  bool ternary = true;  // one vectorizable pass; the message's search only on failure
+  for (const int8_t v : q) ternary &= uint8_t(v + 1) <= 2;
+  for (size_t i = 0; !ternary && i < q.size(); ++i)
     BITLM_CHECK(q[i] >= -1 && q[i] <= 1, "TernaryMatrix: value {} at {} is not in {{-1, 0, 1}}", q[i], i);
   TernaryMatrix m = empty(packed_layout(layout), rows, cols, group_scales);
   for (int64_t r = 0; r < rows; ++r) m.layout_->pack_row(q.data() + r * cols, cols, m.packed_.data() + r * m.row_bytes_);
@@ -336,7 +338,8 @@ void dense_matmul(const DenseMatrix& w, const float* x, int64_t T, float* y, Thr
   const int64_t rows = w.rows(), cols = w.cols();
   const uint64_t rb = w.n_bytes() / uint64_t(rows);
   const uint32_t type = w.type();
-  if (type == kGgmlQ8_0) return dense_matmul_q8_0(w, x, T, y, pool, k);
+  if (type == kGgmlQ8_0) return dense_matmul_q8_0(w, x, T, y, pool, k.dot_q8_0_q8);
+  if (type == kGgmlQ4_0) return dense_matmul_q8_0(w, x, T, y, pool, k.dot_q4_0_q8);  // x quantized alike
   if (type == kGgmlQ6_K) return dense_matmul_q6_k(w, x, T, y, pool, k);
   const DotRow dot = type == kGgmlF16 ? k.dot_f16 : type == kGgmlBF16 ? k.dot_bf16 : nullptr;
   for_grains(pool, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {

@@ -2,8 +2,10 @@
 #include "quant/packed_layout.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
+#include <string>
 
 #include "core/error.h"
 #include "quant/trits.h"
@@ -14,9 +16,18 @@ namespace {
 // ---- T2: 4 codes per byte, weights j + 32k of a 128-block in bits 2k..2k+1 of byte j ----
 constexpr int64_t kT2Block = 128, kT2BlockBytes = 32;
 
+// Whole blocks byte by byte (a T1 file is repacked to T2 at load on AVX2: 2.1 G weights for 2B-4T),
+// then the partial last block weight by weight.
 void pack_t2_row(const int8_t* q, int64_t cols, uint8_t* out) {
-  std::memset(out, 0, size_t((cols + kT2Block - 1) / kT2Block * kT2BlockBytes));
-  for (int64_t c = 0; c < cols; ++c)
+  const int64_t full = cols / kT2Block;
+  for (int64_t b = 0; b < full; ++b)
+    for (int j = 0; j < 32; ++j) {
+      const int8_t* w = q + b * kT2Block + j;
+      out[b * kT2BlockBytes + j] = uint8_t((w[0] + 1) | (w[32] + 1) << 2 | (w[64] + 1) << 4 | (w[96] + 1) << 6);
+    }
+  if (full * kT2Block == cols) return;
+  std::memset(out + full * kT2BlockBytes, 0, size_t(kT2BlockBytes));
+  for (int64_t c = full * kT2Block; c < cols; ++c)
     out[c / kT2Block * kT2BlockBytes + c % 32] |= uint8_t((q[c] + 1) << (2 * (c % kT2Block / 32)));
 }
 
@@ -43,8 +54,17 @@ void pack_t1_row(const int8_t* q, int64_t cols, uint8_t* out) {
   }
 }
 
+// Whole blocks with the running t_n = b * 3^n mod 256 (digit n = (3 t_n) >> 8, as trit() computes
+// it from b), then the partial last block by trit().
 void unpack_t1_row(const uint8_t* in, int64_t cols, int8_t* q) {
-  for (int64_t c = 0; c < cols; ++c) q[c] = trit(in[c / kT1Block * kT1BlockBytes + c % 32], int(c % kT1Block / 32));
+  const int64_t full = cols / kT1Block;
+  for (int64_t b = 0; b < full; ++b)
+    for (int j = 0; j < 32; ++j) {
+      unsigned t = in[b * kT1BlockBytes + j];
+      for (int n = 0; n < 5; ++n, t = (3 * t) & 0xFF) q[b * kT1Block + 32 * n + j] = int8_t(int((3 * t) >> 8) - 1);
+    }
+  for (int64_t c = full * kT1Block; c < cols; ++c)
+    q[c] = trit(in[c / kT1Block * kT1BlockBytes + c % 32], int(c % kT1Block / 32));
 }
 
 constexpr PackedLayout kLayouts[] = {
@@ -75,6 +95,24 @@ const PackedLayout& packed_layout(uint32_t ggml_type) {
   const PackedLayout* l = find_packed_layout(ggml_type);
   BITLM_ASSERT(l != nullptr);
   return *l;
+}
+
+uint32_t load_layout(uint32_t file_type) {
+  static const std::string requested = [] {
+    const char* env = std::getenv("BITLM_LAYOUT");
+    return std::string(env ? env : "");
+  }();
+  if (requested.empty()) return best_kernels().fastest_layout;
+  if (requested == "file") {
+    if (find_packed_layout(file_type)) return file_type;
+    return file_type == kGgmlTQ1_0 ? kGgmlBitlmT1 : kGgmlBitlmT2;
+  }
+  std::string names = "file";
+  for (const PackedLayout& l : kLayouts) {
+    if (l.name == requested) return l.type;
+    names += fmt::format(", {}", l.name);
+  }
+  throw UserError(fmt::format("BITLM_LAYOUT={} is not one of {}", requested, names));
 }
 
 int64_t activation_block_lcm() {

@@ -50,6 +50,14 @@ struct PackedLayout {
 std::span<const PackedLayout> packed_layouts();
 const PackedLayout* find_packed_layout(uint32_t ggml_type);  // nullptr if not a native layout
 const PackedLayout& packed_layout(uint32_t ggml_type);       // BITLM_ASSERT that it is one
+// THE choice of the packed layout a ternary tensor stored as ggml type `file_type` runs in after
+// loading (model/weights.cpp; issue 15: the default format chosen per machine by what is fastest
+// there): best_kernels().fastest_layout for every ternary type, native layouts and TQ1_0 included
+// (a T1 file on an AVX2 machine is repacked to T2 at load). BITLM_LAYOUT overrides it for A/B runs:
+// t2 or t1 (any layout's name), or `file` for the layout nearest the file's (a native layout as
+// stored, TQ1_0 as T1, every other type as T2); UserError for another value.
+uint32_t load_layout(uint32_t file_type);
+
 // Activations padded to a multiple of this are whole blocks of every layout (640 for T2 and T1).
 int64_t activation_block_lcm();
 

@@ -20,7 +20,7 @@ namespace {
 
 constexpr int64_t kQK = 256;                 // TQ1_0 / TQ2_0 / Q6_K block
 constexpr int64_t kTQ1Bytes = 48 + 4 + 2, kTQ2Bytes = 64 + 2;
-constexpr int64_t kQ80Block = 32, kQ80Bytes = 34, kQ6KBytes = 128 + 64 + 16 + 2;
+constexpr int64_t kQ80Block = 32, kQ80Bytes = 34, kQ40Bytes = 18, kQ6KBytes = 128 + 64 + 16 + 2;
 constexpr int64_t kI2SBlock = 128, kI2SBlockBytes = 32;
 
 // A code 3 in a 2-bit format has no ternary meaning; decoders mark it and the caller throws.
@@ -256,7 +256,7 @@ std::vector<uint8_t> encode_ternary(uint32_t ggml_type, std::span<const int8_t> 
 
 // ---- dense ----
 bool dense_type_supported(uint32_t t) {
-  return t == kGgmlF32 || t == kGgmlF16 || t == kGgmlBF16 || t == kGgmlQ8_0 || t == kGgmlQ6_K;
+  return t == kGgmlF32 || t == kGgmlF16 || t == kGgmlBF16 || t == kGgmlQ8_0 || t == kGgmlQ6_K || t == kGgmlQ4_0;
 }
 
 uint64_t dense_row_bytes(uint32_t t, int64_t cols) {
@@ -338,6 +338,16 @@ void decode_dense_row(uint32_t t, const uint8_t* row, int64_t cols, float* out) 
     case kGgmlQ6_K:
       for (int64_t b = 0; b < cols / kQK; ++b) q6k_decode_block(row + b * kQ6KBytes, out + b * kQK);
       return;
+    case kGgmlQ4_0:  // element j in the low nibble of byte j, j + 16 in the high one; w = d * (q - 8)
+      for (int64_t b = 0; b < cols / kQ80Block; ++b) {
+        const uint8_t* blk = row + b * kQ40Bytes;
+        const float d = fp16_to_f32(load_u16(blk));
+        for (int i = 0; i < 16; ++i) {
+          out[b * kQ80Block + i] = d * float(int(blk[2 + i] & 0xF) - 8);
+          out[b * kQ80Block + i + 16] = d * float(int(blk[2 + i] >> 4) - 8);
+        }
+      }
+      return;
     default: BITLM_ASSERT(!"decode_dense_row: unsupported type");
   }
 }
@@ -360,6 +370,19 @@ void encode_dense_row(uint32_t t, const float* x, int64_t cols, uint8_t* out) {
       return;
     case kGgmlQ6_K:
       for (int64_t b = 0; b < cols / kQK; ++b) q6k_encode_block(x + b * kQK, out + b * kQ6KBytes);
+      return;
+    case kGgmlQ4_0:  // ggml quantize_row_q4_0_ref: d = (signed absmax) / -8, so the largest lands on q = 0
+      for (int64_t b = 0; b < cols / kQ80Block; ++b) {
+        const float* xb = x + b * kQ80Block;
+        uint8_t* blk = out + b * kQ40Bytes;
+        float amax = 0, max = 0;
+        for (int i = 0; i < kQ80Block; ++i)
+          if (std::fabs(xb[i]) > amax) { amax = std::fabs(xb[i]); max = xb[i]; }
+        const float d = max / -8.0f, id = d != 0 ? 1.0f / d : 0.0f;
+        store_u16(blk, f32_to_fp16(d));
+        const auto code = [&](float v) { return uint8_t(clamp_nan_low(v * id + 8.5f, 0.0f, 15.0f)); };  // truncated, as ggml
+        for (int i = 0; i < 16; ++i) blk[2 + i] = uint8_t(code(xb[i]) | (code(xb[i + 16]) << 4));
+      }
       return;
     default: BITLM_ASSERT(!"encode_dense_row: unsupported type");
   }

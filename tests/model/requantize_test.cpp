@@ -1,6 +1,7 @@
 // tests/model/requantize_test.cpp — requantize_embedding re-encodes token_embd only: every other
 // tensor and key is copied unchanged, F16 -> F32 -> F16 gives back the same bytes, a Q6_K file
-// loads and runs, and a row length Q6_K cannot hold is a UserError naming the tensor.
+// loads and runs, a Q4_0 head tracks the F16 logits, and a row length Q6_K cannot hold is a
+// UserError naming the tensor.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -67,7 +68,33 @@ TEST(RequantizeEmbedding, RowsThatDoNotFitTheBlockAreAUserError) {
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("token_embd.weight"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(requantize_embedding(micro, micro + ".out", kGgmlQ4_0), UserError);
+  EXPECT_THROW(requantize_embedding(micro, micro + ".out", kGgmlQ4_1), UserError);  // not a head type
+}
+
+// A Q4_0 head (4.5 bits) runs and its logits stay close to the F16 file's: the head dot is
+// llama.cpp's Q4_0 x Q8_0 (quant/kernels.h DotQ8Q8).
+TEST(RequantizeEmbedding, Q4_0HeadLoadsAndTracksTheF16Logits) {
+  const std::string dir = testing::TempDir();
+  const std::string f16 = dir + "requant_q4_f16.gguf", q4 = dir + "requant_q4_0.gguf";
+  write_synth_model(synth("tiny"), f16);
+  EXPECT_EQ(requantize_embedding(f16, q4, kGgmlQ4_0), 1);
+  EXPECT_EQ(GgufFile::open(q4)->find_tensor(kBitnetTensors.gguf_name(TensorRole::kTokenEmbd))->type, kGgmlQ4_0);
+  const auto a = Model::load(f16), b = Model::load(q4);
+  ThreadPool pool(1);
+  Forward fa(*a, 16, pool), fb(*b, 16, pool);
+  const std::vector<int32_t> tokens = {1, 72, 101, 108};
+  fa.eval(tokens, /*all_logits=*/false);
+  fb.eval(tokens, /*all_logits=*/false);
+  const auto la = fa.last_logits(), lb = fb.last_logits();
+  ASSERT_EQ(la.size(), lb.size());
+  double num = 0, den = 0;
+  for (size_t i = 0; i < la.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(lb[i]));
+    num += (double(la[i]) - lb[i]) * (double(la[i]) - lb[i]);
+    den += double(la[i]) * la[i];
+  }
+  EXPECT_LT(std::sqrt(num / den), 0.3);  // 4-bit rows of N(0, 1) values: ~8% error per weight (a wrong nibble order: ~140%)
+  EXPECT_GT(std::sqrt(num / den), 0.0);  // and not the F16 head itself
 }
 
 }  // namespace

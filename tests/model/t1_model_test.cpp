@@ -1,6 +1,7 @@
 // tests/model/t1_model_test.cpp — a model stored in the 1.6-bit T1 layout runs the same numbers as
 // the T2 file of the same weights: `bitlm synth --weight-type t1` writes the weights the T2 file
-// holds (same seed), loading copies them as stored, and the kernels' int32 sums are layout-free,
+// holds (same seed), loading puts both into this machine's layout (quant/packed_layout.h's
+// load_layout; BITLM_LAYOUT=file keeps each as stored), and the kernels' int32 sums are layout-free,
 // so every logit is bit-identical while the file shrinks (tiny: F = 768 is 5 T1 blocks, 6 T2 ones).
 #include <gtest/gtest.h>
 
@@ -13,6 +14,7 @@
 #include "model/forward.h"
 #include "model/model.h"
 #include "model/synth.h"
+#include "quant/packed_layout.h"
 
 namespace bitlm {
 namespace {
@@ -39,6 +41,11 @@ TEST(T1Model, LogitsEqualTheT2FileOfTheSameWeights) {
   EXPECT_LT(std::filesystem::file_size(t1_path), std::filesystem::file_size(t2_path));
   const std::vector<int32_t> tokens = {1, 72, 101, 108, 108, 111, 44, 32, 116, 2};
   EXPECT_EQ(all_logits(*t1, tokens), all_logits(*t2, tokens));
+  // Both files run in the layout this machine decodes fastest (T2 on AVX2, T1 on AVX-512): a file
+  // in the other one is repacked at load.
+  for (const auto* model : {&*t1, &*t2})
+    for (const LinearWeights* m : model->weights.layers[0].linears())
+      EXPECT_EQ(m->ternary.layout().type, load_layout(kGgmlBitlmT1));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -161,6 +162,23 @@ INSTANTIATE_TEST_SUITE_P(Isa, PackedKernel,
                            return std::string(std::get<0>(info.param)->name) + "_" +
                                   std::string(std::get<1>(info.param)->isa);
                          });
+
+// Issue 15: the layout ternary weights run in is chosen per machine by what decodes fastest there.
+// Each ISA's table names one (measured: docs/performance.md, "Layout per machine"), and load_layout
+// puts every ternary type -- native layouts and TQ1_0 included -- into best_kernels()'s choice.
+TEST(LoadLayout, EveryTernaryTypeRunsInTheFastestLayoutOfTheIsa) {
+  for (const MatmulKernels* k : runnable_kernels()) {
+    EXPECT_NE(find_packed_layout(k->fastest_layout), nullptr) << k->isa;
+    if (k->isa == "avx512") {
+      EXPECT_EQ(k->fastest_layout, kGgmlBitlmT1);
+    } else if (k->isa == "avx2" || k->isa == "ref") {
+      EXPECT_EQ(k->fastest_layout, kGgmlBitlmT2) << k->isa;
+    }
+  }
+  if (std::getenv("BITLM_LAYOUT") != nullptr) GTEST_SKIP() << "BITLM_LAYOUT overrides the choice";
+  for (uint32_t type : {kGgmlBitlmT2, kGgmlBitlmT1, kGgmlTQ1_0, kGgmlTQ2_0, kGgmlI2_S, kGgmlF32, kGgmlF16})
+    EXPECT_EQ(load_layout(type), best_kernels().fastest_layout) << ggml_type_name(type);
+}
 
 }  // namespace
 }  // namespace bitlm
