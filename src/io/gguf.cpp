@@ -500,8 +500,8 @@ void GgufWriter::set(std::string key, GgufValue value) {
   kv_.emplace_back(std::move(key), std::move(value));
 }
 
-void GgufWriter::add_tensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type,
-                            std::vector<uint8_t> data) {
+uint64_t GgufWriter::check_tensor(const std::string& name, const std::vector<uint64_t>& ne,
+                                  uint32_t ggml_type) const {
   if (name.empty() || name.size() > kMaxNameBytes)
     throw UserError(fmt::format("GGUF writer: a tensor name of {} bytes", name.size()));
   for (const auto& t : tensors_)
@@ -517,10 +517,32 @@ void GgufWriter::add_tensor(std::string name, std::vector<uint64_t> ne, uint32_t
   const auto traits = ggml_type_traits(ggml_type);
   if (!traits) throw UserError(fmt::format("GGUF writer: tensor '{}': unknown ggml type {}", name, ggml_type));
   const auto n_bytes = ggml_tensor_bytes(ggml_type, ne[0], n);
-  if (!n_bytes || *n_bytes != data.size())
-    throw UserError(fmt::format("GGUF writer: tensor '{}': {} bytes of data, but {} {} needs {}", name, data.size(),
-                                traits->name, shape_str(ne), n_bytes ? fmt::to_string(*n_bytes) : "an invalid size"));
-  tensors_.push_back({std::move(name), std::move(ne), ggml_type, std::move(data)});
+  if (!n_bytes)
+    throw UserError(fmt::format("GGUF writer: tensor '{}': {} {} has an invalid size", name, traits->name, shape_str(ne)));
+  return *n_bytes;
+}
+
+namespace {
+
+void check_produced_size(const std::string& name, uint32_t type, const std::vector<uint64_t>& ne, uint64_t want,
+                         uint64_t got) {
+  if (got != want)
+    throw UserError(fmt::format("GGUF writer: tensor '{}': {} bytes of data, but {} {} needs {}", name, got,
+                                ggml_type_traits(type)->name, shape_str(ne), want));
+}
+
+}  // namespace
+
+void GgufWriter::add_tensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type,
+                            std::vector<uint8_t> data) {
+  const uint64_t n_bytes = check_tensor(name, ne, ggml_type);
+  check_produced_size(name, ggml_type, ne, n_bytes, data.size());
+  tensors_.push_back({std::move(name), std::move(ne), ggml_type, n_bytes, std::move(data), nullptr});
+}
+
+void GgufWriter::add_tensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type, Producer produce) {
+  const uint64_t n_bytes = check_tensor(name, ne, ggml_type);
+  tensors_.push_back({std::move(name), std::move(ne), ggml_type, n_bytes, {}, std::move(produce)});
 }
 
 void GgufWriter::write(const std::string& path, uint64_t alignment) const {
@@ -558,11 +580,17 @@ void GgufWriter::write(const std::string& path, uint64_t alignment) const {
     for (uint64_t d : t.ne) put<uint64_t>(w, d);
     put<uint32_t>(w, t.type);
     put<uint64_t>(w, offset);
-    offset = *checked_align_up(offset + t.data.size(), alignment);
+    offset = *checked_align_up(offset + t.n_bytes, alignment);
   }
   pad_to(w, alignment);
   for (const auto& t : tensors_) {
-    w.write(t.data);
+    if (t.produce) {
+      const std::vector<uint8_t> data = t.produce();
+      check_produced_size(t.name, t.type, t.ne, t.n_bytes, data.size());
+      w.write(data);
+    } else {
+      w.write(t.data);
+    }
     pad_to(w, alignment);
   }
   w.commit();

@@ -7,6 +7,7 @@
 // section); data section starts at the next multiple of general.alignment (default 32).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -112,13 +113,27 @@ class GgufWriter {
   // naming the tensor on a duplicate name, an unknown type or a size mismatch.
   void add_tensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type,
                   std::vector<uint8_t> data);
+  // A streamed tensor: `produce` is called once, when write() reaches the tensor (in the order
+  // added), and its bytes are written and freed at once, so a writer holds one tensor at a time
+  // (bitlm convert: the output model is never in memory). Checked as above when added; a produced
+  // size that differs is a UserError naming the tensor, and nothing is left at the path.
+  using Producer = std::function<std::vector<uint8_t>()>;
+  void add_tensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type, Producer produce);
   // Alignment: a power of two; written as general.alignment (u32) when it is not 32. Throws
   // UserError on an inconsistent value (e.g. a u8 holding 300) naming the key, IoError on I/O.
   void write(const std::string& path, uint64_t alignment = 32) const;
 
  private:
   std::vector<std::pair<std::string, GgufValue>> kv_;
-  struct Tensor { std::string name; std::vector<uint64_t> ne; uint32_t type; std::vector<uint8_t> data; };
+  struct Tensor {
+    std::string name;
+    std::vector<uint64_t> ne;
+    uint32_t type;
+    uint64_t n_bytes;
+    std::vector<uint8_t> data;  // empty when streamed
+    Producer produce;           // set when streamed
+  };
+  uint64_t check_tensor(const std::string& name, const std::vector<uint64_t>& ne, uint32_t ggml_type) const;
   std::vector<Tensor> tensors_;
 };
 

@@ -4,13 +4,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 
 #include "core/checked.h"
 #include "core/error.h"
 #include "core/fp16.h"
 #include "io/atomic_write.h"
+#include "io/json_file.h"
 #include "io/mapped_file.h"
 
 namespace bitlm {
@@ -173,6 +178,80 @@ std::vector<float> SafetensorsFile::read_f32(std::string_view name) const {
                                            safetensors_dtype_name(t.dtype)));
   }
   return out;
+}
+
+SafetensorsSet::SafetensorsSet(SafetensorsSet&&) noexcept = default;
+SafetensorsSet& SafetensorsSet::operator=(SafetensorsSet&&) noexcept = default;
+SafetensorsSet::~SafetensorsSet() = default;
+
+SafetensorsSet SafetensorsSet::open_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  SafetensorsSet set;
+  const std::string index_path = (fs::path(dir) / "model.safetensors.index.json").string();
+  if (!fs::exists(index_path)) {
+    set.source_ = (fs::path(dir) / "model.safetensors").string();
+    if (!fs::exists(set.source_))
+      throw IoError(fmt::format("{}: no model.safetensors or model.safetensors.index.json", dir));
+    set.files_.push_back(SafetensorsFile::open(set.source_));
+    for (const auto& [name, t] : set.files_[0]->tensors()) set.index_.emplace(name, Where{set.files_[0].get(), &t});
+    return set;
+  }
+  set.source_ = index_path;
+  const json index = read_json_file(index_path);
+  const auto map = index.is_object() ? index.find("weight_map") : index.end();
+  if (map == index.end() || !map->is_object() || map->empty())
+    throw FormatError(index_path, "no 'weight_map' object naming the shard of each tensor");
+  std::map<std::string, const SafetensorsFile*> shards;
+  for (const auto& [name, shard] : map->items()) {
+    if (!shard.is_string()) throw FormatError(index_path, fmt::format("weight_map['{}'] is not a file name", name));
+    const std::string& file = shard.get_ref<const std::string&>();
+    if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..")
+      throw FormatError(index_path, fmt::format("weight_map['{}'] = '{}' is not a file name in the folder", name, file));
+    auto it = shards.find(file);
+    if (it == shards.end()) {
+      const std::string path = (fs::path(dir) / file).string();
+      if (!fs::exists(path))
+        throw IoError(fmt::format("{}: missing shard '{}' (named by {} for tensor '{}')", path, file, index_path, name));
+      set.files_.push_back(SafetensorsFile::open(path));
+      it = shards.emplace(file, set.files_.back().get()).first;
+    }
+    const SafetensorsTensor* t = it->second->find(name);
+    if (!t)
+      throw FormatError(index_path, fmt::format("tensor '{}' is mapped to shard '{}', which does not hold it", name, file));
+    set.index_.emplace(name, Where{it->second, t});
+  }
+  return set;
+}
+
+std::vector<std::string> SafetensorsSet::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, w] : index_) out.push_back(name);
+  return out;
+}
+
+const SafetensorsTensor* SafetensorsSet::find(std::string_view name) const {
+  const auto it = index_.find(name);
+  return it == index_.end() ? nullptr : it->second.tensor;
+}
+
+const SafetensorsTensor& SafetensorsSet::tensor(std::string_view name) const {
+  const SafetensorsTensor* t = find(name);
+  if (!t) throw FormatError(source_, fmt::format("no tensor named '{}'", name));
+  return *t;
+}
+
+const std::string& SafetensorsSet::file_of(std::string_view name) const {
+  const auto it = index_.find(name);
+  BITLM_ASSERT(it != index_.end());
+  return it->second.file->path();
+}
+
+void release_mapped_pages(std::span<const uint8_t> bytes) {
+  if (!MappedFile::maps_files()) return;  // a heap copy (sanitizer builds): nothing to drop
+  static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (uintptr_t(bytes.data()) + page - 1) & ~(page - 1);
+  const uintptr_t end = (uintptr_t(bytes.data()) + bytes.size()) & ~(page - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 void SafetensorsWriter::set_metadata(std::string key, std::string value) { metadata_[std::move(key)] = std::move(value); }

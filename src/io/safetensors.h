@@ -55,6 +55,37 @@ class SafetensorsFile {
   std::map<std::string, SafetensorsTensor, std::less<>> tensors_;
 };
 
+// A checkpoint's tensors: the shards a model.safetensors.index.json names, or one model.safetensors.
+// Every shard is opened and validated up front, so a missing shard (IoError naming it) or an index
+// entry whose shard lacks the tensor (FormatError naming the index, the tensor and the shard) fails
+// before anything is written.
+class SafetensorsSet {
+ public:
+  // `dir` holds model.safetensors.index.json (preferred) or model.safetensors.
+  static SafetensorsSet open_dir(const std::string& dir);
+  SafetensorsSet(SafetensorsSet&&) noexcept;
+  SafetensorsSet& operator=(SafetensorsSet&&) noexcept;
+  ~SafetensorsSet();
+
+  const std::string& source() const { return source_; }  // the index or the single file
+  std::vector<std::string> names() const;                 // sorted
+  const SafetensorsTensor* find(std::string_view name) const;
+  const SafetensorsTensor& tensor(std::string_view name) const;  // FormatError naming source() if absent
+  const std::string& file_of(std::string_view name) const;       // the shard holding it (find() first)
+
+ private:
+  SafetensorsSet() = default;
+  struct Where { const SafetensorsFile* file; const SafetensorsTensor* tensor; };
+  std::string source_;
+  std::vector<std::unique_ptr<SafetensorsFile>> files_;
+  std::map<std::string, Where, std::less<>> index_;
+};
+
+// Drops the resident pages of bytes read from a mapped file (a tensor converted and done with), so a
+// pass over a checkpoint holds one tensor's pages at a time; the bytes stay readable. No-op when
+// files are not mapped (MappedFile::maps_files()).
+void release_mapped_pages(std::span<const uint8_t> bytes);
+
 class SafetensorsWriter {
  public:
   void set_metadata(std::string key, std::string value);

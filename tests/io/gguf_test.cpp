@@ -123,6 +123,42 @@ TEST(Gguf, WriterOutputIsByteStableAcrossARoundTrip) {
   EXPECT_EQ(test::read_bytes(tmp.path("a.gguf")), test::read_bytes(tmp.path("b.gguf")));
 }
 
+// Streamed tensors (bitlm convert): produced one at a time, in order, while the file is written; the
+// same bytes as the tensors added whole; a producer that returns the wrong size or throws leaves
+// nothing at the path.
+TEST(Gguf, StreamedTensorsWriteTheSameFileOneTensorAtATime) {
+  test::TempDir tmp;
+  GgufWriter whole, streamed;
+  std::vector<int> order;
+  for (int i = 0; i < 3; ++i) {
+    whole.add_tensor("t" + std::to_string(i), {uint64_t(8 + i)}, kGgmlF32, pattern(4 * (8 + i), uint8_t(i)));
+    streamed.add_tensor("t" + std::to_string(i), {uint64_t(8 + i)}, kGgmlF32, [i, &order] {
+      order.push_back(i);
+      return pattern(4 * (8 + i), uint8_t(i));
+    });
+  }
+  whole.write(tmp.path("whole.gguf"));
+  streamed.write(tmp.path("streamed.gguf"));
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(test::read_bytes(tmp.path("whole.gguf")), test::read_bytes(tmp.path("streamed.gguf")));
+
+  GgufWriter bad;
+  bad.add_tensor("ok", {4}, kGgmlF32, [] { return pattern(16, 1); });
+  bad.add_tensor("short", {4}, kGgmlF32, [] { return pattern(12, 1); });
+  try {
+    bad.write(tmp.path("bad.gguf"));
+    ADD_FAILURE() << "a short streamed tensor was written";
+  } catch (const UserError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("tensor 'short': 12 bytes of data, but F32 [4] needs 16"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(tmp.path("bad.gguf")));
+  GgufWriter throws;
+  throws.add_tensor("x", {4}, kGgmlF32, []() -> std::vector<uint8_t> { throw FormatError("src", "bad tensor"); });
+  EXPECT_THROW(throws.write(tmp.path("throws.gguf")), FormatError);
+  EXPECT_FALSE(std::filesystem::exists(tmp.path("throws.gguf")));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(tmp.dir()), {}), 2);  // no temp files
+}
+
 TEST(Gguf, TypedGettersConvertAndNameTheKeyOnAMismatch) {
   test::TempDir tmp;
   GgufWriter w;
@@ -169,7 +205,7 @@ TEST(Gguf, WriterRejectsInconsistentInput) {
   EXPECT_THROW(w.add_tensor("x", {4}, kGgmlF32, pattern(15, 0)), UserError);  // 4 floats need 16 bytes
   EXPECT_THROW(w.add_tensor("x", {100}, kGgmlTQ2_0, pattern(66, 0)), UserError);  // not a whole block
   EXPECT_THROW(w.add_tensor("x", {4}, 37, pattern(16, 0)), UserError);
-  EXPECT_THROW(w.add_tensor("x", {0}, kGgmlF32, {}), UserError);
+  EXPECT_THROW(w.add_tensor("x", {0}, kGgmlF32, std::vector<uint8_t>{}), UserError);
   w.add_tensor("x", {4}, kGgmlF32, pattern(16, 0));
   EXPECT_THROW(w.add_tensor("x", {4}, kGgmlF32, pattern(16, 0)), UserError);
   EXPECT_THROW(w.write(tmp.path("a.gguf"), 48), UserError);
