@@ -4,6 +4,7 @@
 // logits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -12,7 +13,10 @@
 #include "core/rng.h"
 #include "model/forward.h"
 #include "model/model.h"
+#include "model/hf_convert.h"
+#include "tokenizer/tokenizer.h"
 #include "train/export.h"
+#include "train/export_hf.h"
 #include "train/optimizer.h"
 #include "train/train_model.h"
 
@@ -116,6 +120,78 @@ TEST(Export, FpTypeOtherThanFloatIsRefused) {
   ThreadPool pool(1);
   const Trained r = train_small(WeightMode::kFp, pool);
   EXPECT_THROW(export_gguf(*r.model, "", "/nonexistent/x.gguf", kGgmlQ8_0), UserError);
+}
+
+// `export --format hf` then `bitlm convert` gives back export_gguf's model: every tensor bit for
+// bit (T2 ternary, F32 norms / embedding / head), the same vocab, and the same greedy tokens. For
+// b1.58 (tied head) and b1 (untied, relu2).
+TEST(ExportHf, ConvertOfTheExportIsTheSameModel) {
+  ThreadPool pool(2);
+  Vocab v;  // a byte-level vocab of the model's 97 tokens: printable ASCII, 'Ġ', 'Ġt', <|endoftext|>
+  v.model = "gpt2";
+  v.pre = "gpt-2";
+  for (int b = 33; b < 127; ++b) v.tokens.push_back(std::string(1, char(b)));
+  v.tokens.push_back("\xC4\xA0");
+  v.tokens.push_back("\xC4\xA0t");
+  v.tokens.push_back("<|endoftext|>");
+  v.types.assign(v.tokens.size(), 1);
+  v.types.back() = 3;
+  v.merges = {"\xC4\xA0 t"};
+  v.bos = v.eos = 96;
+  v.add_bos = true;
+  v.add_space_prefix = false;
+  const std::string tmp = (std::filesystem::temp_directory_path() / fmt::format("bitlm_export_hf_{}", getpid())).string();
+  std::filesystem::create_directories(tmp);
+  GgufWriter tw;
+  tw.set("general.architecture", GgufValue::string("bitnet"));
+  write_vocab(v, tw);
+  tw.write(tmp + "/tok.gguf");
+  for (WeightMode mode : {WeightMode::kTernary, WeightMode::kBinary}) {
+    const Trained r = train_small(mode, pool);
+    export_gguf(*r.model, tmp + "/tok.gguf", tmp + "/direct.gguf");
+    export_hf(*r.model, tmp + "/tok.gguf", tmp + "/hf");
+    ConvertOptions o;
+    o.weight_type = kGgmlBitlmT2;
+    convert_hf_checkpoint(tmp + "/hf", tmp + "/converted.gguf", o);
+    const auto a = Model::load(tmp + "/direct.gguf");
+    const auto b = Model::load(tmp + "/converted.gguf");
+    ASSERT_EQ(a->file->tensors().size(), b->file->tensors().size());
+    for (const GgufTensorInfo& t : a->file->tensors()) {
+      const GgufTensorInfo* u = b->file->find_tensor(t.name);
+      ASSERT_NE(u, nullptr) << t.name;
+      EXPECT_EQ(u->type, t.type) << t.name;
+      EXPECT_EQ(u->ne, t.ne) << t.name;
+      const auto x = a->file->tensor_data(t), y = b->file->tensor_data(*u);
+      EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin(), y.end())) << t.name << " differs";
+    }
+    EXPECT_EQ(read_vocab(*b->file).tokens, v.tokens);
+    EXPECT_EQ(read_vocab(*b->file).merges, v.merges);
+    EXPECT_EQ(b->config.activation, a->config.activation);
+    std::vector<int32_t> out[2];
+    for (int m = 0; m < 2; ++m) {
+      Forward fwd(m == 0 ? *a : *b, r.c.seq_len, pool, ActMode::kInt8);
+      std::vector<int32_t> seq(r.tokens.begin(), r.tokens.begin() + 4);
+      fwd.eval(seq);
+      for (int i = 0; i < 6; ++i) {
+        const auto l = fwd.last_logits();
+        out[m].push_back(int32_t(std::max_element(l.begin(), l.end()) - l.begin()));
+        fwd.eval(std::vector<int32_t>{out[m].back()});
+      }
+    }
+    EXPECT_EQ(out[0], out[1]) << weight_mode_name(mode);
+  }
+  std::filesystem::remove_all(tmp);
+}
+
+TEST(ExportHf, FpModelIsRefusedByName) {
+  ThreadPool pool(1);
+  const Trained r = train_small(WeightMode::kFp, pool);
+  try {
+    export_hf(*r.model, "x.gguf", "/nonexistent/dir");
+    ADD_FAILURE() << "no error";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("fp model"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
