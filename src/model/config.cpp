@@ -134,6 +134,12 @@ ModelConfig ModelConfig::from_gguf(const GgufFile& f) {
   for (const std::string& k : {key("feed_forward_activation"), key("hidden_act")})
     if (const auto v = f.get_string(k)) c.activation = parse_activation(f.path(), k, *v);
   c.fp_linear = parse_fp_linear(f, key("weight_mode"));
+  if (const auto bits = f.get_uint(key("act_bits"))) {
+    if (!c.fp_linear || *bits < 2 || *bits > 16)
+      throw FormatError(f.path(), fmt::format("key '{}' = {}: activation bits are 2..16, in an fp model only",
+                                              key("act_bits"), *bits));
+    c.act_bits = int(*bits);
+  }
   return c;
 }
 
@@ -152,6 +158,7 @@ void ModelConfig::write_gguf(GgufWriter& w) const {
   w.set(key("vocab_size"), GgufValue::u32(uint32_t(n_vocab)));
   w.set(key("feed_forward_activation"), GgufValue::string(std::string(activation_name(activation))));
   if (fp_linear) w.set(key("weight_mode"), GgufValue::string("fp"));
+  if (act_bits > 0) w.set(key("act_bits"), GgufValue::u32(uint32_t(act_bits)));
 }
 
 }  // namespace bitlm

@@ -7,7 +7,8 @@
 // .attention.layer_norm_rms_epsilon, .rope.freq_base, .context_length, .rope.dimension_count (Dh),
 // .vocab_size (V; else the rows of token_embd), and bitlm's .feed_forward_activation
 // ("silu" | "relu2"; else the arch default) and .weight_mode ("b1.58" | "b1": ternary linear
-// weights, the default; "fp": full-precision linear weights run as they are, see weights.h).
+// weights, the default; "fp": full-precision linear weights run as they are, see weights.h) and
+// .act_bits (2..16: an fp model's linear inputs quantized per token, for PTQ models).
 #pragma once
 #include <cstdint>
 #include <span>
@@ -46,6 +47,8 @@ struct ModelConfig {
   bool rope_neox = true, sub_norms = true;  // the arch row's (sub_norms: its table has them)
   FfnActivation activation = FfnActivation::kSilu;
   bool fp_linear = false;  // .weight_mode "fp": the FP16 LLaMA baseline of the papers (no quantizers)
+  int act_bits = 0;        // .act_bits (fp models only): per-token absmax activations at that many bits
+                           // (a post-training-quantized model, quant/ptq.h); 0 = float activations
 
   // Reads and validates the keys above; FormatError naming the file and key otherwise.
   // n_vocab falls back to `embd_rows` (token_embd's row count) when the key is absent.

@@ -11,6 +11,7 @@
 #include "ops/glu_rows.h"
 #include "ops/ops.h"
 #include "quant/act_rows.h"
+#include "quant/ptq.h"
 #include "quant/quantize.h"
 
 namespace bitlm {
@@ -61,6 +62,7 @@ Forward::Forward(const Model& model, int64_t n_ctx, ThreadPool& pool, ActMode ac
   for (auto* v : {&tokens_, &pos_, &seq_}) v->resize(size_t(B));
   logit_rows_.reserve(size_t(B));
   logits_.resize(size_t(cfg_.n_vocab));
+  if (cfg_.act_bits > 0) xf_.resize(size_t(B * std::max({D, cfg_.q_dim(), F})));  // fake-quantized inputs
 }
 
 void Forward::check_tokens(std::span<const int32_t> tokens, int64_t seq) const {
@@ -168,7 +170,13 @@ void Forward::eval_rows(int64_t T, int64_t logits_row0) {
 void Forward::bitlinear(const LinearWeights& lw, Mat<const float> x, QuantizedActivations& xq,
                         bool quantize, Mat<float> y) {
   BITLM_DASSERT(x.stride == x.cols && y.stride == y.cols && lw.cols() == x.cols && lw.rows() == y.cols);
-  // fp models: a plain linear layer, no weight or activation quantizer (the FP16 LLaMA baseline).
+  // fp models: a plain linear layer, no weight or activation quantizer (the FP16 LLaMA baseline);
+  // a post-training-quantized one (act_bits) rounds its inputs per token first (quant/ptq.h).
+  if (lw.is_fp() && cfg_.act_bits > 0) {
+    std::copy(x.data, x.data + x.rows * x.cols, xf_.data());
+    fake_quant_absmax_rows({xf_.data(), size_t(x.rows * x.cols)}, x.rows, x.cols, cfg_.act_bits);
+    return dense_matmul(lw.dense, xf_.data(), x.rows, y.data, pool_);
+  }
   if (lw.is_fp()) return dense_matmul(lw.dense, x.data, x.rows, y.data, pool_);
   const TernaryMatrix& w = lw.ternary;
   if (act_ == ActMode::kNone) return ternary_matmul_f32(w, x.data, x.rows, y.data, pool_);

@@ -92,5 +92,46 @@ TEST_F(FpModelCli, Evaluates) {
   EXPECT_GT(j["tasks"]["lambada"]["perplexity"].get<double>(), 1.0);
 }
 
+// Post-training quantization (003 Table 3's baselines): each method writes a model that evaluates;
+// 8-bit absmax costs almost nothing, 1-bit costs more; a ternary model and gptq without
+// calibration text are refused in one line.
+double ppl_of(const std::string& model) {
+  const std::string out = tmp("ptq_ppl.json");
+  const CliRun p = run("eval ppl -t 2 -c 64 --stride 32 -o " + out + " -m " + model + " --data " + kShared +
+                       "/fixtures/tiny-bitnet/text.txt");
+  EXPECT_EQ(p.rc, 0) << p.err;
+  return p.rc == 0 ? nlohmann::json::parse(read_all(out))["perplexity"][0]["perplexity"].get<double>() : 0.0;
+}
+
+TEST_F(FpModelCli, PostTrainingQuantizedModelsEvaluate) {
+  const std::string model = exported();
+  const double fp = ppl_of(model);
+  auto quantize = [&](const std::string& args) {
+    const std::string out = tmp("ptq.gguf");
+    const CliRun r = run("quantize " + model + " -o " + out + " " + args);
+    EXPECT_EQ(r.rc, 0) << args << ": " << r.err;
+    return out;
+  };
+  const double w8a8 = ppl_of(quantize("--ptq absmax --wbits 8 --abits 8"));
+  EXPECT_NEAR(w8a8, fp, 0.01 * fp);
+  EXPECT_NE(w8a8, fp);  // the activations were rounded: act_bits is in the file
+  const CliRun info = run("info -m " + tmp("ptq.gguf"));
+  EXPECT_EQ(info.rc, 0) << info.err;
+  const double w1 = ppl_of(quantize("--ptq absmax --wbits 1 --abits 8"));
+  EXPECT_GT(std::fabs(w1 - fp), std::fabs(w8a8 - fp));
+  const std::string calib = kShared + "/fixtures/tiny-bitnet/text.txt";
+  const double g4 = ppl_of(quantize("--ptq gptq --wbits 4 --group-size 32 --calib " + calib));
+  EXPECT_TRUE(std::isfinite(g4) && g4 > 1.0) << g4;
+
+  const CliRun no_calib = run("quantize " + model + " -o " + tmp("x.gguf") + " --ptq gptq --wbits 4");
+  EXPECT_EQ(no_calib.rc, 2);
+  EXPECT_NE(no_calib.err.find("--calib"), std::string::npos) << no_calib.err;
+  const CliRun ternary = run("quantize " + tokenizer() + " -o " + tmp("x.gguf") + " --ptq absmax --wbits 4");
+  EXPECT_EQ(ternary.rc, 2);
+  EXPECT_NE(ternary.err.find("fp model"), std::string::npos) << ternary.err;
+  const CliRun both = run("quantize " + model + " -o " + tmp("x.gguf") + " --ptq absmax --embd-type f16");
+  EXPECT_EQ(both.rc, 2);
+}
+
 }  // namespace
 }  // namespace bitlm
