@@ -18,6 +18,7 @@
 #include "core/sys.h"
 #include "io/atomic_write.h"
 #include "io/gguf.h"
+#include "model/ptq_model.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
@@ -50,15 +51,15 @@ T get_or(const json& obj, const char* key, T fallback, const std::string& where,
   }
 }
 
-std::string format_bits(double b) { return b == double(int64_t(b)) ? fmt::format("{}", int64_t(b)) : fmt::format("{}", b); }
-
-SweepRun make_run(const json& base, const json& patch, const std::string& name, const std::string& out_dir,
+SweepRun make_run(const json& base, const json& patch, const std::string& name, const SweepSpec& spec,
                   const std::string& where) {
+  const std::string& out_dir = spec.out_dir;
   json merged = base;
   merged.merge_patch(patch);
   merged["out_dir"] = out_dir + "/" + name;
   SweepRun r;
   r.name = name;
+  r.results_dir = spec.results_dir + "/" + name;
   r.config = TrainConfig::from_json(merged, fmt::format("{} (run '{}')", where, name));
   r.config_json = merged;
   return r;
@@ -90,20 +91,26 @@ SweepPtq parse_ptq(const json& p, const std::string& where) {
 
 }  // namespace
 
-std::string SweepPtq::name() const {
-  std::string n = fmt::format("{}-w{}a{}", method, format_bits(wbits), abits);
-  if (group_size > 0) n += fmt::format("-g{}", group_size);
-  return n;
+std::string SweepPtq::name() const { return ptq_name(options()); }
+
+PtqOptions SweepPtq::options() const {
+  PtqOptions o;
+  o.method = method;
+  o.wbits = wbits;
+  o.abits = abits;
+  o.group_size = group_size;
+  return o;
 }
 
 SweepSpec SweepSpec::from_json(const json& j, const std::string& where) {
   refuse_unknown(j, {"name", "out_dir", "data", "data_tokenizer", "base", "sizes", "weight_modes", "extra_runs",
-                     "eval", "ptq"}, where, "");
+                     "eval", "ptq", "results_dir"}, where, "");
   SweepSpec s;
   s.path = where;
   s.name = get_or<std::string>(j, "name", "sweep", where, "");
   s.out_dir = get_or<std::string>(j, "out_dir", "runs/sweep", where, "");
   s.data_tokenizer = get_or<std::string>(j, "data_tokenizer", "", where, "");
+  s.results_dir = get_or<std::string>(j, "results_dir", "docs/reproduction/" + s.name, where, "");
   for (const json& d : get_or(j, "data", json::array(), where, "")) {
     refuse_unknown(d, {"text", "prefix"}, where, "data[]");
     s.data.push_back({get_or<std::string>(d, "text", "", where, "data[]"), get_or<std::string>(d, "prefix", "", where, "data[]")});
@@ -133,7 +140,7 @@ SweepSpec SweepSpec::from_json(const json& j, const std::string& where) {
     for (const std::string& mode : s.weight_modes) {
       json patch = {{"model", size_model[size]}};
       patch["model"]["weight_mode"] = mode;
-      SweepRun r = make_run(base, patch, size + "-" + mode, s.out_dir, where);
+      SweepRun r = make_run(base, patch, size + "-" + mode, s, where);
       r.size = size;
       add(std::move(r));
     }
@@ -146,7 +153,7 @@ SweepSpec SweepSpec::from_json(const json& j, const std::string& where) {
     json patch = {{"model", size_model[size]}};
     patch["model"]["weight_mode"] = get_or<std::string>(x, "weight_mode", "b1.58", where, "extra_runs[]");
     patch.merge_patch(get_or(x, "config", json::object(), where, "extra_runs[]"));
-    SweepRun r = make_run(base, patch, name, s.out_dir, where);
+    SweepRun r = make_run(base, patch, name, s, where);
     r.size = size;
     r.grid = false;
     r.note = get_or<std::string>(x, "note", "", where, "extra_runs[]");
@@ -172,6 +179,7 @@ const char* run_status_name(RunStatus s) {
     case RunStatus::kTrained: return "trained";
     case RunStatus::kDiverged: return "diverged";
     case RunStatus::kBusy: return "busy";
+    case RunStatus::kDone: return "done";
   }
   return "?";
 }
@@ -179,8 +187,10 @@ const char* run_status_name(RunStatus s) {
 std::string run_checkpoint_path(const SweepRun& run) { return run.config.out_dir + "/checkpoint.safetensors"; }
 std::string run_diverged_path(const SweepRun& run) { return run.config.out_dir + "/diverged.json"; }
 std::string run_sessions_path(const SweepRun& run) { return run.config.out_dir + "/sessions.jsonl"; }
+std::string run_result_path(const SweepRun& run) { return run.results_dir + "/result.json"; }
 
 RunProgress run_progress(const SweepRun& run) {
+  if (std::filesystem::exists(run_result_path(run))) return {RunStatus::kDone, run.config.steps};
   if (std::filesystem::exists(run_diverged_path(run))) return {RunStatus::kDiverged, 0};
   const std::string ckpt = run_checkpoint_path(run);
   if (!std::filesystem::exists(ckpt)) return {RunStatus::kNew, 0};
@@ -259,7 +269,8 @@ std::vector<std::string> prepare_sweep_data(const SweepSpec& spec) {
 
 SweepTrainOutcome train_sweep_run(const SweepRun& run, bool progress) {
   SweepTrainOutcome out;
-  if (const RunProgress p = run_progress(run); p.status == RunStatus::kTrained || p.status == RunStatus::kDiverged) {
+  if (const RunProgress p = run_progress(run);
+      p.status == RunStatus::kTrained || p.status == RunStatus::kDiverged || p.status == RunStatus::kDone) {
     out.status = p.status;
     out.from_step = out.to_step = p.step;
     return out;
@@ -273,7 +284,8 @@ SweepTrainOutcome train_sweep_run(const SweepRun& run, bool progress) {
   const RunProgress before = run_progress(run);  // again: the other process may have finished it
   out.status = before.status;
   out.from_step = out.to_step = before.step;
-  if (before.status == RunStatus::kTrained || before.status == RunStatus::kDiverged) return out;
+  if (before.status == RunStatus::kTrained || before.status == RunStatus::kDiverged || before.status == RunStatus::kDone)
+    return out;
   write_json_atomic(run.config.out_dir + "/config.json", run.config_json);
   TrainOptions opt;
   opt.progress = progress;
@@ -297,6 +309,80 @@ SweepTrainOutcome train_sweep_run(const SweepRun& run, bool progress) {
     out.status = RunStatus::kDiverged;
   }
   return out;
+}
+
+}  // namespace bitlm
+
+namespace bitlm {
+namespace {
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream f(path);
+  for (std::string line; std::getline(f, line);) {
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) throw FormatError(path, "a line is not JSON: " + line.substr(0, 80));
+    lines.push_back(std::move(j));
+  }
+  return lines;
+}
+
+}  // namespace
+
+nlohmann::json sweep_train_summary(const SweepRun& run) {
+  const TrainConfig& c = run.config;
+  const TrainModelConfig& m = c.model;
+  const int64_t tokens_per_step = c.batch_size * c.grad_accum * m.seq_len;
+  nlohmann::json s = {
+      {"model", {{"arch", m.arch}, {"n_vocab", m.n_vocab}, {"n_embd", m.n_embd}, {"n_ff", m.n_ff},
+                 {"n_layer", m.n_layer}, {"n_head", m.n_head}, {"n_head_kv", m.n_head_kv}, {"seq_len", m.seq_len},
+                 {"glu", true}}},
+      {"n_params", non_embedding_params(m)}, {"steps", c.steps}, {"tokens_per_step", tokens_per_step},
+      {"lr", c.schedule.lr}};
+  double wall = 0, cpu = 0;
+  int64_t steps_trained = 0;
+  std::string cpu_name;
+  for (const json& l : read_jsonl(run_sessions_path(run))) {
+    wall += l.value("wall_s", 0.0);
+    cpu += l.value("cpu_s", 0.0);
+    steps_trained += l.value("to_step", int64_t(0)) - l.value("from_step", int64_t(0));
+    cpu_name = l.value("cpu", cpu_name);
+  }
+  s["sessions"] = {{"wall_s", wall}, {"cpu_s", cpu}, {"steps", steps_trained}, {"cpu", cpu_name},
+                   {"tokens_per_wall_s", wall > 0 ? double(steps_trained * tokens_per_step) / wall : 0.0},
+                   {"tokens_per_cpu_s", cpu > 0 ? double(steps_trained * tokens_per_step) / cpu : 0.0}};
+  int64_t last_step = 0;
+  for (const json& l : read_jsonl(c.out_dir + "/metrics.jsonl")) {
+    if (l.contains("loss")) {
+      s["last_loss"] = l["loss"];
+      last_step = l.value("step", last_step);
+    }
+    if (l.contains("val_loss")) s["last_val_loss"] = l["val_loss"];
+  }
+  s["last_step"] = last_step;
+  s["tokens"] = last_step * tokens_per_step;
+  if (std::filesystem::exists(run_diverged_path(run))) s["diverged"] = read_json_file(run_diverged_path(run), "diverged.json");
+  return s;
+}
+
+void write_run_results(const SweepRun& run, const nlohmann::json& eval, int64_t keep_every) {
+  std::filesystem::create_directories(run.results_dir);
+  const nlohmann::json train = sweep_train_summary(run);
+  write_json_atomic(run.results_dir + "/config.json", run.config_json);
+  std::string sessions, metrics;
+  for (const json& l : read_jsonl(run_sessions_path(run))) sessions += l.dump() + "\n";
+  const std::vector<json> lines = read_jsonl(run.config.out_dir + "/metrics.jsonl");
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const json& l = lines[i];
+    const bool val = l.contains("val_loss"), last = i + 1 == lines.size();
+    if (val || last || l.value("step", int64_t(0)) % std::max<int64_t>(keep_every, 1) == 0) metrics += l.dump() + "\n";
+  }
+  atomic_write_text(run.results_dir + "/sessions.jsonl", sessions);
+  atomic_write_text(run.results_dir + "/metrics.jsonl", metrics);
+  write_json_atomic(run_result_path(run), {{"run", run.name}, {"size", run.size}, {"note", run.note}, {"grid", run.grid},
+                                           {"weight_mode", weight_mode_name(run.config.model.weight_mode)},
+                                           {"train", train}, {"eval", eval}});
 }
 
 }  // namespace bitlm

@@ -12,7 +12,12 @@
 //                      "config": { JSON merge patch onto the run's train config }} ],
 //     "eval": { "heldout": ["../shared/data/tinystories/valid.txt"], "heldout_docs": 0,
 //               "ctx": 0 (= the model's), "tasks": "arc_easy,...", "task_limit": 0 },
-//     "ptq": [ {"from": "fp", "method": "gptq", "wbits": 4, "abits": 16, "group_size": 0}, ... ] }
+//     "ptq": [ {"from": "fp", "method": "gptq", "wbits": 4, "abits": 16, "group_size": 0}, ... ],
+//     "results_dir": "docs/reproduction/<name>" }   // the default
+// A run's results (train summary, evaluation, thinned metrics; no checkpoint) go to
+// results_dir/<run>/ — a folder small enough to commit. A run whose result.json is there is done:
+// the sweep neither trains nor evaluates it again, and the report is built from those folders
+// alone, so a sweep survives the loss of its run folders (checkpoints) once its results are committed.
 // Grid run i is named "<size>-<mode>" and trains base ⊕ size ⊕ {weight_mode} into
 // out_dir/<name>; a size may set model fields only, so every grid run reads the same token stream.
 // Paths are relative to the working directory, as in train configs.
@@ -23,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "model/ptq_model.h"
 #include "train/train_config.h"
 
 namespace bitlm {
@@ -31,6 +37,7 @@ struct SweepRun {
   std::string name, size, note;
   bool grid = true;         // false: an extra run (ablation, stability test)
   TrainConfig config;       // out_dir = sweep out_dir / name
+  std::string results_dir;  // sweep results_dir / name
   nlohmann::json config_json;  // the merged train config, as written to the run folder
 };
 
@@ -48,10 +55,11 @@ struct SweepPtq {
   int abits = 16;         // 16 = activations untouched (weight-only)
   int64_t group_size = 0;  // GPTQ: 0 = one scale per output row
   std::string name() const;  // e.g. "gptq-w4a16", "absmax-w1.58a8", "gptq-w4a16-g64"
+  PtqOptions options() const;  // without the calibration text
 };
 
 struct SweepSpec {
-  std::string path, name, out_dir, data_tokenizer;
+  std::string path, name, out_dir, data_tokenizer, results_dir;
   std::vector<SweepDataPrep> data;
   std::vector<std::string> sizes, weight_modes;
   std::vector<SweepRun> runs;  // grid first (size-major, modes in the file's order), then extras
@@ -63,7 +71,8 @@ struct SweepSpec {
   const SweepRun* find(const std::string& run_name) const;
 };
 
-enum class RunStatus { kNew, kPartial, kTrained, kDiverged, kBusy };  // kBusy: another process trains it
+// kBusy: another process trains it; kDone: its results are in results_dir (nothing left to do).
+enum class RunStatus { kNew, kPartial, kTrained, kDiverged, kBusy, kDone };
 const char* run_status_name(RunStatus s);
 
 struct RunProgress {
@@ -71,13 +80,15 @@ struct RunProgress {
   int64_t step = 0;  // steps in the checkpoint
 };
 
-// From the run folder: its checkpoint's step (a checkpoint of another model or batch layout is a
+// kDone when results_dir/<run>/result.json exists (checked first: the run folder may be gone);
+// else from the run folder: its checkpoint's step (a checkpoint of another model or batch layout is a
 // UserError naming the folder) and diverged.json. Reads only the checkpoint's header.
 RunProgress run_progress(const SweepRun& run);
 
 std::string run_checkpoint_path(const SweepRun& run);
 std::string run_diverged_path(const SweepRun& run);
 std::string run_sessions_path(const SweepRun& run);
+std::string run_result_path(const SweepRun& run);  // results_dir/<run>/result.json
 
 // Weights of the BitLinear layers: the N of the scaling law (Kaplan et al.'s non-embedding count;
 // the norms' gains are left out as well).
@@ -103,5 +114,20 @@ struct SweepTrainOutcome {
 // sessions.jsonl {from_step, to_step, wall_s, cpu_s, stopped}; a non-finite loss writes
 // diverged.json {step, loss} (the run counts as finished). A stop signal returns kPartial.
 SweepTrainOutcome train_sweep_run(const SweepRun& run, bool progress);
+
+}  // namespace bitlm
+
+namespace bitlm {
+
+// What the report needs of a trained (or diverged) run, from its folder: the model shape, N,
+// tokens, steps, the sessions' wall and CPU seconds and tokens per wall / CPU second, the last
+// training loss and validation loss, and diverged {step} if it diverged.
+nlohmann::json sweep_train_summary(const SweepRun& run);
+
+// Writes the run's committable results: results_dir/<run>/config.json, sessions.jsonl, a thinned
+// metrics.jsonl (every `keep_every`-th training line, every validation line, the last line) and,
+// last and atomically, result.json = {run, size, note, grid, weight_mode, train: sweep_train_summary,
+// eval: `eval`}. After it the run counts as kDone.
+void write_run_results(const SweepRun& run, const nlohmann::json& eval, int64_t keep_every = 8);
 
 }  // namespace bitlm

@@ -35,6 +35,7 @@ nlohmann::json sweep_json(const std::string& data, const std::string& out) {
                     "config": {"schedule": {"lr": 0.1}}}]})");
   j["base"]["train_data"] = data;
   j["out_dir"] = out;
+  j["results_dir"] = out + "/results";
   return j;
 }
 
@@ -159,6 +160,47 @@ TEST(Sweep, ADivergedRunIsRecordedAndCountsAsFinished) {
   EXPECT_EQ(o.status, RunStatus::kDiverged);
   EXPECT_TRUE(std::filesystem::exists(out + "/a-hot/diverged.json"));
   EXPECT_EQ(run_progress(*s.find("a-hot")).status, RunStatus::kDiverged);
+}
+
+TEST(Sweep, CommittedResultsMakeARunDoneWithoutItsFolder) {
+  const std::string data = byte_shards(), out = temp_dir("results");
+  const SweepSpec s = SweepSpec::from_json(sweep_json(data, out), "test.json");
+  EXPECT_EQ(s.results_dir, out + "/results");
+  nlohmann::json no_dir = sweep_json(data, out);
+  no_dir.erase("results_dir");
+  no_dir["name"] = "g";
+  EXPECT_EQ(SweepSpec::from_json(no_dir, "t.json").results_dir, "docs/reproduction/g");
+  const SweepRun& run = s.runs[1];  // a-fp
+  EXPECT_EQ(run.results_dir, out + "/results/a-fp");
+  train_sweep_run(run, false);
+  const nlohmann::json summary = sweep_train_summary(run);
+  EXPECT_EQ(summary["last_step"], 4);
+  EXPECT_EQ(summary["tokens"], 4 * 2 * 8);
+  EXPECT_EQ(summary["n_params"], non_embedding_params(run.config.model));
+  EXPECT_GT(summary["sessions"]["wall_s"].get<double>(), 0);
+  EXPECT_TRUE(summary["last_loss"].is_number());
+
+  write_run_results(run, {{"heldout", nlohmann::json::array()}}, /*keep_every=*/2);
+  EXPECT_EQ(run_progress(run).status, RunStatus::kDone);
+  const nlohmann::json r = read_json_file(run_result_path(run), "result");
+  EXPECT_EQ(r["run"], "a-fp");
+  EXPECT_EQ(r["weight_mode"], "fp");
+  EXPECT_EQ(r["train"]["last_step"], 4);
+  // Thinned metrics: training lines of even steps (2, 4) only.
+  std::ifstream m(run.results_dir + "/metrics.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(m, line);) {
+    EXPECT_EQ(nlohmann::json::parse(line)["step"].get<int64_t>() % 2, 0) << line;
+    ++lines;
+  }
+  EXPECT_EQ(lines, 2);
+  EXPECT_TRUE(std::filesystem::exists(run.results_dir + "/config.json"));
+
+  // The run folder (checkpoint) lost, as on a new machine: the run is still done, nothing trains.
+  std::filesystem::remove_all(run.config.out_dir);
+  EXPECT_EQ(run_progress(run).status, RunStatus::kDone);
+  EXPECT_EQ(train_sweep_run(run, false).status, RunStatus::kDone);
+  EXPECT_FALSE(std::filesystem::exists(run_checkpoint_path(run)));
 }
 
 }  // namespace
