@@ -56,7 +56,8 @@ void setup(CLI::App& root) {
       ->capture_default_str();
   c->add_option("--calib", a->ptq.calib_file, "gptq: calibration text file")->check(CLI::ExistingFile);
   c->add_option("--calib-tokens", a->ptq.calib_tokens, "gptq: at most this many calibration tokens")->capture_default_str();
-  c->add_option("-t,--threads", a->ptq.threads, "threads of the calibration forward (0 = all)")->capture_default_str();
+  c->add_option("-t,--threads", a->ptq.threads, "threads of the calibration forward (0: every CPU this process may run on)")
+      ->check(at_least(0))->capture_default_str();
   c->callback([a] { run_quantize(*a); });
 }
 

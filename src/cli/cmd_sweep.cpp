@@ -204,8 +204,9 @@ void run_sweep(const SweepArgs& a) {
       }
       if (a.train_only) return;
     }
-    evaluate_runs(spec, runs, a.threads);
-    quantize_runs(spec, runs, a.threads);
+    const int threads = thread_count(a.threads);
+    evaluate_runs(spec, runs, threads);
+    quantize_runs(spec, runs, threads);
   }
   write_report(spec);
 }
@@ -219,7 +220,8 @@ void setup(CLI::App& root) {
   c->add_flag("--train-only", a->train_only, "stop after training");
   c->add_flag("--no-train", a->no_train, "train nothing: evaluate the trained runs without results, write the report");
   c->add_flag("--report", a->report_only, "only rebuild the report from the results folder");
-  c->add_option("-t,--threads", a->threads, "threads of the evaluation")->capture_default_str();
+  c->add_option("-t,--threads", a->threads, "threads of the evaluation (0: every CPU this process may run on)")
+      ->check(at_least(0))->capture_default_str();
   c->callback([a] { run_sweep(*a); });
 }
 
