@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # Installs the Debian packages bitlm needs to build and test; a no-op when all are present.
-# Usage: tools/bootstrap.sh [--with-reference | --cross-aarch64]
+# Usage: tools/bootstrap.sh [--with-reference] [--cross-aarch64] [--with-web] [--with-fuzz]
 #   --with-reference  adds python3-torch for tools/reference/
 #   --cross-aarch64   adds the aarch64 cross compiler, qemu-user and arm64 libraries (tools/test_neon.sh)
 #   --with-web        adds Node (nodejs, npm) and chromium for the server's end-to-end tests
+#   --with-fuzz       adds clang-19 and its runtime (libFuzzer, sanitizers) for make fuzz / test-fuzz
 # With npm present it also installs the serve tests' npm packages (tests/serve/e2e: the official
 # openai client, pinned by package-lock.json) into that folder, once.
 set -euo pipefail
 pkgs=(build-essential cmake g++ libgtest-dev libgmock-dev libbenchmark-dev libfmt-dev libcli11-dev
       nlohmann-json3-dev libcpp-httplib-dev pkgconf libopenmpi-dev openmpi-bin)
-[[ "${1:-}" == "--with-reference" ]] && pkgs+=(python3-torch python3-numpy libopenblas0-pthread)  # OpenBLAS: a fair PyTorch baseline
-[[ "${1:-}" == "--with-web" ]] && pkgs+=(nodejs npm chromium)
 cross=0
-if [[ "${1:-}" == "--cross-aarch64" ]]; then
-  cross=1
-  pkgs+=(g++-aarch64-linux-gnu qemu-user libfmt-dev:arm64 libgtest-dev:arm64 libgmock-dev:arm64)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --with-reference) pkgs+=(python3-torch python3-numpy libopenblas0-pthread) ;;  # OpenBLAS: a fair PyTorch baseline
+    --with-web) pkgs+=(nodejs npm chromium) ;;
+    --cross-aarch64)
+      cross=1
+      pkgs+=(g++-aarch64-linux-gnu qemu-user libfmt-dev:arm64 libgtest-dev:arm64 libgmock-dev:arm64) ;;
+    --with-fuzz) pkgs+=(clang-19 libclang-rt-19-dev) ;;
+    *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
