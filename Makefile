@@ -15,7 +15,7 @@ MODEL ?= $(firstword $(wildcard models/*.gguf) $(SHARED)/fixtures/tiny-bitnet/ti
 PROMPT ?= Once upon a time
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap configure build build-cli run test test-asan test-tsan test-neon test-fuzz fuzz fuzz-build bench clean
+.PHONY: all bootstrap configure build build-cli run test test-asan test-asan-all test-tsan test-neon test-fuzz fuzz fuzz-build bench clean
 
 all: build
 
@@ -38,10 +38,17 @@ run: build-cli
 test: build test-asan test-neon
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
 
-# The whole unit suite again under AddressSanitizer + UBSan.
+# The file parsers (io, tokenizer) again under AddressSanitizer + UBSan (part of make test).
 test-asan: bootstrap
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBITLM_SANITIZE=ON -DBITLM_BENCH=OFF \
-	  -DBITLM_SHARED_DIR=$(SHARED) >/dev/null
+	  -DBITLM_SANITIZE_MODULES="core;io;tokenizer" -DBITLM_SHARED_DIR=$(SHARED) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target test_core test_io test_tokenizer
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L asan
+
+# The whole unit suite under AddressSanitizer + UBSan (every module's tests, the CLI's binary too).
+test-asan-all: bootstrap
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBITLM_SANITIZE=ON -DBITLM_BENCH=OFF \
+	  -DBITLM_SANITIZE_MODULES=all -DBITLM_SHARED_DIR=$(SHARED) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L asan
 
