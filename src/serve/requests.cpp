@@ -22,7 +22,7 @@ json parse_object(std::string_view body) {
   json j;
   try {
     j = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number past double's (1e999)
     bad("", fmt::format("the request body is not valid JSON: {}", e.what()));
   }
   if (!j.is_object()) bad("", "the request body must be a JSON object");

@@ -28,8 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!m.empty()) messages.push_back({kRoles[uint8_t(m[0]) % 3], std::string(m.substr(1))});
     rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
   }
-  const std::string prompt = render_chat(family, messages, add_generation_prompt);
-  for (const ChatMessage& m : messages) FUZZ_CHECK(prompt.size() + 64 >= m.content.size());
+  (void)render_chat(family, messages, add_generation_prompt);
   (void)plain_stop(family);
   (void)chat_family_name(family);
   return 0;

@@ -118,6 +118,13 @@ TEST(Requests, DeeplyNestedJsonIsAnErrorNotACrash) {
   EXPECT_EQ(error_of(deep, false).first, 400);
 }
 
+// requests_fuzz: nlohmann throws out_of_range, not parse_error, for a number past double's range;
+// it escaped the parser (a 500 and 'internal error' instead of a 400). Input: tests/data/fuzz/requests/.
+TEST(Requests, NumberPastDoublesRangeIs400) {
+  EXPECT_EQ(error_of(R"({"prompt": [[1e999]]})", false), std::make_pair(400, std::string()));
+  EXPECT_EQ(error_of(R"({"messages": [], "temperature": -1e400})", true), std::make_pair(400, std::string()));
+}
+
 TEST(Requests, TokenizeAndDetokenize) {
   const TokenizeRequest t = parse_tokenize_request(R"({"content": "hi", "add_special": true, "with_pieces": true})");
   EXPECT_EQ(t.content, "hi");
