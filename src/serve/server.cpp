@@ -91,6 +91,7 @@ struct Server::Impl {
   std::thread http_thread;
   int port = 0;
   std::atomic<bool> ready{false};
+  std::atomic<bool> listen_returned{false};  // the HTTP thread's listen_after_bind returned
   std::unique_ptr<Model> model;
   std::unique_ptr<Tokenizer> tok;
   std::unique_ptr<ThreadPool> pool;
@@ -366,7 +367,14 @@ int Server::start() {
     throw UserError(fmt::format("cannot listen on {}:{} (in use, or not an address of this machine)", s.opt.host,
                                 s.opt.port));
   if (listen_fd >= 0) ::listen(listen_fd, 1024);
-  s.http_thread = std::thread([&s] { s.http.listen_after_bind(); });
+  s.http_thread = std::thread([&s] {
+    s.http.listen_after_bind();
+    s.listen_returned.store(true);
+  });
+  // httplib's stop() does nothing until listen_after_bind has marked the server running: a stop()
+  // right after start() (a model that fails to load) left the thread accepting forever, and the
+  // process hung instead of exiting 2. Wait until it runs (or has already given up).
+  while (!s.http.is_running() && !s.listen_returned.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return s.port;
 }
 
