@@ -1,5 +1,6 @@
-// cli/cmd_export.cpp — `bitlm export CKPT -o MODEL.gguf [--tokenizer TOK.gguf] [--type f16|f32|bf16]`:
-// a training checkpoint to the inference GGUF that `bitlm generate` runs (train/export.h);
+// cli/cmd_export.cpp — `bitlm export CKPT -o MODEL.gguf [--tokenizer TOK.gguf] [--type f16|f32|bf16]
+// [--weight-type t2|t1|tq2_0|tq1_0|i2_s]`: a training checkpoint to the inference GGUF that `bitlm
+// generate` runs, or that llama.cpp / ik_llama.cpp / bitnet.cpp run (train/export.h);
 // `--format hf -o DIR`: a Hugging Face folder in the 2B-4T layout (train/export_hf.h).
 #include <fmt/format.h>
 
@@ -7,13 +8,14 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "quant/ternary_formats.h"
 #include "train/export.h"
 #include "train/export_hf.h"
 
 namespace bitlm::cli {
 namespace {
 
-struct ExportArgs { std::string checkpoint, out, tokenizer, type = "f16", format = "gguf"; };
+struct ExportArgs { std::string checkpoint, out, tokenizer, type = "f16", format = "gguf", weight_type = "t2"; };
 
 const std::map<std::string, uint32_t> kFpTypes = {{"f16", kGgmlF16}, {"f32", kGgmlF32}, {"bf16", kGgmlBF16}};
 
@@ -27,9 +29,12 @@ void setup(CLI::App& root) {
   c->add_option("--tokenizer", a->tokenizer, "tokenizer GGUF whose vocab to embed (default: the config's)");
   c->add_option("--type", a->type, "linear weight type of an fp model (b1.58/b1: packed ternary)")
       ->check(CLI::IsMember(kFpTypes))->capture_default_str();
+  add_weight_type_option(c, a->weight_type,
+                         "tq2_0/tq1_0 write the arch llama.cpp and ik_llama.cpp run (a SiLU model as bitnet)")
+      ->capture_default_str();
   c->callback([a] {
     if (a->format == "hf") export_checkpoint_hf(a->checkpoint, a->tokenizer, a->out);
-    else export_checkpoint(a->checkpoint, a->tokenizer, a->out, kFpTypes.at(a->type));
+    else export_checkpoint(a->checkpoint, a->tokenizer, a->out, kFpTypes.at(a->type), ternary_write_type(a->weight_type));
     fmt::print(stderr, "wrote {}\n", a->out);
   });
 }

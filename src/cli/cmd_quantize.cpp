@@ -1,7 +1,9 @@
-// cli/cmd_quantize.cpp — `bitlm quantize IN -o OUT --embd-type f32|f16|bf16|q8_0|q6_k|q4_0`: the same
-// model with its token embedding / output head re-encoded (model/requantize.h), e.g. to measure the
-// perplexity a Q8_0, Q6_K or Q4_0 head costs; and `--ptq absmax|gptq`: post-training quantization of
-// an fp model's linear layers (model/ptq_model.h), the baselines of 003 Table 3.
+// cli/cmd_quantize.cpp — `bitlm quantize IN -o OUT [--embd-type f32|f16|bf16|q8_0|q6_k|q4_0]
+// [--weight-type t2|t1|tq2_0|tq1_0|i2_s]`: the same model with its token embedding / output head
+// and/or its ternary weights re-encoded (model/requantize.h), e.g. to measure the perplexity a Q8_0,
+// Q6_K or Q4_0 head costs, or to write a bitlm model for llama.cpp (tq2_0, tq1_0) or bitnet.cpp
+// (i2_s); and `--ptq absmax|gptq`: post-training quantization of an fp model's linear layers
+// (model/ptq_model.h), the baselines of 003 Table 3.
 #include <fmt/format.h>
 
 #include <map>
@@ -12,12 +14,13 @@
 #include "core/ggml_types.h"
 #include "model/ptq_model.h"
 #include "model/requantize.h"
+#include "quant/ternary_formats.h"
 
 namespace bitlm::cli {
 namespace {
 
 struct QuantizeArgs {
-  std::string in, out, type;
+  std::string in, out, type, weight_type;
   PtqOptions ptq;
   std::string method;
 };
@@ -26,10 +29,18 @@ const std::map<std::string, uint32_t> kEmbdTypes = {
     {"f32", kGgmlF32}, {"f16", kGgmlF16}, {"bf16", kGgmlBF16}, {"q8_0", kGgmlQ8_0}, {"q6_k", kGgmlQ6_K}, {"q4_0", kGgmlQ4_0}};
 
 void run_quantize(QuantizeArgs& a) {
-  if (a.method.empty() == a.type.empty()) throw UserError("quantize: give --embd-type or --ptq (one of them)");
-  if (!a.type.empty()) {
-    const int n = requantize_embedding(a.in, a.out, kEmbdTypes.at(a.type));
-    fmt::print(stderr, "wrote {} ({} tensor{} re-encoded as {})\n", a.out, n, n == 1 ? "" : "s", a.type);
+  const bool requantize = !a.type.empty() || !a.weight_type.empty();
+  if (a.method.empty() == !requantize)
+    throw UserError("quantize: give --embd-type and/or --weight-type, or --ptq (not both)");
+  if (requantize) {
+    RequantizeOptions o;
+    if (!a.type.empty()) o.embd_type = kEmbdTypes.at(a.type);
+    if (!a.weight_type.empty()) o.weight_type = ternary_write_type(a.weight_type);
+    const RequantizeCounts n = requantize_model(a.in, a.out, o);
+    if (o.embd_type)
+      fmt::print(stderr, "{} embedding tensor{} re-encoded as {}\n", n.embeddings, n.embeddings == 1 ? "" : "s", a.type);
+    if (o.weight_type) fmt::print(stderr, "{} ternary tensors re-encoded as {}\n", n.ternary, a.weight_type);
+    fmt::print(stderr, "wrote {}\n", a.out);
     return;
   }
   a.ptq.method = a.method;
@@ -42,11 +53,12 @@ void run_quantize(QuantizeArgs& a) {
 
 void setup(CLI::App& root) {
   auto a = std::make_shared<QuantizeArgs>();
-  CLI::App* c = root.add_subcommand("quantize", "re-encode a model's embedding / head, or post-training-quantize an fp model");
+  CLI::App* c = root.add_subcommand("quantize", "re-encode a model's embedding / head or ternary weights, or post-training-quantize an fp model");
   c->add_option("model", a->in, "input model GGUF")->required();
   c->add_option("-o,--output", a->out, "output GGUF path")->required();
   c->add_option("--embd-type", a->type, "type of token_embd (and output.weight, if untied)")
       ->check(CLI::IsMember(kEmbdTypes));
+  add_weight_type_option(c, a->weight_type, "tq2_0/tq1_0 write the arch llama.cpp and ik_llama.cpp run");
   c->add_option("--ptq", a->method, "post-training quantization of an fp model's linear weights (003 Table 3)")
       ->check(CLI::IsMember({"absmax", "gptq"}));
   c->add_option("--wbits", a->ptq.wbits, "weight bits: absmax 1, 1.58, 2..16; gptq 2..8")->capture_default_str();

@@ -7,7 +7,7 @@
 #include "core/sys.h"
 #include "core/ggml_types.h"
 #include "model/synth.h"
-#include "quant/packed_layout.h"
+#include "quant/ternary_formats.h"
 
 namespace bitlm::cli {
 namespace {
@@ -23,20 +23,13 @@ void setup(CLI::App& root) {
   c->add_option("--seed", o->seed, "weights seed");
   c->add_option("--embd-type", *embd, "token embedding/tied head type (auto: q6_k for bitnet-* shapes, q8_0 where D is not a multiple of 256, else f16)")
       ->check(CLI::IsMember({"auto", "f16", "q8_0", "q6_k", "q4_0"}));
-  std::vector<std::string> layouts = {"auto"};
-  std::string layout_help;
-  for (const PackedLayout& l : packed_layouts()) {
-    layouts.emplace_back(l.name);
-    layout_help += fmt::format("{} ({:.3g} bits/weight), ", l.name, l.bits_per_weight());
-  }
-  c->add_option("--weight-type", *weights,
-                "ternary weight layout: " + layout_help + "or auto: t1 for bitnet-* shapes, else t2")
-      ->check(CLI::IsMember(layouts));
+  add_weight_type_option(c, *weights, "auto: t1 for bitnet-* shapes, else t2; a peer's type writes the arch the "
+                         "peers run", {"auto"});
+  c->add_option("--activation", o->activation, "FFN activation instead of the shape's (upstream llama.cpp runs silu only)")
+      ->check(CLI::IsMember({"silu", "relu2"}));
   c->add_option("--tokenizer", o->tokenizer_from, "copy the tokenizer from this GGUF");
   c->callback([o, out, embd, weights] {
-    o->weight_type = synth_default_weight_type(o->shape);
-    for (const PackedLayout& l : packed_layouts())
-      if (l.name == *weights) o->weight_type = l.type;
+    o->weight_type = *weights == "auto" ? synth_default_weight_type(o->shape) : ternary_write_type(*weights);
     o->embd_type = *embd == "auto" ? synth_default_embd_type(o->shape)
                    : *embd == "q8_0" ? kGgmlQ8_0 : *embd == "q6_k" ? kGgmlQ6_K : *embd == "q4_0" ? kGgmlQ4_0 : kGgmlF16;
     const double t0 = now_seconds();

@@ -8,6 +8,7 @@
 
 #include "core/cpu.h"
 #include "core/thread_pool.h"
+#include "quant/ternary_formats.h"
 
 namespace bitlm::cli {
 namespace {
@@ -77,6 +78,14 @@ int64_t context_size(int64_t requested, int64_t fallback, int64_t n_ctx_train, c
 CLI::Option* add_kv_type_option(CLI::App* c, std::string& kv_type) {
   return c->add_option("--kv-type", kv_type, "KV cache storage: f16 (default), q8 or q4 (per-32 absmax blocks)")
       ->check(CLI::IsMember({"f16", "q8", "q4"}));
+}
+
+CLI::Option* add_weight_type_option(CLI::App* c, std::string& weight_type, const std::string& note,
+                                    const std::vector<std::string>& extra) {
+  std::vector<std::string> names = extra;
+  for (const TernaryWriteType& t : ternary_write_types()) names.emplace_back(t.name);
+  return c->add_option("--weight-type", weight_type, "ternary weight type: " + ternary_write_type_help() + "; " + note)
+      ->check(CLI::IsMember(names));
 }
 
 int run(int argc, char** argv) {

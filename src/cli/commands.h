@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace bitlm::cli {
 
@@ -17,6 +18,13 @@ int run(int argc, char** argv);
 // --kv-type f16|q8|q4 (model/kv_cache.h), the same on every command that runs a Forward; an
 // unknown value is a parse error (exit 2).
 CLI::Option* add_kv_type_option(CLI::App* c, std::string& kv_type);
+
+// --weight-type NAME, the same on every command that writes ternary weights (export, quantize,
+// synth, convert): a name of quant/ternary_formats.h's ternary_write_types (t2, t1, tq2_0, tq1_0,
+// i2_s) or one of `extra` (synth's "auto"); `note` says what the default is. Resolve the name with
+// ternary_write_type(name). An unknown value is a parse error (exit 2).
+CLI::Option* add_weight_type_option(CLI::App* c, std::string& weight_type, const std::string& note,
+                                    const std::vector<std::string>& extra = {});
 
 // -t N of the commands that run a model: 0 = every CPU this process may run on; more than that is
 // capped there with a note on stderr (the pool's threads spin-wait, so extra ones only take turns:

@@ -88,6 +88,22 @@ void ModelConfig::set_arch(std::string_view name) {
   sub_norms = a->tensors->has(TensorRole::kAttnSubNorm);
 }
 
+std::string_view ModelConfig::peer_arch() const {
+  const bool relu2 = activation == FfnActivation::kRelu2;
+  if (sub_norms) return relu2 ? "bitnet-b1.58" : "bitnet";
+  return relu2 ? "" : "llama";
+}
+
+void ModelConfig::use_peer_arch() {
+  const std::string_view peer = peer_arch();
+  if (peer.empty())
+    throw UserError(fmt::format("no peer engine runs arch '{}' with a {} FFN (llama.cpp and ik_llama.cpp: bitnet "
+                                "with SiLU, bitnet-b1.58 with ReLU^2, llama with SiLU)", arch,
+                                activation_name(activation)));
+  BITLM_ASSERT(find_arch(peer)->tensors == find_arch(arch)->tensors);
+  set_arch(peer);
+}
+
 ModelConfig ModelConfig::from_gguf(const GgufFile& f) {
   const auto arch = f.get_string("general.architecture");
   if (!arch) throw FormatError(f.path(), "missing key 'general.architecture'");

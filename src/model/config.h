@@ -61,6 +61,14 @@ struct ModelConfig {
   const TensorTable& tensors() const;
   // Sets `arch` and what its row decides (RoPE pairing, sub-norms); BITLM_ASSERT that it is known.
   void set_arch(std::string_view arch);
+  // The arch under which llama.cpp / ik_llama.cpp run this graph, whose FFN activation they fix by
+  // the name (bitlm reads it from a key): `bitnet` (sub-norms, SiLU: llama.cpp and ik_llama.cpp),
+  // `bitnet-b1.58` (sub-norms, ReLU^2: ik_llama.cpp), `llama` (no sub-norms, SiLU); empty when no
+  // peer runs it (llama with ReLU^2).
+  std::string_view peer_arch() const;
+  // Before writing a file in a peer's weight type (TQ1_0, TQ2_0, I2_S): renames the arch to
+  // peer_arch() (the same tensor table, so the tensors are unchanged); UserError if there is none.
+  void use_peer_arch();
 };
 
 }  // namespace bitlm

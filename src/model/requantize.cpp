@@ -3,11 +3,13 @@
 
 #include <fmt/format.h>
 
+#include <set>
 #include <vector>
 
 #include "core/error.h"
 #include "io/gguf.h"
 #include "model/config.h"
+#include "quant/packed_layout.h"
 #include "quant/ternary_formats.h"
 
 namespace bitlm {
@@ -40,27 +42,74 @@ std::vector<uint8_t> reencode(const GgufFile& f, const GgufTensorInfo& t, uint32
   return out;
 }
 
+// Decodes a ternary tensor exactly (FormatError if its blocks carry different scales) and encodes
+// it in `type`.
+std::vector<uint8_t> reencode_ternary(const GgufFile& f, const GgufTensorInfo& t, uint32_t type) {
+  if (t.ne.size() != 2 || !is_ternary_format(t.type))
+    throw FormatError(f.path(), fmt::format("tensor '{}': type {} is not a ternary weight type", t.name,
+                                            ggml_type_name(t.type)));
+  const int64_t cols = int64_t(t.ne[0]), rows = int64_t(t.ne[1]);
+  std::vector<int8_t> q(size_t(rows * cols));
+  const float scale = decode_ternary(f.path(), t.name, t.type, f.tensor_data(t), rows, cols, q);
+  return encode_ternary(type, q, rows, cols, scale, fmt::format("{}: tensor '{}'", f.path(), t.name));
+}
+
+// The arch-prefixed keys under the new arch name, every other key as it is.
+void copy_metadata(const GgufFile& f, const std::string& from_arch, const std::string& to_arch, GgufWriter& w) {
+  const std::string prefix = from_arch + ".";
+  for (const auto& [key, value] : f.metadata()) {
+    if (key == "general.architecture") w.set(key, GgufValue::string(to_arch));
+    else if (key.starts_with(prefix)) w.set(to_arch + "." + key.substr(prefix.size()), value);
+    else w.set(key, value);
+  }
+}
+
 }  // namespace
 
-int requantize_embedding(const std::string& in, const std::string& out, uint32_t type) {
-  BITLM_CHECK(dense_type_supported(type), "embedding type {} is not one of F32, F16, BF16, Q8_0, Q6_K, Q4_0", type);
+RequantizeCounts requantize_model(const std::string& in, const std::string& out, const RequantizeOptions& o) {
+  if (o.embd_type)
+    BITLM_CHECK(dense_type_supported(*o.embd_type),
+                "embedding type {} is not one of F32, F16, BF16, Q8_0, Q6_K, Q4_0",
+                ggml_type_name(*o.embd_type));
+  if (o.weight_type)
+    BITLM_CHECK(is_ternary_write_type(*o.weight_type), "weight type {} is not a packed ternary type",
+                ggml_type_name(*o.weight_type));
   const auto f = GgufFile::open(in);
-  const TensorTable& names = ModelConfig::from_gguf(*f).tensors();
+  const ModelConfig config = ModelConfig::from_gguf(*f);
+  ModelConfig written = config;
+  if (o.weight_type) {
+    if (config.fp_linear)
+      throw FormatError(in, "an fp model (weight_mode \"fp\") has no ternary weights to re-encode");
+    if (!find_packed_layout(*o.weight_type)) written.use_peer_arch();
+  }
+  const TensorTable& names = config.tensors();
+  std::set<std::string> linear;
+  for (int64_t l = 0; l < config.n_layer; ++l)
+    for (const TensorRow& row : names.blocks)
+      if (tensor_kind(row.role) == TensorKind::kLinear) linear.insert(names.gguf_name(row.role, l));
   GgufWriter w;
-  for (const auto& [key, value] : f->metadata()) w.set(key, value);
-  int n_reencoded = 0;
+  copy_metadata(*f, config.arch, written.arch, w);
+  RequantizeCounts n;
   for (const GgufTensorInfo& t : f->tensors()) {
-    if (is_head_or_embedding(names, t)) {
-      w.add_tensor(t.name, t.ne, type, reencode(*f, t, type));
-      ++n_reencoded;
+    if (o.embd_type && is_head_or_embedding(names, t)) {
+      w.add_tensor(t.name, t.ne, *o.embd_type, reencode(*f, t, *o.embd_type));
+      ++n.embeddings;
+    } else if (o.weight_type && linear.contains(t.name)) {
+      w.add_tensor(t.name, t.ne, *o.weight_type, reencode_ternary(*f, t, *o.weight_type));
+      ++n.ternary;
     } else {
       const auto bytes = f->tensor_data(t);
       w.add_tensor(t.name, t.ne, t.type, {bytes.begin(), bytes.end()});
     }
   }
-  BITLM_CHECK(n_reencoded > 0, "{}: no tensor '{}' to re-encode", in, names.gguf_name(TensorRole::kTokenEmbd));
+  BITLM_CHECK(!o.embd_type || n.embeddings > 0, "{}: no tensor '{}' to re-encode", in,
+              names.gguf_name(TensorRole::kTokenEmbd));
   w.write(out, f->alignment());
-  return n_reencoded;
+  return n;
+}
+
+int requantize_embedding(const std::string& in, const std::string& out, uint32_t type) {
+  return requantize_model(in, out, {.embd_type = type}).embeddings;
 }
 
 }  // namespace bitlm

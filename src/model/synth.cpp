@@ -45,7 +45,8 @@ void add_ternary(GgufWriter& w, Rng& rng, uint32_t type, const std::string& name
   std::vector<int8_t> q(static_cast<size_t>(rows * cols));
   for (auto& v : q) v = int8_t(int(rng.below(3)) - 1);
   const float scale = float(1.0 / std::sqrt(2.0 / 3.0 * double(cols)));
-  w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, type, encode_ternary(type, q, rows, cols, scale));
+  w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, type,
+               encode_ternary(type, q, rows, cols, scale, fmt::format("tensor '{}'", name)));
 }
 
 void add_norm(GgufWriter& w, Rng& rng, const std::string& name, int64_t n) {
@@ -138,8 +139,18 @@ ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
               "synth: embedding type must be F16, Q8_0, Q6_K or Q4_0");
   BITLM_CHECK(o.embd_type != kGgmlQ6_K || c.n_embd % 256 == 0,
               "synth: shape '{}' has D = {}, not a whole number of Q6_K's 256-value blocks", o.shape, c.n_embd);
-  BITLM_CHECK(find_packed_layout(o.weight_type) != nullptr, "synth: weight type {} is not a packed layout (t2, t1)",
-              ggml_type_name(o.weight_type));
+  BITLM_CHECK(is_ternary_write_type(o.weight_type),
+              "synth: weight type {} is not a packed ternary type", ggml_type_name(o.weight_type));
+  if (!o.activation.empty()) {
+    BITLM_CHECK(o.activation == "silu" || o.activation == "relu2", "synth: activation '{}' is not silu or relu2",
+                o.activation);
+    c.activation = o.activation == "relu2" ? FfnActivation::kRelu2 : FfnActivation::kSilu;
+  }
+  if (!find_packed_layout(o.weight_type)) c.use_peer_arch();
+  const int64_t multiple = ternary_cols_multiple(o.weight_type);
+  BITLM_CHECK(c.n_embd % multiple == 0 && c.n_ff % multiple == 0 && c.q_dim() % multiple == 0,
+              "synth: shape '{}' (D {}, F {}) has rows that are not whole {}-weight blocks of {}", o.shape, c.n_embd,
+              c.n_ff, multiple, ggml_type_name(o.weight_type));
   GgufWriter w;
   c.write_gguf(w);
   w.set("general.name", GgufValue::string(fmt::format("bitlm-synth-{}", o.shape)));

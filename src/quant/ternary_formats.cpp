@@ -245,13 +245,54 @@ float decode_ternary(const std::string& path, const std::string& name, uint32_t 
 }
 
 std::vector<uint8_t> encode_ternary(uint32_t ggml_type, std::span<const int8_t> q, int64_t rows,
-                                    int64_t cols, float scale) {
-  require_format(ggml_type, rows, cols, "encode");
+                                    int64_t cols, float scale, std::string_view what) {
+  require_format(ggml_type, rows, cols, what);
   BITLM_ASSERT(int64_t(q.size()) == rows * cols);
   std::vector<uint8_t> out(tensor_bytes(ggml_type, rows, cols));
   if (const PackedLayout* l = find_packed_layout(ggml_type)) native_encode(*l, q.data(), rows, cols, scale, out.data());
   else find_codec(ggml_type)->encode(q.data(), rows, cols, scale, out.data());
   return out;
+}
+
+namespace {
+
+constexpr TernaryWriteType kWriteTypes[] = {
+    {"t2", kGgmlBitlmT2, "bitlm"},
+    {"t1", kGgmlBitlmT1, "bitlm"},
+    {"tq2_0", kGgmlTQ2_0, "llama.cpp, ik_llama.cpp, bitlm"},
+    {"tq1_0", kGgmlTQ1_0, "llama.cpp, ik_llama.cpp, bitlm"},
+    {"i2_s", kGgmlI2_S, "bitnet.cpp, bitlm"},
+};
+
+}  // namespace
+
+std::span<const TernaryWriteType> ternary_write_types() { return kWriteTypes; }
+
+bool is_ternary_write_type(uint32_t type) {
+  return std::any_of(std::begin(kWriteTypes), std::end(kWriteTypes), [type](const auto& t) { return t.type == type; });
+}
+
+uint32_t ternary_write_type(std::string_view name) {
+  std::string names;
+  for (const TernaryWriteType& t : kWriteTypes) {
+    if (t.name == name) return t.type;
+    names += (names.empty() ? "" : ", ") + std::string(t.name);
+  }
+  throw UserError(fmt::format("weight type '{}' is not one of {}", name, names));
+}
+
+std::string ternary_write_type_help() {
+  std::string s;
+  for (const TernaryWriteType& t : kWriteTypes)
+    s += fmt::format("{}{} ({:.3g} bits/weight; read by {})", s.empty() ? "" : ", ", t.name,
+                     ggml_type_traits(t.type)->bits_per_weight(), t.readers);
+  return s;
+}
+
+int64_t ternary_cols_multiple(uint32_t type) {
+  BITLM_CHECK(is_ternary_format(type), "ggml type {} is not a ternary weight format", ggml_type_name(type));
+  const GgmlTypeTraits& t = *ggml_type_traits(type);
+  return t.storage == GgmlStorage::kRowsScaleTail ? 1 : t.block_elems;
 }
 
 // ---- dense ----

@@ -48,9 +48,27 @@ DecodedTernary decode_ternary(uint32_t ggml_type, std::span<const uint8_t> data,
 // As above into q (rows*cols), returning the scale; also throws when TQ block scales disagree.
 float decode_ternary(const std::string& path, const std::string& name, uint32_t ggml_type,
                      std::span<const uint8_t> data, int64_t rows, int64_t cols, std::span<int8_t> q);
-// Encodes q (values {-1,0,+1}) times scale; throws UserError when cols does not fit the format.
+// Encodes q (values {-1,0,+1}) times scale; throws UserError naming `what` (e.g. the tensor)
+// when cols does not fit the format. TQ1_0/TQ2_0 store the scale as each block's fp16 d (ggml:
+// d = block absmax), so a scale that is not an fp16 value is rounded to the nearest one.
 std::vector<uint8_t> encode_ternary(uint32_t ggml_type, std::span<const int8_t> q, int64_t rows,
-                                    int64_t cols, float scale);
+                                    int64_t cols, float scale, std::string_view what = "encode");
+
+// ---- the ternary types bitlm writes (`--weight-type` of export, quantize, synth, convert) ----
+struct TernaryWriteType {
+  std::string_view name;     // as the CLI spells it
+  uint32_t type;             // ggml type id
+  std::string_view readers;  // the engines that load a file of it (README "Supported files")
+};
+// t2, t1 (bitlm's fast layouts), tq2_0, tq1_0 (llama.cpp, ik_llama.cpp), i2_s (bitnet.cpp x86).
+std::span<const TernaryWriteType> ternary_write_types();
+bool is_ternary_write_type(uint32_t ggml_type);
+// The ggml id of a CLI name; UserError listing the names otherwise.
+uint32_t ternary_write_type(std::string_view name);
+// "t2 (2 bits/weight; bitlm), t1 (...), ..." for --help texts.
+std::string ternary_write_type_help();
+// The row length the type needs a multiple of (1: any, the native layouts pad their rows).
+int64_t ternary_cols_multiple(uint32_t ggml_type);
 
 // ---- dense tensors (embeddings, output heads) ----
 bool dense_type_supported(uint32_t ggml_type);  // F32, F16, BF16, Q8_0, Q6_K

@@ -39,5 +39,35 @@ TEST(QuantizeCli, Q6KHeadRunsAndBadInputIsExitTwo) {
   EXPECT_EQ(run("quantize " + micro + " -o " + q6k + " --embd-type q5_k").rc, 2);
 }
 
+// --weight-type: a bitlm model for llama.cpp (TQ1_0) and back (T2) runs `ppl` with the same result,
+// export/synth/quantize share the option, and a missing type, an unknown one or rows that are not
+// whole TQ blocks are one line and exit 2.
+TEST(QuantizeCli, WeightTypeRoundTripAndBadInputIsExitTwo) {
+  const std::string tiny = tmp("w_tiny.gguf"), tq1 = tmp("w_tq1.gguf"), back = tmp("w_back.gguf"),
+                    text = tmp("w_text.txt"), micro = tmp("w_micro.gguf");
+  ASSERT_EQ(run("synth --shape tiny --weight-type tq2_0 -o " + tiny).rc, 0);
+  CliRun r = run("quantize " + tiny + " -o " + tq1 + " --weight-type tq1_0");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("14 ternary tensors re-encoded as tq1_0"), std::string::npos) << r.err;
+  ASSERT_EQ(run("quantize " + tq1 + " -o " + back + " --weight-type t2").rc, 0);
+  std::ofstream(text) << "a small text to score, long enough for two windows of sixteen tokens at least\n";
+  const CliRun a = run("ppl -m " + tiny + " -f " + text + " -c 16 -t 1");
+  const CliRun b = run("ppl -m " + back + " -f " + text + " -c 16 -t 1");
+  ASSERT_EQ(a.rc, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  r = run("info -m " + tq1);
+  EXPECT_NE(r.out.find("TQ1_0 x14"), std::string::npos) << r.out;
+
+  ASSERT_EQ(run("synth --shape micro -o " + micro).rc, 0);
+  for (const std::string& args : {"quantize " + tiny + " -o " + back,                              // no type
+                                 "quantize " + micro + " -o " + back + " --weight-type tq2_0",  // D = 128
+                                 "synth --shape micro --weight-type tq1_0 -o " + back,
+                                 "quantize " + tiny + " -o " + back + " --weight-type iq2_bn"}) {
+    r = run(args);
+    EXPECT_EQ(r.rc, 2) << args;
+    EXPECT_EQ(lines(r.err), 1) << args << ": " << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace bitlm

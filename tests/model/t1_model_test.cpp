@@ -12,6 +12,7 @@
 #include "core/thread_pool.h"
 #include "core/ggml_types.h"
 #include "model/forward.h"
+#include "model/logits_util.h"
 #include "model/model.h"
 #include "model/synth.h"
 #include "quant/packed_layout.h"
@@ -19,17 +20,7 @@
 namespace bitlm {
 namespace {
 
-std::vector<float> all_logits(const Model& model, std::span<const int32_t> tokens) {
-  ThreadPool pool(2);
-  Forward fwd(model, 64, pool);
-  fwd.eval(tokens, /*all_logits=*/true);
-  std::vector<float> out;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    const auto row = fwd.logits(int64_t(i));
-    out.insert(out.end(), row.begin(), row.end());
-  }
-  return out;
-}
+using test::all_logits;
 
 TEST(T1Model, LogitsEqualTheT2FileOfTheSameWeights) {
   const std::string t2_path = testing::TempDir() + "t1_model_test_t2.gguf";

@@ -91,6 +91,37 @@ TEST(FixtureDense, Q8_0EmbeddingMatchesLlamaQuantize) {
   }
 }
 
+// The writers: the F32 file's ternary tensors ({-s, 0, +s}) encoded by bitlm as TQ1_0 / TQ2_0 are
+// byte for byte what llama.cpp's llama-quantize wrote (block layout, base-3 fixed point, fp16 d,
+// tensor order within a block), so a file bitlm writes is one llama.cpp reads as its own.
+TEST(FixtureEncode, TqBytesEqualLlamaQuantize) {
+  const nlohmann::json expected = nlohmann::json::parse(std::ifstream(kDir + "expected.json"))["ternary"];
+  const auto f32 = GgufFile::open(kDir + "tiny-bitnet-F32.gguf");
+  for (const Case& c : kCases) {
+    if (c.type != kGgmlTQ1_0 && c.type != kGgmlTQ2_0) continue;
+    const char* file = c.file;
+    const uint32_t type = c.type;
+    const auto peer = GgufFile::open(kDir + file);
+    int n = 0;
+    for (const auto& [name, e] : expected.items()) {
+      SCOPED_TRACE(std::string(file) + " " + name);
+      const GgufTensorInfo* src = f32->find_tensor(name);
+      const GgufTensorInfo* want = peer->find_tensor(name);
+      ASSERT_TRUE(src && want);
+      ASSERT_EQ(want->type, type);
+      const int64_t rows = e["rows"], cols = e["cols"];
+      const DecodedTernary d = decode_ternary(src->type, f32->tensor_data(*src), rows, cols, f32->path(), name);
+      const std::vector<uint8_t> got = encode_ternary(type, d.q, rows, cols, d.scale, name);
+      const auto w = peer->tensor_data(*want);
+      ASSERT_EQ(got.size(), w.size());
+      const auto diff = std::mismatch(got.begin(), got.end(), w.begin());
+      EXPECT_TRUE(diff.first == got.end()) << "first differing byte " << (diff.first - got.begin());
+      ++n;
+    }
+    EXPECT_EQ(n, 14);
+  }
+}
+
 TEST(Sha256, KnownVectors) {
   EXPECT_EQ(sha256_hex({}), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   const std::string abc = "abc";

@@ -143,6 +143,32 @@ TEST(TQ2_0, AllZeroBlockScaleIsIgnored) {
   EXPECT_EQ(d.scale, 0.5f);
 }
 
+TEST(WriteTypes, NamesAndRowMultiples) {
+  EXPECT_EQ(ternary_write_type("tq1_0"), kGgmlTQ1_0);
+  EXPECT_EQ(ternary_write_type("tq2_0"), kGgmlTQ2_0);
+  EXPECT_EQ(ternary_write_type("t1"), kGgmlBitlmT1);
+  EXPECT_THROW(ternary_write_type("iq2_bn"), UserError);
+  for (const TernaryWriteType& t : ternary_write_types()) {
+    EXPECT_TRUE(is_ternary_write_type(t.type)) << t.name;
+    EXPECT_NE(ternary_write_type_help().find(t.name), std::string::npos);
+  }
+  EXPECT_FALSE(is_ternary_write_type(kGgmlF16));
+  EXPECT_EQ(ternary_cols_multiple(kGgmlTQ1_0), 256);
+  EXPECT_EQ(ternary_cols_multiple(kGgmlI2_S), 128);
+  EXPECT_EQ(ternary_cols_multiple(kGgmlBitlmT1), 1);
+}
+
+TEST(Encode, RowsThatAreNotWholeBlocksNameTheTensor) {
+  const auto q = random_ternary(688, 2);
+  try {
+    encode_ternary(kGgmlTQ1_0, q, 1, 688, 1.0f, "tensor 'blk.0.ffn_down.weight'");
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("blk.0.ffn_down.weight"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("256"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Decode, BadInputThrowsFormatError) {
   const auto q = random_ternary(256, 1);
   auto bytes = encode_ternary(kGgmlI2_S, q, 1, 256, 1.0f);

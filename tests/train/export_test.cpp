@@ -10,10 +10,13 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/fp16.h"
 #include "core/rng.h"
+#include "io/gguf.h"
 #include "model/forward.h"
 #include "model/model.h"
 #include "model/hf_convert.h"
+#include "quant/ternary_formats.h"
 #include "tokenizer/tokenizer.h"
 #include "train/export.h"
 #include "train/export_hf.h"
@@ -114,6 +117,64 @@ TEST(Export, FpModelLogitsEqualTheTrainingForward) {
   EXPECT_LE(f16, 1e-3);
   EXPECT_GT(f16, 0.0);  // the weights really were rounded
   EXPECT_LE(exported_relative_error(r, kGgmlBF16, pool), 1e-2);
+}
+
+// --weight-type tq2_0 / tq1_0: every linear tensor holds the codes of the T2 export and its scale
+// rounded to fp16 (llama.cpp's blocks store d as fp16); the two files hold the same codes and scales,
+// so they run identical logits (TQ1_0 as T1 in memory, TQ2_0 as T2). A SiLU model is written as
+// llama.cpp's `bitnet` whatever its training arch; rows that are not whole 256-blocks (n_embd 64)
+// are a UserError naming the tensor. (llama-perplexity on such a file: docs/performance.md.)
+TEST(Export, PeerWeightTypesHoldTheT2CodesAndRunTheSameLogits) {
+  ThreadPool pool(2);
+  TrainModelConfig c;
+  c.arch = "bitnet-b1.58";
+  c.n_vocab = 97; c.n_embd = 256; c.n_ff = 512; c.n_layer = 1; c.n_head = 4; c.n_head_kv = 2; c.seq_len = 8;
+  c.activation = FfnActivation::kSilu;
+  TrainModel model(c);
+  model.init(3, 0.1f);
+  const std::vector<int32_t> tokens = {1, 5, 9, 44, 2, 7, 90, 3};
+  const auto path = [](uint32_t type) {
+    return (std::filesystem::temp_directory_path() / fmt::format("bitlm_export_test_{}_{}.gguf", getpid(), type))
+        .string();
+  };
+  export_gguf(model, "", path(kGgmlBitlmT2), kGgmlF16, kGgmlBitlmT2);
+  const auto t2 = GgufFile::open(path(kGgmlBitlmT2));
+  std::vector<std::vector<float>> logits;
+  for (uint32_t type : {kGgmlTQ2_0, kGgmlTQ1_0}) {
+    export_gguf(model, "", path(type), kGgmlF16, type);
+    const auto m = Model::load(path(type));
+    EXPECT_EQ(m->config.arch, "bitnet");
+    for (const ParamTensor& t : model.tensors()) {
+      if (t.kind != TensorKind::kLinear) continue;
+      const GgufTensorInfo& a = *t2->find_tensor(t.name);
+      const GgufTensorInfo& b = *m->file->find_tensor(t.name);
+      ASSERT_EQ(b.type, type);
+      const DecodedTernary da = decode_ternary(a.type, t2->tensor_data(a), t.rows, t.cols, t2->path(), t.name);
+      const DecodedTernary db = decode_ternary(b.type, m->file->tensor_data(b), t.rows, t.cols, "tq", t.name);
+      EXPECT_EQ(da.q, db.q) << t.name;
+      EXPECT_EQ(db.scale, fp16_to_f32(f32_to_fp16(da.scale))) << t.name;
+    }
+    Forward fwd(*m, c.seq_len, pool, ActMode::kInt8);
+    fwd.eval(tokens, /*all_logits=*/true);
+    std::vector<float> all;
+    for (int64_t t = 0; t < c.seq_len; ++t) {
+      const auto got = fwd.logits(t);
+      all.insert(all.end(), got.begin(), got.end());
+    }
+    logits.push_back(std::move(all));
+    std::filesystem::remove(path(type));
+  }
+  std::filesystem::remove(path(kGgmlBitlmT2));
+  EXPECT_EQ(logits[0], logits[1]);
+
+  ThreadPool one(1);
+  const Trained small = train_small(WeightMode::kTernary, one);  // n_embd 64
+  try {
+    export_gguf(*small.model, "", "/nonexistent/x.gguf", kGgmlF16, kGgmlTQ1_0);
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("blk.0.attn_q.weight"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Export, FpTypeOtherThanFloatIsRefused) {
