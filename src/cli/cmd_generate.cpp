@@ -10,7 +10,6 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
-#include <random>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -48,10 +47,6 @@ std::string read_prompt(const GenerateArgs& a) {
   if (!text.empty() && text.back() == '\n') text.pop_back();
   return text;
 }
-
-// 32 bits, as llama.cpp's: short to retype, and exact in every JSON reader (JavaScript's numbers
-// hold 53 bits).
-uint64_t random_seed() { return std::random_device{}(); }
 
 // 0.95f as 0.95, not 0.949999988079071: the float's shortest decimal, read back as a double.
 double shortest(float v) { return std::stod(fmt::format("{}", v)); }
@@ -128,21 +123,7 @@ void setup(CLI::App& root) {
   c->add_option("-t,--threads", a->threads, "threads (0: every CPU this process may run on)")->check(at_least(0));
   c->add_option("-c,--ctx-size", a->n_ctx, "context size (0: the model's training context, at most 4096)")
       ->check(at_least(0));
-  c->add_option("--temp", a->sampling.temperature, "temperature (0 = greedy)")->check(at_least(0));
-  c->add_option("--top-k", a->sampling.top_k, "top-k (0 = off)")->check(at_least(0));
-  c->add_option("--top-p", a->sampling.top_p, "top-p (1 = off)")->check(in_range(0, 1));
-  c->add_option("--min-p", a->sampling.min_p, "min-p (0 = off)")->check(in_range(0, 1));
-  c->add_option("--repeat-penalty", a->sampling.repeat_penalty, "repetition penalty (1 = off)")->check(above(0));
-  c->add_option("--repeat-last-n", a->sampling.repeat_last_n, "tokens the penalty looks back on (-1 = all)")
-      ->check(at_least(-1));
-  c->add_option_function<uint64_t>(
-       "--seed",
-       [a](uint64_t seed) {
-         a->sampling.seed = seed;
-         a->seed_given = true;
-       },
-       "sampling seed (default: random; the seed used is printed, so a run can be repeated)")
-      ->default_str("random");
+  add_sampling_options(c, a->sampling, a->seed_given);
   c->add_flag("--json", a->json, "print one JSON object (text, token ids, timings, seed) instead of streaming text");
   c->add_option("--numerics", a->numerics,
                  "paper (003's math) | llama.cpp | bitnet.cpp (the peers' rounding: Q8_K activations, "

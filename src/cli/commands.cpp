@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "core/cpu.h"
 #include "core/thread_pool.h"
 #include "quant/ternary_formats.h"
+#include "model/sampler.h"
 
 namespace bitlm::cli {
 namespace {
@@ -87,6 +89,26 @@ CLI::Option* add_weight_type_option(CLI::App* c, std::string& weight_type, const
   return c->add_option("--weight-type", weight_type, "ternary weight type: " + ternary_write_type_help() + "; " + note)
       ->check(CLI::IsMember(names));
 }
+
+void add_sampling_options(CLI::App* c, SamplerParams& sampling, bool& seed_given) {
+  c->add_option("--temp", sampling.temperature, "temperature (0 = greedy)")->check(at_least(0));
+  c->add_option("--top-k", sampling.top_k, "top-k (0 = off)")->check(at_least(0));
+  c->add_option("--top-p", sampling.top_p, "top-p (1 = off)")->check(in_range(0, 1));
+  c->add_option("--min-p", sampling.min_p, "min-p (0 = off)")->check(in_range(0, 1));
+  c->add_option("--repeat-penalty", sampling.repeat_penalty, "repetition penalty (1 = off)")->check(above(0));
+  c->add_option("--repeat-last-n", sampling.repeat_last_n, "tokens the penalty looks back on (-1 = all)")
+      ->check(at_least(-1));
+  c->add_option_function<uint64_t>(
+       "--seed",
+       [&sampling, &seed_given](uint64_t seed) {
+         sampling.seed = seed;
+         seed_given = true;
+       },
+       "sampling seed (default: random; the seed used is printed, so a run can be repeated)")
+      ->default_str("random");
+}
+
+uint64_t random_seed() { return std::random_device{}(); }
 
 int run(int argc, char** argv) {
   CLI::App app{"bitlm: train and run BitNet b1.58 / b1 language models on the CPU"};

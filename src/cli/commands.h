@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+namespace bitlm {
+struct SamplerParams;
+}
+
 namespace bitlm::cli {
 
 using CommandSetup = std::function<void(CLI::App& root)>;
@@ -25,6 +29,13 @@ CLI::Option* add_kv_type_option(CLI::App* c, std::string& kv_type);
 // ternary_write_type(name). An unknown value is a parse error (exit 2).
 CLI::Option* add_weight_type_option(CLI::App* c, std::string& weight_type, const std::string& note,
                                     const std::vector<std::string>& extra = {});
+// --temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n and --seed (model/sampler.h),
+// the same on generate and chat; `seed_given` is set when --seed is.
+void add_sampling_options(CLI::App* c, SamplerParams& sampling, bool& seed_given);
+
+// The seed when --seed is not given: 32 random bits, as llama.cpp's (short to retype, and exact in
+// every JSON reader: JavaScript's numbers hold 53 bits). Printed, so that a run can be repeated.
+uint64_t random_seed();
 
 // -t N of the commands that run a model: 0 = every CPU this process may run on; more than that is
 // capped there with a note on stderr (the pool's threads spin-wait, so extra ones only take turns:

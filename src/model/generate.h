@@ -16,7 +16,8 @@ namespace bitlm {
 class Tokenizer;
 
 struct GenerateStats {
-  int64_t n_prompt = 0, n_generated = 0;
+  int64_t n_prompt = 0, n_generated = 0;  // tokens prefilled (the reused prefix not counted); generated
+  int64_t n_reused = 0;                   // prompt tokens whose cache rows were kept (generate_continuing)
   double prompt_s = 0, generate_s = 0;  // prefill wall time; decode wall time (after the first token)
   double prompt_tokens_per_s() const { return prompt_s > 0 ? double(n_prompt) / prompt_s : 0; }
   double generate_tokens_per_s() const {
@@ -30,6 +31,16 @@ GenerateStats generate_tokens(Forward& fwd, std::span<const int32_t> prompt, int
                               const SamplerParams& sampling,
                               const std::function<bool(int32_t)>& is_end,
                               const std::function<bool(int32_t)>& on_token);
+
+// A conversation's next turn: `cached` is the tokens the cache holds (as the previous call left
+// them; empty at first). The cache keeps its rows for the longest common prefix of `cached` and
+// `prompt` and prefills only the rest, so a chat re-reads only the new messages; on return
+// `cached` is the tokens the cache now holds. Chunked prefill is bit-identical to whole
+// (batched_forward_test), so the tokens equal generate_tokens' on the same prompt.
+GenerateStats generate_continuing(Forward& fwd, std::vector<int32_t>& cached, std::span<const int32_t> prompt,
+                                  int64_t n_predict, const SamplerParams& sampling,
+                                  const std::function<bool(int32_t)>& is_end,
+                                  const std::function<bool(int32_t)>& on_token);
 
 // Text in, text pieces out (the bytes of each token, as the tokenizer decodes them).
 GenerateStats generate_text(Forward& fwd, const Tokenizer& tok, std::string_view prompt,
