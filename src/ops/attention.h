@@ -4,7 +4,10 @@
 // Scores are q.k / sqrt(Dh), softmaxed over the visible positions only (no mask values stored).
 #pragma once
 #include <cstdint>
+#include <span>
+#include <string_view>
 
+#include "core/cpu.h"
 #include "core/mat.h"
 
 namespace bitlm {
@@ -16,8 +19,24 @@ void attention_head_forward(const float* q, const float* k, const float* v, int6
 void attention_head_forward_f16(const float* q, const uint16_t* k, const uint16_t* v,
                                 int64_t kv_stride, int64_t n_pos, int head_dim, float* scores,
                                 float* out);
-// AVX2/F16C halves of the f16 head (head_dim % 8 == 0), used by attention_head_forward_f16 when
-// the CPU can: scores[p] = scale * q.k[p]; out = sum_p w[p] v[p].
+// The f16 head's two passes per ISA, between which the softmax runs: scores[p] = scale * q.k[p];
+// out = sum_p w[p] v[p]. SIMD passes need head_dim % 8 == 0 (the head runs ref otherwise); they sum
+// in another order than ref: equal within rounding. The head uses the best, or the one BITLM_ISA
+// names (core/cpu.h select_kernels); the tests run every one this CPU runs.
+struct F16AttentionKernels {
+  std::string_view isa;
+  void (*scores)(const float* q, const uint16_t* k, int64_t kv_stride, int64_t n_pos, int head_dim, float scale,
+                 float* scores);
+  void (*mix)(const float* w, const uint16_t* v, int64_t kv_stride, int64_t n_pos, int head_dim, float* out);
+  bool (*also_needs)(const CpuFeatures&) = nullptr;  // beyond `isa`: F16C for the AVX2 halves
+};
+// ref first, the best last.
+std::span<const F16AttentionKernels* const> runnable_f16_attention_kernels();
+
+void attention_scores_f16_ref(const float* q, const uint16_t* k, int64_t kv_stride, int64_t n_pos, int head_dim,
+                              float scale, float* scores);
+void attention_mix_f16_ref(const float* w, const uint16_t* v, int64_t kv_stride, int64_t n_pos, int head_dim,
+                           float* out);
 void attention_scores_f16_avx2(const float* q, const uint16_t* k, int64_t kv_stride, int64_t n_pos,
                                int head_dim, float scale, float* scores);
 void attention_mix_f16_avx2(const float* w, const uint16_t* v, int64_t kv_stride, int64_t n_pos,

@@ -8,6 +8,7 @@
 
 #include "core/fp16.h"
 #include "core/rng.h"
+#include "core/cpu.h"
 #include "ops/attention.h"
 #include "ops/ops.h"
 
@@ -151,6 +152,43 @@ TEST(Attention, F16KvEqualsF32OnHalfRepresentableValues) {
     attention_head_forward(q.data(), k.data(), v.data(), stride, n_pos, Dh, scores.data(), a.data());
     attention_head_forward_f16(q.data(), kh.data(), vh.data(), stride, n_pos, Dh, scores.data(), b.data());
     for (int i = 0; i < Dh; ++i) EXPECT_NEAR(a[size_t(i)], b[size_t(i)], 1e-5) << "Dh " << Dh << " i " << i;
+  }
+}
+
+// Every f16 attention ISA this CPU runs (the head picks one; BITLM_ISA=ref forces the first):
+// its two passes equal ref's within rounding, and the ref passes are the head's exact floats.
+TEST(Attention, F16PassesOfEveryIsaMatchRef) {
+  const auto kernels = runnable_f16_attention_kernels();
+  ASSERT_EQ(kernels.front()->isa, "ref");
+  if (cpu_runs_isa("avx2") && cpu_features().f16c) EXPECT_EQ(kernels.back()->isa, "avx2");
+  for (auto [n_pos, Dh, stride] : {std::tuple<int, int, int>{9, 16, 16}, {300, 128, 640}, {5, 72, 80}}) {
+    const auto q = random_vec(Dh, 20), k = random_vec(n_pos * stride, 21), v = random_vec(n_pos * stride, 22);
+    std::vector<uint16_t> kh(k.size()), vh(v.size());
+    for (size_t i = 0; i < k.size(); ++i) kh[i] = f32_to_fp16(k[i]), vh[i] = f32_to_fp16(v[i]);
+    const float scale = 0.125f;
+    std::vector<float> ref_scores(n_pos), ref_out(Dh), w = random_vec(n_pos, 23);
+    for (float& x : w) x = std::fabs(x) / float(n_pos);  // weights as a softmax's: positive, sum ~1
+    kernels.front()->scores(q.data(), kh.data(), stride, n_pos, Dh, scale, ref_scores.data());
+    kernels.front()->mix(w.data(), vh.data(), stride, n_pos, Dh, ref_out.data());
+    for (const F16AttentionKernels* kern : kernels) {
+      std::vector<float> scores(n_pos), out(Dh);
+      kern->scores(q.data(), kh.data(), stride, n_pos, Dh, scale, scores.data());
+      kern->mix(w.data(), vh.data(), stride, n_pos, Dh, out.data());
+      for (int p = 0; p < n_pos; ++p)
+        EXPECT_NEAR(scores[size_t(p)], ref_scores[size_t(p)], 1e-5 * (1 + std::fabs(ref_scores[size_t(p)])))
+            << kern->isa << " p " << p;
+      for (int i = 0; i < Dh; ++i)
+        EXPECT_NEAR(out[size_t(i)], ref_out[size_t(i)], 1e-5 * (1 + std::fabs(ref_out[size_t(i)])))
+            << kern->isa << " i " << i;
+    }
+    // the head on ref passes: exactly the f32 head's floats on the same (half-representable) values
+    if (requested_isa() == "ref") {
+      std::vector<float> kf(k.size()), vf(v.size()), a(Dh), b(Dh), sc(n_pos);
+      for (size_t i = 0; i < k.size(); ++i) kf[i] = fp16_to_f32(kh[i]), vf[i] = fp16_to_f32(vh[i]);
+      attention_head_forward(q.data(), kf.data(), vf.data(), stride, n_pos, Dh, sc.data(), a.data());
+      attention_head_forward_f16(q.data(), kh.data(), vh.data(), stride, n_pos, Dh, sc.data(), b.data());
+      EXPECT_EQ(a, b) << "BITLM_ISA=ref: the f16 head must run the reference passes";
+    }
   }
 }
 
