@@ -63,6 +63,24 @@ void bitlinear_quantize_input(WeightMode mode, Mat<const float> x, Mat<float> x_
   });
 }
 
+void bitlinear_quantize_weight_groups(WeightMode mode, Mat<const float> w, Mat<float> w_q, int64_t groups) {
+  BITLM_CHECK(groups >= 1 && w.rows % groups == 0, "group quantization: {} rows do not split into {} groups",
+              w.rows, groups);
+  const int64_t n = w.rows / groups;
+  for (int64_t g = 0; g < groups; ++g)  // eq. 14: beta_g (and alpha_g) of W^(g) alone
+    bitlinear_quantize_weight(mode, w.rows_range(g * n, n), w_q.rows_range(g * n, n));
+}
+
+void bitlinear_quantize_input_groups(WeightMode mode, Mat<const float> x, Mat<float> x_q, int64_t groups,
+                                     ThreadPool& pool) {
+  BITLM_CHECK(groups >= 1 && x.cols % groups == 0, "group quantization: {} inputs do not split into {} groups",
+              x.cols, groups);
+  const int64_t n = x.cols / groups;
+  for (int64_t g = 0; g < groups; ++g)  // eq. 15: gamma_g of x^(g) alone, per token
+    bitlinear_quantize_input(mode, Mat<const float>(x.data + g * n, x.rows, n, x.stride),
+                             Mat<float>(x_q.data + g * n, x_q.rows, n, x_q.stride), pool);
+}
+
 TernaryMatrix bitlinear_pack_ternary(Mat<const float> w, Mat<float> w_q) {
   BITLM_ASSERT(w.rows == w_q.rows && w.cols == w_q.cols);
   BITLM_ASSERT(w.stride == w.cols && w_q.stride == w_q.cols);

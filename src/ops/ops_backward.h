@@ -88,6 +88,15 @@ float bitlinear_quantize_weight(WeightMode mode, Mat<const float> w, Mat<float> 
 // Per-token absmax int8 fake-quant (eq. 6-7), dequantized: x_q = round(x*s)/s. fp: a copy.
 void bitlinear_quantize_input(WeightMode mode, Mat<const float> x, Mat<float> x_q,
                               ThreadPool& pool);
+
+// Group quantization for model-parallel training (003 App. A.1): the weight's N rows split into
+// `groups` equal row groups, each quantized alone with its own beta (and b1's alpha) (eq. 14);
+// each token's K inputs split into `groups` equal column groups, each with its own absmax scale
+// (eq. 15). So every group is what one of `groups` shards holding only that slice computes,
+// without communication. groups = 1 is the two functions above, bit for bit.
+void bitlinear_quantize_weight_groups(WeightMode mode, Mat<const float> w, Mat<float> w_q, int64_t groups);
+void bitlinear_quantize_input_groups(WeightMode mode, Mat<const float> x, Mat<float> x_q, int64_t groups,
+                                     ThreadPool& pool);
 // y = x_q w_q^T. The STE backward (gradients pass straight through both quantizers):
 // dx += dy w_q, dw += dy^T x_q — the quantized values, as torch's autograd of Fig. 11 computes.
 inline void bitlinear_forward(Mat<const float> x_q, Mat<const float> w_q, Mat<float> y,

@@ -45,6 +45,12 @@ void export_gguf(const TrainModel& model, const std::string& tokenizer_gguf, con
                  uint32_t fp_type, uint32_t weight_type) {
   const TrainModelConfig& c = model.config();
   const bool fp = c.weight_mode == WeightMode::kFp;
+  // The inference formats hold one weight scale per tensor, and the forward one gamma per token.
+  if (c.quant_groups != 1 && !fp)
+    throw UserError(fmt::format("export: the model was trained with model.quant_groups = {} (a weight scale per row "
+                                "group, an activation scale per column group: 003 App. A.1), which no inference "
+                                "format bitlm writes holds; train with quant_groups 1 to export",
+                                c.quant_groups));
   BITLM_CHECK(fp_type == kGgmlF16 || fp_type == kGgmlF32 || fp_type == kGgmlBF16,
               "fp linear weights are exported as F16, F32 or BF16 (ggml type {} asked)", fp_type);
   BITLM_CHECK(is_ternary_write_type(weight_type),

@@ -24,6 +24,10 @@ void export_hf(const TrainModel& model, const std::string& tokenizer_gguf, const
   BITLM_CHECK(c.weight_mode != WeightMode::kFp,
               "export --format hf: an fp model is not supported yet (the 2B-4T layout holds ternary or binary weights)");
   BITLM_CHECK(c.arch == "bitnet", "export --format hf: arch '{}' is not supported (bitnet: the 2B-4T layout)", c.arch);
+  BITLM_CHECK(c.quant_groups == 1,
+              "export --format hf: the model was trained with model.quant_groups = {}; the 2B-4T layout holds one "
+              "weight scale per tensor",
+              c.quant_groups);
   BITLM_CHECK(!tokenizer_gguf.empty(), "export --format hf: the checkpoint names no tokenizer (give --tokenizer)");
   const ModelConfig mc = c.model_config();
   const auto tok_file = GgufFile::open(tokenizer_gguf);

@@ -42,7 +42,7 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& where) {
   if (j.contains("model")) {
     const json& m = j["model"];
     refuse_unknown(m, {"arch", "n_vocab", "n_embd", "n_ff", "n_layer", "n_head", "n_head_kv", "seq_len", "weight_mode",
-                       "activation", "tied_embedding", "rms_eps", "rope_theta"}, where, "model.");
+                       "activation", "tied_embedding", "rms_eps", "rope_theta", "quant_groups"}, where, "model.");
     TrainModelConfig& mc = c.model;
     field(m, "arch", mc.arch, where);
     field(m, "n_vocab", mc.n_vocab, where); field(m, "n_embd", mc.n_embd, where);
@@ -50,6 +50,7 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& where) {
     field(m, "n_head", mc.n_head, where); field(m, "n_head_kv", mc.n_head_kv, where);
     field(m, "seq_len", mc.seq_len, where); field(m, "tied_embedding", mc.tied_embedding, where);
     field(m, "rms_eps", mc.rms_eps, where); field(m, "rope_theta", mc.rope_theta, where);
+    field(m, "quant_groups", mc.quant_groups, where);
     std::string mode = weight_mode_name(mc.weight_mode), act = std::string(activation_name(mc.activation));
     field(m, "weight_mode", mode, where);
     field(m, "activation", act, where);
@@ -107,10 +108,13 @@ TrainConfig TrainConfig::from_file(const std::string& path) {
 
 json TrainConfig::model_json() const {
   const TrainModelConfig& m = model;
-  return {{"arch", m.arch}, {"n_vocab", m.n_vocab}, {"n_embd", m.n_embd}, {"n_ff", m.n_ff}, {"n_layer", m.n_layer},
+  json j = {{"arch", m.arch}, {"n_vocab", m.n_vocab}, {"n_embd", m.n_embd}, {"n_ff", m.n_ff}, {"n_layer", m.n_layer},
           {"n_head", m.n_head}, {"n_head_kv", m.n_head_kv}, {"seq_len", m.seq_len},
           {"weight_mode", weight_mode_name(m.weight_mode)}, {"activation", std::string(activation_name(m.activation))},
           {"tied_embedding", m.tied_embedding}, {"rms_eps", m.rms_eps}, {"rope_theta", m.rope_theta}};
+  // written only when grouped, so that the checkpoints of every ungrouped run keep their bytes
+  if (m.quant_groups != 1) j["quant_groups"] = m.quant_groups;
+  return j;
 }
 
 json TrainConfig::to_json() const {

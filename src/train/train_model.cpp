@@ -59,6 +59,15 @@ void TrainModelConfig::validate() const {
   BITLM_CHECK(n_head_kv > 0 && n_head % n_head_kv == 0,
               "model.n_head = {} is not a multiple of n_head_kv = {}", n_head, n_head_kv);
   BITLM_CHECK(rms_eps > 0 && rope_theta > 0, "model.rms_eps and rope_theta must be positive");
+  // every BitLinear's rows and columns are among n_embd, q_dim, kv_dim and n_ff
+  BITLM_CHECK(quant_groups >= 1 && n_embd % quant_groups == 0 && q_dim() % quant_groups == 0 &&
+                  kv_dim() % quant_groups == 0 && n_ff % quant_groups == 0,
+              "model.quant_groups = {} must divide n_embd ({}), the q and kv widths ({}, {}) and n_ff ({})",
+              quant_groups, n_embd, q_dim(), kv_dim(), n_ff);
+  // the bf16 backward scales operands back to their integer codes by one max per tensor / token
+  BITLM_CHECK(quant_groups == 1 || matmul_precision == MatmulPrecision::kFp32,
+              "matmul_precision bf16 needs model.quant_groups 1 (its exact codes assume one weight scale per "
+              "tensor and one activation scale per token)");
 }
 
 ModelConfig TrainModelConfig::model_config() const {
@@ -133,7 +142,7 @@ std::vector<float> TrainModel::quantized_weight(const ParamTensor& t) const {
   std::vector<float> out(t.size());
   Mat<const float> w(params_.data() + t.offset, t.rows, t.cols);
   if (t.kind == TensorKind::kLinear)
-    bitlinear_quantize_weight(cfg_.weight_mode, w, Mat<float>(out.data(), t.rows, t.cols));
+    bitlinear_quantize_weight_groups(cfg_.weight_mode, w, Mat<float>(out.data(), t.rows, t.cols), cfg_.quant_groups);
   else
     std::copy(w.data, w.data + t.size(), out.begin());
   return out;
@@ -159,8 +168,8 @@ void TrainModel::prepare_weights(ThreadPool& pool) {
       const ParamTensor& t = tensors_[idx];
       Mat<const float> w(params_.data() + t.offset, t.rows, t.cols);
       Mat<float> w_q(wq_.data() + t.offset, t.rows, t.cols);
-      if (cfg_.weight_mode == WeightMode::kTernary) packed_[idx] = bitlinear_pack_ternary(w, w_q);
-      else bitlinear_quantize_weight(cfg_.weight_mode, w, w_q);
+      if (packed_path()) packed_[idx] = bitlinear_pack_ternary(w, w_q);
+      else bitlinear_quantize_weight_groups(cfg_.weight_mode, w, w_q, cfg_.quant_groups);
     }
   });
 }
@@ -174,8 +183,8 @@ Mat<const float> TrainModel::forward_weight(size_t i) const {
 void TrainModel::bitlinear_layers(Mat<const float> x, Mat<float> x_q, QuantizedActivations& xi,
                                   std::initializer_list<std::pair<size_t, Mat<float>>> outs,
                                   ThreadPool& pool) {
-  if (cfg_.weight_mode != WeightMode::kTernary) {
-    bitlinear_quantize_input(cfg_.weight_mode, x, x_q, pool);
+  if (!packed_path()) {  // dequantized operands, fp32 matmul: the same y = x_q w_q^T (Fig. 11)
+    bitlinear_quantize_input_groups(cfg_.weight_mode, x, x_q, cfg_.quant_groups, pool);
     for (const auto& [i, y] : outs) bitlinear_forward(x_q, forward_weight(i), y, pool);
     return;
   }

@@ -35,6 +35,10 @@ struct TrainModelConfig {
   FfnActivation activation = FfnActivation::kSilu;
   WeightMode weight_mode = WeightMode::kTernary;
   bool tied_embedding = true;
+  // Group quantization (003 App. A.1, eq. 14-15): every BitLinear quantizes its weight per row
+  // group and its input per column group, `quant_groups` of each, as that many model-parallel
+  // shards would without communicating. 1: per-tensor beta, per-token gamma (the paper's default).
+  int64_t quant_groups = 1;
   // The BitLinear backward matmuls (dx, dw); a training choice, not part of the model's shape
   // (a checkpoint resumes under either). Head, embedding and attention stay fp32.
   MatmulPrecision matmul_precision = MatmulPrecision::kFp32;
@@ -109,8 +113,11 @@ class TrainModel {
   void prepare_weights(ThreadPool& pool);  // wq_, packed_ and head_t_, once per parameter update
   void zero_added_grads();
   Mat<const float> forward_weight(size_t i) const;  // w_q, or the latent w in fp mode
-  // The BitLinear layers sharing the input x: x_q (saved for dW) and y_m = x_q W_m^T — b1.58
-  // through the int8 x ternary GEMM, b1/fp through the fp32 matmul.
+  // b1.58 with one group runs the int8 x ternary GEMM (one beta per matrix, one gamma per token);
+  // b1, fp and grouped b1.58 (a gamma per column group) the fp32 matmul of the dequantized operands.
+  bool packed_path() const { return cfg_.weight_mode == WeightMode::kTernary && cfg_.quant_groups == 1; }
+  // The BitLinear layers sharing the input x: x_q (saved for dW) and y_m = x_q W_m^T — through
+  // the int8 x ternary GEMM or the fp32 matmul (packed_path).
   void bitlinear_layers(Mat<const float> x, Mat<float> x_q, QuantizedActivations& xi,
                         std::initializer_list<std::pair<size_t, Mat<float>>> outs, ThreadPool& pool);
   void forward_layers(std::span<const int32_t> inputs, ThreadPool& pool);

@@ -4,11 +4,13 @@
 // gradient's scale. matmul is checked exactly-ish against a double loop.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <functional>
 #include <vector>
 
+#include "core/error.h"
 #include "core/rng.h"
 #include "ops/attention.h"
 #include "ops/ops.h"
@@ -279,6 +281,65 @@ TEST(BitLinear, TernaryGemmEqualsTheFp32FakeQuantForward) {
     ternary_matmul(packed, xi, y_int.data(), pool);
     for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y_int[i], y[i], 1e-5 * (1 + std::fabs(y[i]))) << i;
   }
+}
+
+// Group quantization (003 App. A.1, eq. 14-15) is what G model-parallel shards compute alone:
+// row group g of w_q is shard g's weight quantized by itself (column-parallel: y's columns of
+// group g are exactly that shard's x_q w_q^(g)T), column group g of x_q is shard g's input slice
+// quantized by itself (row-parallel: y is the sum of the shards' partial products). One group is
+// the ungrouped quantizers bit for bit.
+TEST(BitLinear, GroupQuantizationEqualsIndependentlyQuantizedShards) {
+  const int64_t T = 6, K = 96, N = 40, G = 4, Ng = N / G, Kg = K / G;
+  Vec x = random_vec(T * K, 41), w = random_vec(N * K, 42, 0.05);
+  for (int64_t i = 0; i < Ng * K; ++i) w[size_t(i)] *= 8;  // shard 0 of the weight much larger
+  for (int64_t t = 0; t < T; ++t) x[size_t(t * K)] *= 20;   // an outlier in each token's group 0
+  ThreadPool pool(2);
+  for (WeightMode mode : {WeightMode::kTernary, WeightMode::kBinary}) {
+    Vec wq(N * K), xq(T * K), wq1(N * K), xq1(T * K), wq_ref(N * K), xq_ref(T * K);
+    bitlinear_quantize_weight_groups(mode, Mat<const float>(w.data(), N, K), Mat<float>(wq.data(), N, K), G);
+    bitlinear_quantize_input_groups(mode, Mat<const float>(x.data(), T, K), Mat<float>(xq.data(), T, K), G, pool);
+    // G = 1: the per-tensor / per-token quantizers
+    bitlinear_quantize_weight_groups(mode, Mat<const float>(w.data(), N, K), Mat<float>(wq1.data(), N, K), 1);
+    bitlinear_quantize_input_groups(mode, Mat<const float>(x.data(), T, K), Mat<float>(xq1.data(), T, K), 1, pool);
+    bitlinear_quantize_weight(mode, Mat<const float>(w.data(), N, K), Mat<float>(wq_ref.data(), N, K));
+    bitlinear_quantize_input(mode, Mat<const float>(x.data(), T, K), Mat<float>(xq_ref.data(), T, K), pool);
+    EXPECT_EQ(wq1, wq_ref);
+    EXPECT_EQ(xq1, xq_ref);
+    EXPECT_NE(wq, wq_ref);  // the groups' own scales change the values
+    EXPECT_NE(xq, xq_ref);
+
+    Vec y(T * N), y_sum(T * N, 0.0f);
+    bitlinear_forward(Mat<const float>(xq.data(), T, K), Mat<const float>(wq.data(), N, K), Mat<float>(y.data(), T, N),
+                      pool);
+    for (int64_t g = 0; g < G; ++g) {
+      // weight shard g: its rows, copied out and quantized alone
+      const Vec wg(w.begin() + g * Ng * K, w.begin() + (g + 1) * Ng * K);
+      Vec wgq(Ng * K), yg(T * Ng);
+      bitlinear_quantize_weight(mode, Mat<const float>(wg.data(), Ng, K), Mat<float>(wgq.data(), Ng, K));
+      EXPECT_EQ(wgq, Vec(wq.begin() + g * Ng * K, wq.begin() + (g + 1) * Ng * K)) << "weight group " << g;
+      bitlinear_forward(Mat<const float>(xq.data(), T, K), Mat<const float>(wgq.data(), Ng, K),
+                        Mat<float>(yg.data(), T, Ng), pool);
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t n = 0; n < Ng; ++n)
+          EXPECT_EQ(yg[size_t(t * Ng + n)], y[size_t(t * N + g * Ng + n)]) << "column-parallel shard " << g;
+      // activation shard g: each token's columns of group g, quantized alone
+      Vec xg(T * Kg), xgq(T * Kg), wcol(N * Kg), part(T * N);
+      for (int64_t t = 0; t < T; ++t)
+        std::copy_n(x.begin() + t * K + g * Kg, Kg, xg.begin() + t * Kg);
+      bitlinear_quantize_input(mode, Mat<const float>(xg.data(), T, Kg), Mat<float>(xgq.data(), T, Kg), pool);
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t k = 0; k < Kg; ++k)
+          EXPECT_EQ(xgq[size_t(t * Kg + k)], xq[size_t(t * K + g * Kg + k)]) << "input group " << g;
+      for (int64_t n = 0; n < N; ++n) std::copy_n(wq.begin() + n * K + g * Kg, Kg, wcol.begin() + n * Kg);
+      bitlinear_forward(Mat<const float>(xgq.data(), T, Kg), Mat<const float>(wcol.data(), N, Kg),
+                        Mat<float>(part.data(), T, N), pool);
+      for (size_t i = 0; i < y_sum.size(); ++i) y_sum[i] += part[i];
+    }
+    for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y_sum[i], y[i], 1e-4 * (1 + std::fabs(y[i]))) << i;
+  }
+  EXPECT_THROW(bitlinear_quantize_weight_groups(WeightMode::kTernary, Mat<const float>(w.data(), N, K),
+                                                Mat<float>(Vec(N * K).data(), N, K), 3),
+               UserError);
 }
 
 // ops/train_softmax.h promises exp within 2 ulp of exp on [-87.3, 0] and 0 below, on every ISA

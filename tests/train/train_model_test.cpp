@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
 #include "core/rng.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
@@ -162,6 +164,57 @@ TEST(TrainModel, AdamWStepsReduceTheLossOnAFixedBatch) {
     opt.step(model.tensors(), model.params(), model.grads(), 1e-2f, 0.0f, pool);
   }
   EXPECT_LT(last, 0.5 * first);
+}
+
+// model.quant_groups = G (003 App. A.1): trained with G groups, every BitLinear's forward weight
+// is its G row shards each quantized alone (eq. 14) — what G model-parallel ranks would hold —
+// and the forward differs from the per-tensor one; it trains; G must divide every width.
+TEST(TrainModel, GroupQuantizedModelTrainsAndEqualsIndependentlyQuantizedShards) {
+  ThreadPool pool(2);
+  for (WeightMode mode : {WeightMode::kTernary, WeightMode::kBinary}) {
+    auto cfg = tiny(mode, true, FfnActivation::kSilu);
+    cfg.n_embd = 32; cfg.n_ff = 64; cfg.n_vocab = 16; cfg.seq_len = 8; cfg.n_head = 4; cfg.n_head_kv = 2;
+    auto grouped = cfg;
+    grouped.quant_groups = 4;
+    TrainModel model(grouped), plain(cfg);
+    model.init(1);
+    plain.init(1);
+    const auto in = tokens(16, 5, cfg.n_vocab), tgt = tokens(16, 6, cfg.n_vocab);
+    EXPECT_NE(model.forward(in, tgt, pool), plain.forward(in, tgt, pool)) << weight_mode_name(mode);
+    AdamW opt(model.params().size(), {});
+    double first = 0, last = 0;
+    for (int s = 0; s < 30; ++s) {
+      last = model.forward_backward(in, tgt, 1.0f / 16, pool) / 16;
+      if (s == 0) first = last;
+      opt.step(model.tensors(), model.params(), model.grads(), 1e-2f, 0.0f, pool);
+    }
+    EXPECT_LT(last, (mode == WeightMode::kTernary ? 0.5 : 0.8) * first) << weight_mode_name(mode);
+    int linears = 0;
+    for (const ParamTensor& t : model.tensors()) {
+      if (t.kind != TensorKind::kLinear) continue;
+      ++linears;
+      const std::vector<float> wq = model.quantized_weight(t);
+      const std::span<const float> w = std::as_const(model).params().subspan(t.offset, t.size());
+      const int64_t rows = t.rows / 4;
+      for (int64_t g = 0; g < 4; ++g) {
+        const std::vector<float> shard(w.begin() + g * rows * t.cols, w.begin() + (g + 1) * rows * t.cols);
+        std::vector<float> shard_q(shard.size());
+        bitlinear_quantize_weight(mode, Mat<const float>(shard.data(), rows, t.cols),
+                                  Mat<float>(shard_q.data(), rows, t.cols));
+        EXPECT_TRUE(std::equal(shard_q.begin(), shard_q.end(), wq.begin() + g * rows * t.cols))
+            << t.name << " group " << g;
+      }
+    }
+    EXPECT_EQ(linears, 2 * 7);
+  }
+  auto bad = tiny(WeightMode::kTernary, true, FfnActivation::kSilu);
+  bad.quant_groups = 3;  // n_embd 8 is not a multiple of 3
+  try {
+    bad.validate();
+    ADD_FAILURE() << "quant_groups 3 accepted";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("model.quant_groups = 3"), std::string::npos) << e.what();
+  }
 }
 
 TEST(AdamW, FirstStepMovesEachWeightByLrTimesSignAndDecaysOnlyLinears) {
