@@ -160,7 +160,9 @@ TEST(Attention, F16KvEqualsF32OnHalfRepresentableValues) {
 TEST(Attention, F16PassesOfEveryIsaMatchRef) {
   const auto kernels = runnable_f16_attention_kernels();
   ASSERT_EQ(kernels.front()->isa, "ref");
-  if (cpu_runs_isa("avx2") && cpu_features().f16c) EXPECT_EQ(kernels.back()->isa, "avx2");
+  if (cpu_runs_isa("avx2") && cpu_features().f16c) {
+    EXPECT_EQ(kernels.back()->isa, "avx2");
+  }
   for (auto [n_pos, Dh, stride] : {std::tuple<int, int, int>{9, 16, 16}, {300, 128, 640}, {5, 72, 80}}) {
     const auto q = random_vec(Dh, 20), k = random_vec(n_pos * stride, 21), v = random_vec(n_pos * stride, 22);
     std::vector<uint16_t> kh(k.size()), vh(v.size());
