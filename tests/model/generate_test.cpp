@@ -16,7 +16,7 @@ namespace {
 
 const std::string kModel = std::string(BITLM_SHARED_DIR) + "/fixtures/tiny-bitnet/tiny-bitnet-TQ2_0.gguf";
 
-struct Run {
+struct Turn {
   std::vector<int32_t> tokens;
   GenerateStats stats;
 };
@@ -28,9 +28,9 @@ SamplerParams greedy() {
   return p;
 }
 
-Run whole(const Model& m, ThreadPool& pool, const std::vector<int32_t>& prompt, int64_t n) {
+Turn whole(const Model& m, ThreadPool& pool, const std::vector<int32_t>& prompt, int64_t n) {
   Forward f(m, 64, pool, ActMode::kInt8, 32, KvCacheType::kF16);
-  Run r;
+  Turn r;
   r.stats = generate_tokens(
       f, prompt, n, greedy(), [](int32_t) { return false; },
       [&](int32_t id) {
@@ -40,8 +40,8 @@ Run whole(const Model& m, ThreadPool& pool, const std::vector<int32_t>& prompt, 
   return r;
 }
 
-Run turn(Forward& f, std::vector<int32_t>& cached, const std::vector<int32_t>& prompt, int64_t n) {
-  Run r;
+Turn turn(Forward& f, std::vector<int32_t>& cached, const std::vector<int32_t>& prompt, int64_t n) {
+  Turn r;
   r.stats = generate_continuing(
       f, cached, prompt, n, greedy(), [](int32_t) { return false; },
       [&](int32_t id) {
@@ -63,7 +63,7 @@ TEST(GenerateContinuing, PrefillsOnlyWhatTheCacheLacksAndEqualsAWholeRun) {
   std::vector<int32_t> cached;
 
   const std::vector<int32_t> turn1 = {1, 450, 4996, 17354, 1701, 432};
-  const Run a = turn(f, cached, turn1, 5);
+  const Turn a = turn(f, cached, turn1, 5);
   EXPECT_EQ(a.tokens, whole(*m, pool, turn1, 5).tokens);
   EXPECT_EQ(a.stats.n_reused, 0);
   EXPECT_EQ(a.stats.n_prompt, 6);
@@ -74,7 +74,7 @@ TEST(GenerateContinuing, PrefillsOnlyWhatTheCacheLacksAndEqualsAWholeRun) {
 
   // the next turn: the conversation so far, then new tokens; only those and the last reply token run
   const std::vector<int32_t> turn2 = concat(concat(turn1, a.tokens), {13, 2659, 29901});
-  const Run b = turn(f, cached, turn2, 5);
+  const Turn b = turn(f, cached, turn2, 5);
   EXPECT_EQ(b.tokens, whole(*m, pool, turn2, 5).tokens);
   EXPECT_EQ(b.stats.n_reused, 10);
   EXPECT_EQ(b.stats.n_prompt, 4);
@@ -82,13 +82,13 @@ TEST(GenerateContinuing, PrefillsOnlyWhatTheCacheLacksAndEqualsAWholeRun) {
   // an earlier token changed (a re-tokenized reply): the cache is kept up to it only
   std::vector<int32_t> turn3 = concat(turn2, b.tokens);
   turn3[8] = turn3[8] == 306 ? 307 : 306;
-  const Run c = turn(f, cached, turn3, 4);
+  const Turn c = turn(f, cached, turn3, 4);
   EXPECT_EQ(c.tokens, whole(*m, pool, turn3, 4).tokens);
   EXPECT_EQ(c.stats.n_reused, 8);
   EXPECT_EQ(c.stats.n_prompt, int64_t(turn3.size()) - 8);
 
   // the same prompt again: its last token runs again for the logits
-  const Run d = turn(f, cached, turn3, 4);
+  const Turn d = turn(f, cached, turn3, 4);
   EXPECT_EQ(d.tokens, c.tokens);
   EXPECT_EQ(d.stats.n_reused, int64_t(turn3.size()) - 1);
   EXPECT_EQ(d.stats.n_prompt, 1);
@@ -100,7 +100,7 @@ TEST(GenerateContinuing, APromptPastTheContextLeavesNothingReusable) {
   Forward f(*m, 16, pool, ActMode::kInt8, 32, KvCacheType::kF16);
   std::vector<int32_t> cached;
   const std::vector<int32_t> prompt = {1, 450, 4996, 17354};
-  const Run a = turn(f, cached, prompt, 3);
+  const Turn a = turn(f, cached, prompt, 3);
   EXPECT_FALSE(cached.empty());
   EXPECT_THROW(turn(f, cached, std::vector<int32_t>(20, 450), 3), UserError);
   EXPECT_TRUE(cached.empty());
