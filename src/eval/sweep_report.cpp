@@ -215,8 +215,13 @@ std::string gap_section(const std::vector<json>& results, const std::vector<std:
     };
     const double g158 = gap("b1.58"), g1 = gap("b1");
     if (std::isfinite(g158)) gaps158.push_back({n_params(*fp), g158});
-    md += fmt::format("| {} | {} | {} | {:+.4f} | {:+.4f} | {:+.1f}% | {:+.1f}% |\n", size, human(n_params(*fp)), num(lf), g158, g1,
-                      100 * g158 / lf, 100 * g1 / lf);
+    // A mode without a result at this size is "—", not "+nan".
+    auto signed_or_dash = [](double v, const char* spec) {
+      return std::isfinite(v) ? fmt::format(fmt::runtime(spec), v) : std::string("—");
+    };
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", size, human(n_params(*fp)), num(lf),
+                      signed_or_dash(g158, "{:+.4f}"), signed_or_dash(g1, "{:+.4f}"),
+                      signed_or_dash(100 * g158 / lf, "{:+.1f}%"), signed_or_dash(100 * g1 / lf, "{:+.1f}%"));
   }
   if (gaps158.size() >= 2) {
     const auto& [n0, g0] = gaps158.front();
@@ -305,7 +310,7 @@ std::string ptq_section(const std::vector<json>& results, const std::vector<std:
     any = true;
     for (const char* mode : kModes)
       if (const json* g = find_run(results, size, mode))
-        md += quality_row(*g, fmt::format("{}: {} trained (QAT){}", size, mode,
+        md += quality_row(*g, fmt::format("{}: {} trained{}{}", size, mode, std::string(mode) == "fp" ? "" : " (QAT)",
                                           std::string(mode) == "fp" ? ", W16A16" : std::string(mode) == "b1" ? ", W1A8" : ", W1.58A8"),
                           tasks);
     for (const json& r : results) {
