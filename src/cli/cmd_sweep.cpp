@@ -142,7 +142,7 @@ void quantize_runs(const SweepSpec& spec, const std::vector<const SweepRun*>& ru
       const double t0 = now_seconds();
       const PtqSummary summary = quantize_model_ptq(gguf, out, o);
       fmt::print(stderr, "sweep: {}: quantized ({:.0f} s); evaluating\n", name, now_seconds() - t0);
-      const nlohmann::json from = read_json_file(run_result_path(*r), "result.json");
+      const nlohmann::json from = read_json_file(run_result_path(*r));
       nlohmann::json result = {
           {"run", name}, {"size", r->size}, {"weight_mode", q.from}, {"grid", false},
           {"note", fmt::format("{} post-training quantized: {}", r->name, q.name())},
@@ -164,7 +164,7 @@ std::vector<nlohmann::json> read_results(const SweepSpec& spec) {
   std::vector<std::string> seen;
   for (const SweepRun& r : spec.runs)
     if (std::filesystem::exists(run_result_path(r))) {
-      results.push_back(read_json_file(run_result_path(r), "result.json"));
+      results.push_back(read_json_file(run_result_path(r)));
       seen.push_back(r.name);
     }
   std::vector<std::string> others;
@@ -177,7 +177,7 @@ std::vector<nlohmann::json> read_results(const SweepSpec& spec) {
     }
   std::sort(others.begin(), others.end());
   for (const std::string& name : others)
-    results.push_back(read_json_file(spec.results_dir + "/" + name + "/result.json", "result.json"));
+    results.push_back(read_json_file(spec.results_dir + "/" + name + "/result.json"));
   return results;
 }
 

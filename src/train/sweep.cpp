@@ -164,7 +164,7 @@ SweepSpec SweepSpec::from_json(const json& j, const std::string& where) {
   return s;
 }
 
-SweepSpec SweepSpec::from_file(const std::string& path) { return from_json(read_json_file(path, "sweep file"), path); }
+SweepSpec SweepSpec::from_file(const std::string& path) { return from_json(read_json_file(path), path); }
 
 const SweepRun* SweepSpec::find(const std::string& run_name) const {
   for (const SweepRun& r : runs)
@@ -362,7 +362,7 @@ nlohmann::json sweep_train_summary(const SweepRun& run) {
   }
   s["last_step"] = last_step;
   s["tokens"] = last_step * tokens_per_step;
-  if (std::filesystem::exists(run_diverged_path(run))) s["diverged"] = read_json_file(run_diverged_path(run), "diverged.json");
+  if (std::filesystem::exists(run_diverged_path(run))) s["diverged"] = read_json_file(run_diverged_path(run));
   return s;
 }
 

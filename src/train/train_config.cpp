@@ -1,7 +1,6 @@
 // train/train_config.cpp — JSON <-> TrainConfig, field by field, unknown keys refused.
 #include "train/train_config.h"
 
-#include <fstream>
 
 #include "core/error.h"
 
@@ -92,18 +91,8 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& where) {
   return c;
 }
 
-json read_json_file(const std::string& path, const char* what) {
-  std::ifstream f(path);
-  if (!f) throw IoError(fmt::format("{}: cannot open the {}", path, what));
-  try {
-    return json::parse(f);
-  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
-    throw FormatError(path, fmt::format("not valid JSON: {}", e.what()));
-  }
-}
-
 TrainConfig TrainConfig::from_file(const std::string& path) {
-  return from_json(read_json_file(path, "training config"), path);
+  return from_json(read_json_file(path), path);
 }
 
 json TrainConfig::model_json() const {

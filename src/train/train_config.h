@@ -19,14 +19,12 @@
 
 #include <string>
 
+#include "io/json_file.h"  // read_json_file, for the config and the sweep files
 #include "train/optimizer.h"
 #include "train/schedule.h"
 #include "train/train_model.h"
 
 namespace bitlm {
-
-// A JSON file, parsed; IoError / FormatError name the file (`what` says what it should be).
-nlohmann::json read_json_file(const std::string& path, const char* what);
 
 struct TrainConfig {
   TrainModelConfig model;

@@ -182,7 +182,7 @@ TEST(Sweep, CommittedResultsMakeARunDoneWithoutItsFolder) {
 
   write_run_results(run, {{"heldout", nlohmann::json::array()}}, /*keep_every=*/2);
   EXPECT_EQ(run_progress(run).status, RunStatus::kDone);
-  const nlohmann::json r = read_json_file(run_result_path(run), "result");
+  const nlohmann::json r = read_json_file(run_result_path(run));
   EXPECT_EQ(r["run"], "a-fp");
   EXPECT_EQ(r["weight_mode"], "fp");
   EXPECT_EQ(r["train"]["last_step"], 4);
