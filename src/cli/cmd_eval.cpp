@@ -7,7 +7,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -116,15 +115,7 @@ std::map<std::string, std::string> parse_task_files(const std::vector<std::strin
 
 void run_tasks(const EvalArgs& a) {
   const std::map<std::string, std::string> files = parse_task_files(a.task_files);
-  std::vector<Task> tasks;  // read (and validate) every file before loading the model
-  std::stringstream names(a.tasks);
-  for (std::string name; std::getline(names, name, ',');) {
-    if (name.empty()) continue;
-    const auto it = files.find(name);
-    const std::string path = it != files.end() ? it->second : default_task_path(name, a.data_dir);
-    BITLM_CHECK(!path.empty(), "task '{}' has no default file; give --task-file {}=PATH", name, name);
-    tasks.push_back(load_task(name, path));
-  }
+  const std::vector<Task> tasks = load_tasks(a.tasks, a.data_dir, files);  // read before the model loads
   Runtime rt = open_model(a, 2048);
   ModelScorer scorer(*rt.fwd);
   const TextEncoder encode = text_encoder(*rt.tok);

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/sys.h"
@@ -21,14 +20,7 @@ namespace bitlm {
 
 nlohmann::json evaluate_model_file(const std::string& model_path, const ModelEvalOptions& o) {
   const double t0 = now_seconds();
-  std::vector<Task> tasks;  // every input is read before the model loads
-  std::stringstream names(o.tasks);
-  for (std::string name; std::getline(names, name, ',');) {
-    if (name.empty()) continue;
-    const std::string path = default_task_path(name, o.data_dir);
-    BITLM_CHECK(!path.empty(), "task '{}' has no default file under {}", name, o.data_dir);
-    tasks.push_back(load_task(name, path));
-  }
+  const std::vector<Task> tasks = load_tasks(o.tasks, o.data_dir);  // every input is read before the model loads
   std::vector<std::vector<std::string>> docs;
   for (const std::string& file : o.heldout) {
     docs.push_back(read_documents(file));

@@ -408,4 +408,19 @@ int64_t utf8_code_points(std::string_view text) {
   return std::count_if(text.begin(), text.end(), [](char c) { return (uint8_t(c) & 0xC0) != 0x80; });
 }
 
+std::vector<Task> load_tasks(const std::string& names, const std::string& data_dir,
+                             const std::map<std::string, std::string>& files) {
+  std::vector<Task> tasks;
+  std::stringstream list(names);
+  for (std::string name; std::getline(list, name, ',');) {
+    if (name.empty()) continue;
+    const auto it = files.find(name);
+    const std::string path = it != files.end() ? it->second : default_task_path(name, data_dir);
+    BITLM_CHECK(!path.empty(), "task '{}' has no default file under {}; give --task-file {}=PATH", name, data_dir,
+                name);
+    tasks.push_back(load_task(name, path));
+  }
+  return tasks;
+}
+
 }  // namespace bitlm

@@ -11,6 +11,7 @@
 // per file. Malformed input throws FormatError "<path>: line N: ...".
 #pragma once
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -50,6 +51,11 @@ std::string default_task_path(std::string_view name, const std::string& data_dir
 // Reads `path` (any layout above) as task `name`. PIQA in its release layout reads its labels
 // from the sibling "<stem>-labels.lst".
 Task load_task(std::string_view name, const std::string& path);
+
+// Every task of a comma-separated list, each read from `files[name]` when given, else from its
+// default file under `data_dir` (a UserError when it has neither) — read before a model loads.
+std::vector<Task> load_tasks(const std::string& names, const std::string& data_dir,
+                             const std::map<std::string, std::string>& files = {});
 
 // Pieces of the prompt formats, exposed for tests.
 std::string hellaswag_preprocess(std::string_view text);   // lm-eval tasks/hellaswag/utils.py
