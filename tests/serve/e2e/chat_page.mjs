@@ -22,7 +22,7 @@ const browser = spawn(chromium, [
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
   "--disable-dev-shm-usage", `--user-data-dir=${profile}`, "--remote-debugging-port=0",
   "--window-size=1100,720", `${base}/`,
-], { stdio: ["ignore", "ignore", "pipe"] });
+], { stdio: ["ignore", "ignore", "pipe"], detached: true });  // own group: killed whole below
 let browserLog = "";
 browser.stderr.on("data", (d) => { browserLog += d; });
 const deadline = Date.now() + 90_000;
@@ -84,9 +84,13 @@ try {
     document.getElementById("temperature").value = "0";
     document.getElementById("max_tokens").value = "40";
     window.__seen = [];
-    new MutationObserver(() => {
-      const b = document.querySelector(".msg.assistant");
-      if (b) window.__seen.push(b.textContent.length);
+    // One record per text the page set: several deltas of one network read arrive in one
+    // observer callback, so the bubble's length at callback time would miss them.
+    new MutationObserver((records) => {
+      for (const r of records) {
+        if (!r.target.classList || !r.target.classList.contains("assistant")) continue;
+        for (const n of r.addedNodes) window.__seen.push(n.textContent.length);
+      }
     }).observe(document.getElementById("log"), { subtree: true, childList: true, characterData: true });
     document.getElementById("input").value = ${JSON.stringify(prompt)};
     document.getElementById("form").requestSubmit();
@@ -122,7 +126,15 @@ try {
   console.log(`chat_page: ok (${growth.size} streamed updates, reply ${JSON.stringify(page.reply.slice(0, 60))}...)`);
 } finally {
   if (ws) ws.close();
-  browser.kill("SIGKILL");
-  await new Promise((r) => (browser.exitCode !== null ? r() : browser.once("exit", r)));
-  rmSync(profile, { recursive: true, force: true });
+  // Chromium's helpers (zygote, renderer, crashpad) outlive the main process and keep writing into
+  // the profile: kill the whole group, then remove the folder with retries. A leftover temporary
+  // folder is not the page's fault, so cleanup only warns.
+  const exited = new Promise((r) => (browser.exitCode !== null ? r() : browser.once("exit", r)));
+  try { process.kill(-browser.pid, "SIGKILL"); } catch { browser.kill("SIGKILL"); }
+  await exited;
+  try {
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  } catch (e) {
+    console.warn(`chat_page: could not remove ${profile}: ${e.message}`);
+  }
 }
