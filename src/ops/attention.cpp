@@ -2,8 +2,21 @@
 // between the f32 and f16 variants, so both instantiate one template of two passes. The f16
 // (inference) head runs the passes of the ISA select_kernels picks (attention_avx2.cpp with
 // AVX2/FMA/F16C; BITLM_ISA=ref forces the reference).
+// Training (attention_forward_mt, attention_backward): causal GQA over a batch of sequences.
+// The forward runs the same causal tiles as the backward: S = Q K^T, softmax, out = P V.
+// Per query t of head h: s_j = scale * q.k_j (j <= t), p = softmax(s), out = sum_j p_j v_j.
+// Backward: dp_j = dout.v_j, ds_j = p_j (dp_j - sum_i p_i dp_i),
+//   dq += scale sum_j ds_j k_j,  dk_j += scale ds_j q,  dv_j += p_j dout.
+// Work is split by (sequence, KV head): every dk/dv element then has one writer, and the
+// query heads of one group run in a fixed order, so results do not depend on the thread count.
+// Per (sequence, head) it runs as five block matmuls on the fp32 training kernels
+// (matmul_kernels.h): S = Q K^T, dP = dO V^T (outer products with K^T, V^T) over whole
+// (seq_len, seq_len) tiles, then
+// dQ += dS K, dK += dS^T Q, dV += P^T dO, with the causal mask as zeros in P and dS; tiles wholly
+// above the diagonal are skipped. Vectorized, where per-key scalar dot products were not.
 #include "ops/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -11,6 +24,9 @@
 #include "core/error.h"
 #include "core/fp16.h"
 #include "ops/ops.h"
+#include "ops/ops_backward.h"
+#include "ops/matmul_kernels.h"
+#include "ops/train_softmax.h"
 
 namespace bitlm {
 namespace {
@@ -103,6 +119,128 @@ void attention_forward(Mat<const float> q, Mat<const float> k, Mat<const float> 
       head_forward_f32(q.row_ptr(t) + int64_t(h) * head_dim, k.data + kv_off, v.data + kv_off, k.stride, t + 1,
                        head_dim, scores, out.row_ptr(t) + int64_t(h) * head_dim);
     }
+}
+
+// Training (ops_backward.h): forward and backward over a batch of fresh sequences.
+namespace {
+
+constexpr int64_t kBlock = 64;  // query/key rows per causal tile
+
+void check_shapes(Mat<const float> q, Mat<const float> k, Mat<const float> v, int n_heads,
+                  int n_kv_heads, int head_dim, int64_t seq_len) {
+  BITLM_ASSERT(n_kv_heads > 0 && n_heads % n_kv_heads == 0 && seq_len > 0);
+  BITLM_ASSERT(q.cols == int64_t(n_heads) * head_dim && k.cols == int64_t(n_kv_heads) * head_dim);
+  BITLM_ASSERT(v.cols == k.cols && k.rows == q.rows && v.rows == q.rows && q.rows % seq_len == 0);
+}
+
+// One query row of the backward: p = softmax(scale * scores) over the n_pos visible keys and
+// ds_j = scale * p_j (dp_j - sum_i p_i dp_i), both zeroed over the masked keys up to T, so the
+// block matmuls that follow may run over whole rows.
+void softmax_ds_row(float* p, float* ds, int64_t n_pos, int64_t T, float scale) {
+  softmax_scaled_row(p, n_pos, scale);
+  const float sum_pdp = float(dot_lanes(p, ds, n_pos));
+  for (int64_t j = 0; j < n_pos; ++j) ds[j] = p[j] * (ds[j] - sum_pdp) * scale;
+  std::fill(p + n_pos, p + T, 0.0f);
+  std::fill(ds + n_pos, ds + T, 0.0f);
+}
+
+// rows x cols of a (row stride lda) -> cols x rows, dense, into out (the kernel table's exact transpose).
+void transpose(const TrainMatmulKernels& mm, const float* a, int64_t lda, int64_t rows, int64_t cols,
+               std::vector<float>& out) {
+  out.resize(size_t(rows * cols));
+  mm.transpose(a, lda, rows, cols, out.data());
+}
+
+// s[t][j] = x_t . y_j for t in [0, n_rows), j in [0, n_cols), with y given transposed (yt: head_dim
+// rows of T): the acc kernel's outer products run 16 keys per vector, where dot products of only
+// head_dim (32) floats would spend more on horizontal sums than on multiplies.
+void scores_block(const TrainMatmulKernels& mm, const float* x, int64_t ldx, const std::vector<float>& yt,
+                  int64_t T, int head_dim, float* s, int64_t n_rows, int64_t n_cols) {
+  mm.acc(x, ldx, 1, yt.data(), T, s, T, 0, n_rows, 0, head_dim, n_cols, true);
+}
+
+}  // namespace
+
+void attention_forward_mt(Mat<const float> q, Mat<const float> k, Mat<const float> v,
+                          int n_heads, int n_kv_heads, int head_dim, int64_t seq_len,
+                          Mat<float> out, ThreadPool& pool) {
+  check_shapes(q, k, v, n_heads, n_kv_heads, head_dim, seq_len);
+  BITLM_ASSERT(out.rows == q.rows && out.cols == q.cols);
+  const int64_t n_seq = q.rows / seq_len, T = seq_len;
+  const int group = n_heads / n_kv_heads;
+  const float scale = 1.0f / std::sqrt(float(head_dim));
+  const TrainMatmulKernels& mm = best_train_matmul_kernels();
+  pool.parallel_for(0, n_seq * n_heads, 1, [&](int64_t u0, int64_t u1) {
+    thread_local std::vector<float> p, kt;  // scores_block and the fills write all of p before any read
+    p.resize(size_t(kBlock * T));
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t s = u / n_heads, h = u % n_heads, r0 = s * T;
+      const int64_t q_off = h * head_dim, kv_off = (h / group) * head_dim;
+      transpose(mm, k.row_ptr(r0) + kv_off, k.stride, T, head_dim, kt);
+      const float* V = v.row_ptr(r0) + kv_off;
+      for (int64_t t0 = 0; t0 < T; t0 += kBlock) {  // the causal tiles of the backward
+        const int64_t end = std::min(T, t0 + kBlock);
+        scores_block(mm, q.row_ptr(r0 + t0) + q_off, q.stride, kt, T, head_dim, p.data(), end - t0, end);
+        for (int64_t t = t0; t < end; ++t) {
+          float* pt = p.data() + (t - t0) * T;
+          softmax_scaled_row(pt, t + 1, scale);  // the same p as the backward recomputes
+          std::fill(pt + t + 1, pt + end, 0.0f);
+        }
+        mm.acc(p.data(), T, 1, V, v.stride, out.row_ptr(r0 + t0) + q_off, out.stride, 0, end - t0, 0, end,
+               head_dim, true);
+      }
+    }
+  });
+}
+
+void attention_backward(Mat<const float> dout, Mat<const float> q, Mat<const float> k,
+                        Mat<const float> v, int n_heads, int n_kv_heads, int head_dim,
+                        int64_t seq_len, Mat<float> dq, Mat<float> dk, Mat<float> dv,
+                        ThreadPool& pool) {
+  check_shapes(q, k, v, n_heads, n_kv_heads, head_dim, seq_len);
+  BITLM_ASSERT(k.stride == v.stride && dk.stride == dv.stride);
+  const int64_t n_seq = q.rows / seq_len, T = seq_len;
+  const int group = n_heads / n_kv_heads;
+  const float scale = 1.0f / std::sqrt(float(head_dim));
+  const TrainMatmulKernels& mm = best_train_matmul_kernels();
+  pool.parallel_for(0, n_seq * n_kv_heads, 1, [&](int64_t u0, int64_t u1) {
+    // p, ds: (query t, key j), zero above the diagonal. Reused per thread, not zero-initialised:
+    // scores_block writes each row's keys [0, end), softmax_ds_row zeroes [t + 1, T) (every
+    // sequence and layer used to memset and page-fault two fresh 256 KiB buffers).
+    thread_local std::vector<float> p, ds, kt, vt;
+    p.resize(size_t(T * T));
+    ds.resize(p.size());
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t s = u / n_kv_heads, kvh = u % n_kv_heads, r0 = s * T;
+      const int64_t kv_off = kvh * head_dim;
+      const float* K = k.row_ptr(r0) + kv_off;
+      const float* V = v.row_ptr(r0) + kv_off;
+      float* dK = dk.row_ptr(r0) + kv_off;
+      float* dV = dv.row_ptr(r0) + kv_off;
+      transpose(mm, K, k.stride, T, head_dim, kt);
+      transpose(mm, V, v.stride, T, head_dim, vt);
+      for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
+        const int64_t q_off = h * head_dim;
+        const float* Q = q.row_ptr(r0) + q_off;
+        const float* dO = dout.row_ptr(r0) + q_off;
+        // Blocks of kBlock queries see keys [0, end): the tiles above the diagonal are skipped.
+        for (int64_t t0 = 0; t0 < T; t0 += kBlock) {
+          const int64_t end = std::min(T, t0 + kBlock);
+          float *pb = p.data() + t0 * T, *dsb = ds.data() + t0 * T;
+          scores_block(mm, Q + t0 * q.stride, q.stride, kt, T, head_dim, pb, end - t0, end);  // q.k_j
+          scores_block(mm, dO + t0 * dout.stride, dout.stride, vt, T, head_dim, dsb, end - t0, end);  // dp_j
+          for (int64_t t = t0; t < end; ++t) softmax_ds_row(p.data() + t * T, ds.data() + t * T, t + 1, T, scale);
+          mm.acc(dsb, T, 1, K, k.stride, dq.row_ptr(r0 + t0) + q_off, dq.stride, 0, end - t0, 0, end, head_dim, false);
+        }
+        // Keys [j0, end) are seen by queries [j0, T) only.
+        for (int64_t j0 = 0; j0 < T; j0 += kBlock) {
+          const int64_t end = std::min(T, j0 + kBlock);
+          mm.acc(ds.data(), 1, T, Q, q.stride, dK, dk.stride, j0, end, j0, T, head_dim, false);  // ds^T q
+          mm.acc(p.data(), 1, T, dO, dout.stride, dV, dv.stride, j0, end, j0, T, head_dim, false);  // p^T dout
+        }
+      }
+    }
+  });
 }
 
 }  // namespace bitlm

@@ -67,6 +67,11 @@ void matmul_backward_input(Mat<const float> dy, Mat<const float> w, Mat<float> d
                            ThreadPool& pool, MatmulOut out = MatmulOut::kAdd);
 void matmul_backward_weight(Mat<const float> dy, Mat<const float> x, Mat<float> dw,
                             ThreadPool& pool, MatmulOut out = MatmulOut::kAdd);
+// The two in bf16 for the BitLinear backward (ops/matmul_bf16.cpp): dx += dy w_q and
+// dw += dy^T x_q with dy rounded to bf16 and the quantized operands scaled back to their codes
+// (exact in bf16); AVX-512 BF16 where the CPU has it, the same bits from the plain reference.
+void matmul_backward_input_bf16(Mat<const float> dy, Mat<const float> w_q, Mat<float> dx, ThreadPool& pool);
+void matmul_backward_weight_bf16(Mat<const float> dy, Mat<const float> x_q, Mat<float> dw, ThreadPool& pool);
 
 // Cross-entropy of logits (T, V) against targets (T): returns the summed loss (double) and
 // overwrites logits with dL/dlogits * grad_scale = (softmax - onehot) * grad_scale.
@@ -103,8 +108,7 @@ inline void bitlinear_forward(Mat<const float> x_q, Mat<const float> w_q, Mat<fl
                               ThreadPool& pool) {
   matmul_forward(x_q, w_q, y, pool);
 }
-// kBf16 rounds dy to bf16 and multiplies with AVX-512 BF16 where the CPU has it (the same bits
-// from the plain reference elsewhere); see ops/train_matmul_bf16.cpp. fp32 accumulation either way.
+// kBf16: matmul_backward_input_bf16 / matmul_backward_weight_bf16 above. fp32 accumulation either way.
 enum class MatmulPrecision { kFp32, kBf16 };
 // dx_out / dw_out: add into dx / dw, or overwrite them (MatmulOut above).
 void bitlinear_backward(Mat<const float> dy, Mat<const float> x_q, Mat<const float> w_q,

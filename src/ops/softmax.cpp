@@ -1,9 +1,12 @@
-// ops/softmax.cpp — row-wise softmax in place, max-subtracted so exp never overflows.
-// A row of all -inf (nothing visible) becomes all zeros rather than NaN.
+// ops/softmax.cpp — row-wise softmax, forward and backward.
+// Forward in place, max-subtracted so exp never overflows; a row of all -inf (nothing visible)
+// becomes all zeros rather than NaN. Backward: dx_i += y_i * (dy_i - sum_j dy_j y_j).
 #include <cmath>
 #include <limits>
 
+#include "core/error.h"
 #include "ops/ops.h"
+#include "ops/ops_backward.h"
 
 namespace bitlm {
 
@@ -23,6 +26,18 @@ void softmax_forward(Mat<float> x) {
     }
     const float inv = float(1.0 / sum);
     for (int64_t i = 0; i < x.cols; ++i) r[i] *= inv;
+  }
+}
+
+void softmax_backward(Mat<const float> dy, Mat<const float> y, Mat<float> dx) {
+  BITLM_ASSERT(dy.rows == y.rows && dy.cols == y.cols && dx.rows == y.rows && dx.cols == y.cols);
+  for (int64_t t = 0; t < y.rows; ++t) {
+    const float* dyr = dy.row_ptr(t);
+    const float* yr = y.row_ptr(t);
+    float* dxr = dx.row_ptr(t);
+    double dot = 0;
+    for (int64_t i = 0; i < y.cols; ++i) dot += double(dyr[i]) * yr[i];
+    for (int64_t i = 0; i < y.cols; ++i) dxr[i] += yr[i] * (dyr[i] - float(dot));
   }
 }
 

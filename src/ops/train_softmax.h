@@ -3,7 +3,7 @@
 // lanes wide where the CPU has AVX-512.
 // exp_poly is Cephes' expf (x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, then * 2^n): within
 // 2 ulp of exp on [-87.3, 0], 0 below (a softmax only sees x - max <= 0). Sums run in 8 fixed
-// lanes (as train_matmul.cpp's dot_ref), so each result is one fixed sequence of float operations,
+// lanes (as matmul.cpp's dot_ref), so each result is one fixed sequence of float operations,
 // independent of the thread count. The ISA is chosen once (BITLM_ISA overrides, core/cpu.h); the
 // AVX-512 exp may differ from the plain one by FMA rounding, both within the 2 ulp.
 #pragma once

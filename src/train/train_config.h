@@ -13,7 +13,7 @@
 //     "seed": 1234, "init_std": 0.02, "threads": 0, "checkpoint_every": 100, "eval_every": 0,
 //     "eval_batches": 16, "matmul_precision": "fp32" }
 // matmul_precision "bf16" rounds dY to bf16 in the BitLinear backward matmuls (AVX-512 BF16;
-// ops/train_matmul_bf16.cpp); stored in TrainModelConfig, outside the checkpoint's shape.
+// ops/matmul_bf16.cpp); stored in TrainModelConfig, outside the checkpoint's shape.
 #pragma once
 #include <nlohmann/json.hpp>
 

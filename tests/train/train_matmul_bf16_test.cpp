@@ -1,5 +1,5 @@
 // tests/train/train_matmul_bf16_test.cpp — the bf16 BitLinear backward ("matmul_precision":
-// "bf16", ops/train_matmul_bf16.cpp): the rounding helper, every ISA's kernel bit-equal to the
+// "bf16", ops/matmul_bf16.cpp): the rounding helper, every ISA's kernel bit-equal to the
 // plain reference on awkward shapes, the bitlinear_backward in bf16 close to fp32 and exact on
 // dx where dy is already bf16-representable (only dy is rounded), and thread-count independence.
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "ops/ops_backward.h"
-#include "ops/train_matmul_kernels.h"
+#include "ops/matmul_kernels.h"
 #include "quant/quantize.h"
 
 namespace bitlm {

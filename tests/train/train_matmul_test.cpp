@@ -1,4 +1,4 @@
-// tests/train/train_matmul_test.cpp — the fp32 training matmul kernels (ops/train_matmul_kernels.h):
+// tests/train/train_matmul_test.cpp — the fp32 training matmul kernels (ops/matmul_kernels.h):
 // every ISA within float rounding of a float64 reference on awkward shapes (tails of every
 // vector width), results independent of how rows are split (bit-exact), and the threaded
 // matmul_forward / backward identical for 1, 2 and 3 threads.
@@ -11,7 +11,7 @@
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "ops/ops_backward.h"
-#include "ops/train_matmul_kernels.h"
+#include "ops/matmul_kernels.h"
 
 namespace bitlm {
 namespace {

@@ -1,4 +1,4 @@
-// ops/train_matmul_avx512.cpp — AVX-512 F fp32 block kernels of ops/train_matmul_kernels.h.
+// ops/matmul_avx512.cpp — AVX-512 F fp32 block kernels of ops/matmul_kernels.h.
 // nt: 4 tokens x 4 weight rows per tile, 16 zmm accumulators (one per output) over 16-float k
 // steps, the k tail masked into the same accumulator, then one fixed-order horizontal sum.
 // acc: 6 output rows x 64 columns per tile (12 x 32 for narrow c), j in order, column tail masked,
@@ -9,7 +9,7 @@
 
 #include <algorithm>
 
-#include "ops/train_matmul_kernels.h"
+#include "ops/matmul_kernels.h"
 
 namespace bitlm {
 namespace {

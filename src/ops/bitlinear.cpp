@@ -1,10 +1,11 @@
-// ops/bitlinear_backward.cpp — BitLinear for training (003 Fig. 11), built from the quantizers
+// ops/bitlinear.cpp — BitLinear for training (003 Fig. 11), forward and backward, built from the quantizers
 // of quant/ (one definition of the math). The caller applies the RMSNorm (SubLN) first.
 //   w_q = weight_quant(w): b1.58 q * beta with q = RoundClip(w / beta, -1, 1) (eq. 3-5);
 //                          b1 Sign(w - alpha) * beta (eq. 1-2); fp: w.
 //   x_q = activation_quant(x) = RoundClip(x * s, -128, 127) / s, s = 127 / max|x_t| (eq. 6-7).
 //   y = x_q w_q^T. STE: the quantizers' Jacobians are taken as identity, so
 //   dx += dy w_q and dw += dy^T x_q (what torch autograd computes for x + (q(x) - x).detach()).
+#include <algorithm>
 #include <vector>
 
 #include "core/error.h"
@@ -100,6 +101,24 @@ void bitlinear_quantize_input_int8(Mat<const float> x, Mat<float> x_q, Quantized
     quantize_rows(x, t0, t1, xi.q.data() + t0 * xi.stride, xi.stride, xi.scale.data() + t0,
                   xi.sum.data() + t0, x_q);
   });
+}
+
+void bitlinear_backward(Mat<const float> dy, Mat<const float> x_q, Mat<const float> w_q,
+                        Mat<float> dx, Mat<float> dw, ThreadPool& pool, MatmulPrecision precision,
+                        MatmulOut dx_out, MatmulOut dw_out) {
+  BITLM_ASSERT(dy.cols == w_q.rows && dx.rows == dy.rows && dx.cols == w_q.cols);
+  BITLM_ASSERT(dy.rows == x_q.rows && dw.rows == dy.cols && dw.cols == x_q.cols);
+  if (precision == MatmulPrecision::kFp32) {
+    matmul_backward_input(dy, w_q, dx, pool, dx_out);
+    matmul_backward_weight(dy, x_q, dw, pool, dw_out);
+    return;
+  }
+  BITLM_ASSERT(w_q.stride == w_q.cols);  // beta is the maximum over one flat tensor
+  for (auto [m, out] : {std::pair{dx, dx_out}, std::pair{dw, dw_out}})  // the bf16 kernels add
+    if (out == MatmulOut::kOverwrite)
+      for (int64_t r = 0; r < m.rows; ++r) std::fill(m.row_ptr(r), m.row_ptr(r) + m.cols, 0.0f);
+  matmul_backward_input_bf16(dy, w_q, dx, pool);
+  matmul_backward_weight_bf16(dy, x_q, dw, pool);
 }
 
 }  // namespace bitlm

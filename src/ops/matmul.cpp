@@ -1,11 +1,11 @@
-// ops/train_matmul.cpp — fp32 matmul for training, W stored (N, K) as nn.Linear does.
+// ops/matmul.cpp — fp32 matmul for training, W stored (N, K) as nn.Linear does.
 //   forward  y  = x W^T      (T, N): the nt kernel, threads split weight rows; or, given W^T,
 //                             the acc kernel with a = x, b = W^T, threads split columns
 //   dX       dx += dy W      (T, K): the acc kernel with a = dy, b = W, threads split token rows
 //   dW       dw += dy^T x    (N, K): the acc kernel with a = dy^T (copied transposed), b = x, threads
 //                             split weight rows
 // Blocks keep a slab of W (forward, dX) or of x (dW) of <= kSlabBytes in L2 while it is reused.
-// Each output element is summed in a fixed order whatever the split (train_matmul_kernels.h), so
+// Each output element is summed in a fixed order whatever the split (matmul_kernels.h), so
 // results are independent of the thread count. The ISA is chosen once; BITLM_ISA overrides.
 #include <algorithm>
 #include <cstdlib>
@@ -15,7 +15,7 @@
 #include "core/cpu.h"
 #include "core/error.h"
 #include "ops/ops_backward.h"
-#include "ops/train_matmul_kernels.h"
+#include "ops/matmul_kernels.h"
 
 namespace bitlm {
 namespace {

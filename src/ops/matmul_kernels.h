@@ -1,4 +1,4 @@
-// ops/train_matmul_kernels.h — fp32 block kernels behind ops/train_matmul.cpp, one set per ISA,
+// ops/matmul_kernels.h — fp32 block kernels behind ops/matmul.cpp, one set per ISA,
 // chosen once (BITLM_ISA=ref|avx2|avx512 overrides, as quant/kernels.h does).
 //   nt:  y[t][n]  = sum_k x[t][k] * w[n][k]            t in [0, T), n in [n0, n1)   (y = x W^T)
 //   acc: c[r][k] += sum_{j in [j0, j1)} a[r*a_rs + j*a_js] * b[j][k]   r in [r0, r1), k in [0, K)

@@ -1,4 +1,4 @@
-// ops/train_cross_entropy.cpp — softmax cross-entropy over the vocabulary, fused with its
+// ops/cross_entropy.cpp — softmax cross-entropy over the vocabulary, fused with its
 // gradient: loss_t = logsumexp(z_t) - z_t[y_t]; dz_t = softmax(z_t) - onehot(y_t).
 // logits: (T, V). exp is ops/train_softmax.h's (float, <= 2 ulp, vectorized), its sum and the
 // log in double. Per-row losses are summed in row order (double), independent of threads.

@@ -1,4 +1,4 @@
-// ops/train_matmul_bf16_avx512.cpp — the bf16 acc kernel of ops/train_matmul_kernels.h with
+// ops/matmul_bf16_avx512.cpp — the bf16 acc kernel of ops/matmul_kernels.h with
 // AVX-512 BF16 vdpbf16ps: one instruction does 32 multiply-adds (16 lanes x a bf16 pair), twice
 // the fp32 FMA's 16. Tiles as the fp32 acc kernel: 6 rows x 64 columns (12 x 32 for narrow c),
 // pairs p in order, the column tail masked (masked-off b lanes load as zero pairs).
@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "ops/train_matmul_kernels.h"
+#include "ops/matmul_kernels.h"
 
 namespace bitlm {
 namespace {

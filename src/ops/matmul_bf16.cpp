@@ -1,6 +1,7 @@
-// ops/train_matmul_bf16.cpp — the BitLinear backward in bf16 ("matmul_precision": "bf16"):
+// ops/matmul_bf16.cpp — the bf16 matmuls of the BitLinear backward (ops/bitlinear.cpp,
+// "matmul_precision": "bf16"):
 //   dx += dy w_q   and   dw += dy^T x_q   (003 Fig. 11, straight-through estimator)
-// multiplied with AVX-512 BF16 (train_matmul_kernels.h), fp32 accumulation. Only dy is rounded:
+// multiplied with AVX-512 BF16 (matmul_kernels.h), fp32 accumulation. Only dy is rounded:
 // the quantized operands are scaled back to their integer codes first, which bf16 holds exactly
 // (ternary/sign codes; int8 codes |q| <= 127 need 7 significant bits, bf16 has 8), and the scale
 // moves onto dy before its rounding:
@@ -18,7 +19,7 @@
 #include "core/cpu.h"
 #include "core/error.h"
 #include "ops/ops_backward.h"
-#include "ops/train_matmul_kernels.h"
+#include "ops/matmul_kernels.h"
 
 namespace bitlm {
 namespace {
@@ -69,44 +70,6 @@ float max_abs(const float* x, int64_t n) {
   return m;
 }
 
-// dx += dy w_q: a = bf16(dy * beta) (T x N pairs along n), b = w_q / beta (pairs of rows).
-void backward_input_bf16(Mat<const float> dy, Mat<const float> w_q, Mat<float> dx, ThreadPool& pool) {
-  const int64_t T = dy.rows, N = dy.cols, K = w_q.cols, P = (N + 1) / 2;
-  const float m = max_abs(w_q.data, w_q.rows * w_q.stride), beta = m > 0 ? m : 1.0f;
-  const std::vector<float> up(size_t(N + 1), beta), down(size_t(N + 1), 1.0f / beta);
-  thread_local std::vector<uint32_t> a, b;
-  a.resize(size_t(T * P));
-  b.resize(size_t(P * K));
-  pack_pairs(dy.data, 1, dy.stride, N, T, up.data(), a.data(), P, 1, pool);
-  pack_pairs(w_q.data, w_q.stride, 1, N, K, down.data(), b.data(), 1, K, pool);
-  const TrainBf16Kernels& k = best_train_bf16_kernels();
-  const uint32_t *pa = a.data(), *pb = b.data();  // the pool's threads see their own thread_locals
-  pool.parallel_for(0, T, 6, [&](int64_t t0, int64_t t1) {
-    k.acc(pa, P, pb, K, dx.data, dx.stride, t0, t1, 0, P, K);
-  });
-}
-
-// dw += dy^T x_q: a = bf16(dy^T * d_t) (N x T pairs along t), b = x_q / d_t (pairs of rows).
-void backward_weight_bf16(Mat<const float> dy, Mat<const float> x_q, Mat<float> dw, ThreadPool& pool) {
-  const int64_t T = dy.rows, N = dy.cols, K = x_q.cols, P = (T + 1) / 2;
-  std::vector<float> d(static_cast<size_t>(T)), inv(static_cast<size_t>(T));
-  for (int64_t t = 0; t < T; ++t) {
-    const float m = max_abs(x_q.row_ptr(t), K) / 127.0f;
-    d[size_t(t)] = m > 0 ? m : 1.0f;
-    inv[size_t(t)] = 1.0f / d[size_t(t)];
-  }
-  thread_local std::vector<uint32_t> a, b;
-  a.resize(size_t(N * P));
-  b.resize(size_t(P * K));
-  pack_pairs(dy.data, dy.stride, 1, T, N, d.data(), a.data(), P, 1, pool);
-  pack_pairs(x_q.data, x_q.stride, 1, T, K, inv.data(), b.data(), 1, K, pool);
-  const TrainBf16Kernels& k = best_train_bf16_kernels();
-  const uint32_t *pa = a.data(), *pb = b.data();
-  pool.parallel_for(0, N, 6, [&](int64_t n0, int64_t n1) {
-    k.acc(pa, P, pb, K, dw.data, dw.stride, n0, n1, 0, P, K);
-  });
-}
-
 }  // namespace
 
 uint16_t to_bf16(float x) {
@@ -140,29 +103,49 @@ void matmul_acc_bf16_ref(const uint32_t* a, int64_t lda, const uint32_t* b, int6
     }
 }
 
+// dx += dy w_q: a = bf16(dy * beta) (T x N pairs along n), b = w_q / beta (pairs of rows).
+void matmul_backward_input_bf16(Mat<const float> dy, Mat<const float> w_q, Mat<float> dx, ThreadPool& pool) {
+  const int64_t T = dy.rows, N = dy.cols, K = w_q.cols, P = (N + 1) / 2;
+  const float m = max_abs(w_q.data, w_q.rows * w_q.stride), beta = m > 0 ? m : 1.0f;
+  const std::vector<float> up(size_t(N + 1), beta), down(size_t(N + 1), 1.0f / beta);
+  thread_local std::vector<uint32_t> a, b;
+  a.resize(size_t(T * P));
+  b.resize(size_t(P * K));
+  pack_pairs(dy.data, 1, dy.stride, N, T, up.data(), a.data(), P, 1, pool);
+  pack_pairs(w_q.data, w_q.stride, 1, N, K, down.data(), b.data(), 1, K, pool);
+  const TrainBf16Kernels& k = best_train_bf16_kernels();
+  const uint32_t *pa = a.data(), *pb = b.data();  // the pool's threads see their own thread_locals
+  pool.parallel_for(0, T, 6, [&](int64_t t0, int64_t t1) {
+    k.acc(pa, P, pb, K, dx.data, dx.stride, t0, t1, 0, P, K);
+  });
+}
+
+// dw += dy^T x_q: a = bf16(dy^T * d_t) (N x T pairs along t), b = x_q / d_t (pairs of rows).
+void matmul_backward_weight_bf16(Mat<const float> dy, Mat<const float> x_q, Mat<float> dw, ThreadPool& pool) {
+  const int64_t T = dy.rows, N = dy.cols, K = x_q.cols, P = (T + 1) / 2;
+  std::vector<float> d(static_cast<size_t>(T)), inv(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) {
+    const float m = max_abs(x_q.row_ptr(t), K) / 127.0f;
+    d[size_t(t)] = m > 0 ? m : 1.0f;
+    inv[size_t(t)] = 1.0f / d[size_t(t)];
+  }
+  thread_local std::vector<uint32_t> a, b;
+  a.resize(size_t(N * P));
+  b.resize(size_t(P * K));
+  pack_pairs(dy.data, dy.stride, 1, T, N, d.data(), a.data(), P, 1, pool);
+  pack_pairs(x_q.data, x_q.stride, 1, T, K, inv.data(), b.data(), 1, K, pool);
+  const TrainBf16Kernels& k = best_train_bf16_kernels();
+  const uint32_t *pa = a.data(), *pb = b.data();
+  pool.parallel_for(0, N, 6, [&](int64_t n0, int64_t n1) {
+    k.acc(pa, P, pb, K, dw.data, dw.stride, n0, n1, 0, P, K);
+  });
+}
+
 const TrainBf16Kernels& best_train_bf16_kernels() {
   static const TrainBf16Kernels& k = select_kernels<TrainBf16Kernels>(runnable());
   return k;
 }
 
 std::span<const TrainBf16Kernels* const> runnable_train_bf16_kernels() { return runnable(); }
-
-void bitlinear_backward(Mat<const float> dy, Mat<const float> x_q, Mat<const float> w_q,
-                        Mat<float> dx, Mat<float> dw, ThreadPool& pool, MatmulPrecision precision,
-                        MatmulOut dx_out, MatmulOut dw_out) {
-  BITLM_ASSERT(dy.cols == w_q.rows && dx.rows == dy.rows && dx.cols == w_q.cols);
-  BITLM_ASSERT(dy.rows == x_q.rows && dw.rows == dy.cols && dw.cols == x_q.cols);
-  if (precision == MatmulPrecision::kFp32) {
-    matmul_backward_input(dy, w_q, dx, pool, dx_out);
-    matmul_backward_weight(dy, x_q, dw, pool, dw_out);
-    return;
-  }
-  BITLM_ASSERT(w_q.stride == w_q.cols);  // beta is the maximum over one flat tensor
-  for (auto [m, out] : {std::pair{dx, dx_out}, std::pair{dw, dw_out}})  // the bf16 kernels add
-    if (out == MatmulOut::kOverwrite)
-      for (int64_t r = 0; r < m.rows; ++r) std::fill(m.row_ptr(r), m.row_ptr(r) + m.cols, 0.0f);
-  backward_input_bf16(dy, w_q, dx, pool);
-  backward_weight_bf16(dy, x_q, dw, pool);
-}
 
 }  // namespace bitlm

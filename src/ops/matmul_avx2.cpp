@@ -1,10 +1,10 @@
-// ops/train_matmul_avx2.cpp — AVX2+FMA fp32 block kernels of ops/train_matmul_kernels.h.
+// ops/matmul_avx2.cpp — AVX2+FMA fp32 block kernels of ops/matmul_kernels.h.
 // 16 ymm registers: nt tiles are 4 tokens x 2 weight rows (8 accumulators, one per output, over
 // 8-float k steps, the k tail masked into the same accumulator, then a fixed-order horizontal sum);
 // acc tiles are 4 output rows x 16 columns (8 accumulators), j in order, column tail masked.
 #include <immintrin.h>
 
-#include "ops/train_matmul_kernels.h"
+#include "ops/matmul_kernels.h"
 
 namespace bitlm {
 namespace {
