@@ -11,8 +11,9 @@
 #include "core/progress.h"
 #include "core/sys.h"
 #include "core/thread_pool.h"
+#include "eval/model_scorer.h"
+#include "eval/perplexity.h"
 #include "model/model.h"
-#include "model/perplexity.h"
 #include "tokenizer/tokenizer.h"
 
 namespace bitlm::cli {
@@ -47,15 +48,22 @@ void run_ppl(const PplArgs& a) {
   fwd.set_numerics(PeerNumerics::parse(a.numerics));
   const double t0 = now_seconds();
   std::unique_ptr<ProgressBar> bar;
-  const auto progress = [&](int64_t done, int64_t total) {
+  PerplexityOptions o;
+  o.n_ctx = n_ctx;
+  o.stride = a.stride;
+  o.on_progress = [&](int64_t done, int64_t total) {
     if (!bar) bar = std::make_unique<ProgressBar>("ppl", total);
     bar->update(done);
   };
-  const PerplexityResult r = a.stride > 0 ? perplexity_sliding(fwd, ids, n_ctx, a.stride, progress)
-                                          : perplexity_llama_chunks(fwd, ids, n_ctx, tok->bos(), progress);
+  // ids start with BOS: the sliding window's first window scores everything after it.
+  const std::vector<LoglikelihoodRequest> windows =
+      a.stride > 0 ? perplexity_windows(ids, o) : llama_chunk_windows(ids, n_ctx, tok->bos());
+  ModelScorer scorer(fwd);
+  const PerplexityStats r = score_windows(windows, scorer, o);
   bar.reset();
-  fmt::print("perplexity {:.6g} over {} scored tokens ({} tokens in the text, ctx {}, {}), {:.1f} s\n", r.ppl(),
-             r.n_scored, ids.size(), n_ctx, a.stride > 0 ? fmt::format("stride {}", a.stride) : "llama chunks",
+  if (r.n_tokens == 0) throw UserError(fmt::format("{}: no token to score", a.text_file));
+  fmt::print("perplexity {:.6g} over {} scored tokens ({} tokens in the text, ctx {}, {}), {:.1f} s\n", r.perplexity(),
+             r.n_tokens, ids.size(), n_ctx, a.stride > 0 ? fmt::format("stride {}", a.stride) : "llama chunks",
              now_seconds() - t0);
 }
 
@@ -66,7 +74,7 @@ void setup(CLI::App& root) {
   c->add_option("-f,--file", a->text_file, "text file")->required();
   c->add_option("-c,--ctx-size", a->n_ctx, "context (chunk or window) size (0: 512 as llama-perplexity, at most the model's training context)")
       ->check(at_least(0));
-  c->add_option("--stride", a->stride, "sliding-window stride (0: llama-perplexity chunks)")
+  c->add_option("--stride", a->stride, "sliding-window stride, at most the context minus 1 (0: llama-perplexity chunks)")
       ->check(at_least(0));
   c->add_flag("--llama-chunks", a->llama_chunks, "llama-perplexity's method (the default)");
   c->add_option("-t,--threads", a->threads, "threads (0: every CPU this process may run on)")->check(at_least(0));

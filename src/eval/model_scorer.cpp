@@ -2,13 +2,20 @@
 #include "eval/model_scorer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "core/error.h"
-#include "model/perplexity.h"
 #include "tokenizer/tokenizer.h"
 
 namespace bitlm {
+
+double token_nll(std::span<const float> logits, int32_t target) {
+  const float max_l = *std::max_element(logits.begin(), logits.end());
+  double sum = 0;
+  for (float l : logits) sum += std::exp(double(l) - max_l);
+  return std::log(sum) - (double(logits[size_t(target)]) - max_l);
+}
 
 void ModelScorer::eval_context(std::span<const int32_t> context) {
   if (std::equal(context.begin(), context.end(), cached_context_.begin(), cached_context_.end())) return;

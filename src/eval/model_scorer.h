@@ -6,6 +6,7 @@
 // of the context (lm-eval truncates the same way); a continuation longer than the window itself
 // keeps only its last n_ctx tokens scored (counted in n_truncated_continuations).
 #pragma once
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -32,6 +33,9 @@ class ModelScorer : public Scorer {
   std::vector<float> context_logits_;  // the last context token's logits: they predict continuation[0]
   int64_t n_tokens_evaluated_ = 0, n_truncated_continuations_ = 0;
 };
+
+// -log softmax(logits)[target], in double: the loss of one scored token.
+double token_nll(std::span<const float> logits, int32_t target);
 
 // Tokenizer::encode without BOS, as the task and perplexity code expects.
 TextEncoder text_encoder(const Tokenizer& tok);

@@ -1,4 +1,4 @@
-// eval/perplexity.cpp — sliding-window perplexity and bits per byte (see perplexity.h).
+// eval/perplexity.cpp — perplexity (llama chunks or sliding windows) and bits per byte (see perplexity.h).
 #include "eval/perplexity.h"
 
 #include <algorithm>
@@ -48,25 +48,50 @@ std::vector<LoglikelihoodRequest> perplexity_windows(std::span<const int32_t> to
   return windows;
 }
 
-PerplexityStats perplexity(std::span<const std::string> documents, Scorer& scorer,
-                            const TextEncoder& encode, const PerplexityOptions& options) {
-  PerplexityStats out;
-  std::vector<LoglikelihoodRequest> all;
-  for (const std::string& doc : documents) {
-    std::vector<LoglikelihoodRequest> w = perplexity_windows(encode(doc), options);
-    for (const LoglikelihoodRequest& r : w) out.n_tokens += int64_t(r.continuation.size());
-    all.insert(all.end(), std::make_move_iterator(w.begin()), std::make_move_iterator(w.end()));
-    out.n_bytes += int64_t(doc.size());
-    ++out.n_docs;
+std::vector<LoglikelihoodRequest> llama_chunk_windows(std::span<const int32_t> tokens, int64_t n_ctx, int32_t bos) {
+  BITLM_CHECK(n_ctx >= 4, "the perplexity context must be at least 4 tokens for llama-perplexity's chunks (got {})",
+              n_ctx);
+  const int64_t n_chunks = int64_t(tokens.size()) / n_ctx;
+  BITLM_CHECK(n_chunks > 0, "the text has {} tokens, fewer than one chunk of {}", tokens.size(), n_ctx);
+  std::vector<LoglikelihoodRequest> windows(static_cast<size_t>(n_chunks));
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    const auto chunk = tokens.begin() + c * n_ctx;
+    // Input chunk[0, n_ctx - 1): positions n_ctx/2 .. n_ctx-2 predict chunk[n_ctx/2 + 1 ..].
+    LoglikelihoodRequest& w = windows[size_t(c)];
+    w.context.assign(chunk, chunk + n_ctx / 2 + 1);
+    if (bos >= 0) w.context[0] = bos;
+    w.continuation.assign(chunk + n_ctx / 2 + 1, chunk + n_ctx);
   }
-  out.n_windows = int64_t(all.size());
+  return windows;
+}
+
+PerplexityStats score_windows(std::span<const LoglikelihoodRequest> windows, Scorer& scorer,
+                              const PerplexityOptions& options) {
+  PerplexityStats out;
+  out.n_windows = int64_t(windows.size());
+  for (const LoglikelihoodRequest& r : windows) out.n_tokens += int64_t(r.continuation.size());
   const int64_t per_batch = std::max<int64_t>(options.windows_per_batch, 1);
   for (int64_t begin = 0; begin < out.n_windows; begin += per_batch) {
     const int64_t end = std::min(out.n_windows, begin + per_batch);
-    for (const LoglikelihoodResult& r : scorer.score(std::span(all).subspan(size_t(begin), size_t(end - begin))))
+    for (const LoglikelihoodResult& r : scorer.score(windows.subspan(size_t(begin), size_t(end - begin))))
       out.nll -= r.logprob;
     if (options.on_progress) options.on_progress(end, out.n_windows);
   }
+  return out;
+}
+
+PerplexityStats perplexity(std::span<const std::string> documents, Scorer& scorer,
+                            const TextEncoder& encode, const PerplexityOptions& options) {
+  std::vector<LoglikelihoodRequest> all;
+  int64_t n_bytes = 0;
+  for (const std::string& doc : documents) {
+    std::vector<LoglikelihoodRequest> w = perplexity_windows(encode(doc), options);
+    all.insert(all.end(), std::make_move_iterator(w.begin()), std::make_move_iterator(w.end()));
+    n_bytes += int64_t(doc.size());
+  }
+  PerplexityStats out = score_windows(all, scorer, options);
+  out.n_docs = int64_t(documents.size());
+  out.n_bytes = n_bytes;
   return out;
 }
 

@@ -6,7 +6,6 @@
 
 #include "core/error.h"
 #include "eval/model_scorer.h"
-#include "model/perplexity.h"
 
 namespace bitlm {
 namespace {

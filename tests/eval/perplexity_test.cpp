@@ -58,6 +58,18 @@ TEST(PerplexityWindows, EveryTokenScoredOnceAndNoWindowExceedsTheContext) {
         }
 }
 
+TEST(PerplexityWindows, LlamaChunksScoreTheSecondHalfAfterBos) {
+  const auto w = llama_chunk_windows(iota_tokens(13), 6, 100);  // two chunks of 6, one token dropped
+  using V = std::vector<int32_t>;
+  ASSERT_EQ(w.size(), 2u);
+  // Positions 3 and 4 of each chunk predict tokens 4 and 5: input chunk[0, 5), BOS at 0.
+  EXPECT_EQ(w[0].context, (V{100, 1, 2, 3}));  EXPECT_EQ(w[0].continuation, (V{4, 5}));
+  EXPECT_EQ(w[1].context, (V{100, 7, 8, 9}));  EXPECT_EQ(w[1].continuation, (V{10, 11}));
+  EXPECT_EQ(llama_chunk_windows(iota_tokens(13), 6, -1)[1].context, (V{6, 7, 8, 9}));
+  EXPECT_THROW(llama_chunk_windows(iota_tokens(5), 6, 100), UserError);  // not one chunk
+  EXPECT_THROW(llama_chunk_windows(iota_tokens(20), 3, 100), UserError);
+}
+
 TEST(PerplexityWindows, RejectsBadStride) {
   PerplexityOptions o;
   o.n_ctx = 8;

@@ -1,6 +1,6 @@
 // tests/model/fixture_test.cpp — the acceptance tests on shared/fixtures/tiny-bitnet (see its
-// README): greedy continuations and llama-perplexity-style perplexity (c = 128) against the
-// values llama.cpp / bitnet.cpp printed in expected.json. Token ids come from expected.json, so
+// README): greedy continuations against the values llama.cpp / bitnet.cpp printed in expected.json
+// (their perplexity: tests/eval/fixture_perplexity_test.cpp). Token ids come from expected.json, so
 // these tests do not depend on the tokenizer; texts are compared through the file's vocab.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -12,7 +12,6 @@
 
 #include "core/error.h"
 #include "model/forward.h"
-#include "model/perplexity.h"
 #include "model/sampler.h"
 
 namespace bitlm {
@@ -57,14 +56,7 @@ std::vector<int32_t> greedy(Forward& fwd, const std::vector<int32_t>& prompt, in
   return out;
 }
 
-double c128_perplexity(Forward& fwd, const nlohmann::json& e) {
-  const auto ids = e["tokenizer"]["text_ids_with_bos"].get<std::vector<int32_t>>();
-  const PerplexityResult r = perplexity_llama_chunks(fwd, ids, 128, /*bos=*/1);
-  EXPECT_EQ(r.n_scored, 2079);  // 33 chunks x 63, as the README counts
-  return r.ppl();
-}
-
-TEST(TinyBitnet, FullPrecisionGreedyAndPerplexityMatchLlamaCpp) {
+TEST(TinyBitnet, FullPrecisionGreedyMatchesLlamaCpp) {
   const auto e = expected();
   const auto m = Model::load(kDir + "tiny-bitnet-F32.gguf");
   ThreadPool pool(2);
@@ -72,8 +64,6 @@ TEST(TinyBitnet, FullPrecisionGreedyAndPerplexityMatchLlamaCpp) {
   const auto prompt = e["tokenizer"]["prompt_ids_with_bos"].get<std::vector<int32_t>>();
   const std::string want = e["greedy_24_tokens"]["activations_full_precision (llama.cpp, F32 file)"];
   EXPECT_EQ(detokenize(*m->file, greedy(fwd, prompt, 24)), want);
-  const double want_ppl = e["perplexity_llama_cpp_c128"]["F32"];
-  EXPECT_NEAR(c128_perplexity(fwd, e), want_ppl, 0.005 * want_ppl);
 }
 
 // How many leading tokens of `ids` spell a prefix of `want`.
@@ -109,12 +99,11 @@ struct Int8Case {
   const char* file;
   const char* numerics;
   size_t min_tokens;
-  double ppl_tol;
 };
 
 class TinyBitnetInt8 : public testing::TestWithParam<Int8Case> {};
 
-TEST_P(TinyBitnetInt8, GreedyPrefixAndPerplexityMatchPeers) {
+TEST_P(TinyBitnetInt8, GreedyPrefixMatchesPeers) {
   const Int8Case c = GetParam();
   const auto e = expected();
   const auto m = Model::load(kDir + c.file);
@@ -125,21 +114,17 @@ TEST_P(TinyBitnetInt8, GreedyPrefixAndPerplexityMatchPeers) {
   const std::string want = e["greedy_24_tokens"]["activations_int8 (llama.cpp TQ1_0/TQ2_0 files and bitnet.cpp I2_S file)"];
   const auto ids = greedy(fwd, prompt, 24);
   EXPECT_GE(matching_tokens(*m->file, ids, want), c.min_tokens) << detokenize(*m->file, ids);
-  if (c.ppl_tol > 0) {
-    const double want_ppl = e["perplexity_llama_cpp_c128"]["TQ2_0"];
-    EXPECT_NEAR(c128_perplexity(fwd, e), want_ppl, c.ppl_tol * want_ppl);
-  }
 }
 
 // Acceptance (issue): >= 16 tokens and perplexity within 2% on all three files, reached by the
 // llama.cpp preset (24 tokens, +0.04%) and the bitnet.cpp one on its own file (20 tokens, -1.7%);
 // the paper's math (the default) gives 20 tokens, its perplexity 3.0% below (not asserted).
 INSTANTIATE_TEST_SUITE_P(Files, TinyBitnetInt8,
-                         testing::Values(Int8Case{"tiny-bitnet-TQ1_0.gguf", "llama.cpp", 16, 0.02},
-                                         Int8Case{"tiny-bitnet-TQ2_0.gguf", "llama.cpp", 16, 0.02},
-                                         Int8Case{"tiny-bitnet-I2_S.gguf", "llama.cpp", 16, 0.02},
-                                         Int8Case{"tiny-bitnet-I2_S.gguf", "bitnet.cpp", 16, 0.02},
-                                         Int8Case{"tiny-bitnet-TQ2_0.gguf", "paper", 16, 0}));
+                         testing::Values(Int8Case{"tiny-bitnet-TQ1_0.gguf", "llama.cpp", 16},
+                                         Int8Case{"tiny-bitnet-TQ2_0.gguf", "llama.cpp", 16},
+                                         Int8Case{"tiny-bitnet-I2_S.gguf", "llama.cpp", 16},
+                                         Int8Case{"tiny-bitnet-I2_S.gguf", "bitnet.cpp", 16},
+                                         Int8Case{"tiny-bitnet-TQ2_0.gguf", "paper", 16}));
 
 TEST(TinyBitnet, PeerNumericsParseAndRefuseUnknownNames) {
   const PeerNumerics p = PeerNumerics::parse("q8k,head-q8_0");
