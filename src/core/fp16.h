@@ -38,6 +38,9 @@ inline uint16_t f32_to_fp16(float f) {
   return uint16_t(sign | ((rounded - (112u << 23)) >> 13));
 }
 
+// The nearest half, as a float (the peers' f16 roundings).
+inline float f16_round(float v) { return fp16_to_f32(f32_to_fp16(v)); }
+
 inline float bf16_to_f32(uint16_t b) { return bits_to_f32(uint32_t(b) << 16); }
 
 inline uint16_t f32_to_bf16(float f) {

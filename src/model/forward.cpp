@@ -1,5 +1,6 @@
-// model/forward.cpp — one decoder layer in 003 Fig. 12 order (see forward.h). Residual stream
-// x: (T, D); every BitLinear input is normed first (pre-norm, or SubLN before W_o / W_down).
+// model/forward.cpp — one decoder layer in 003 Fig. 12 order (see forward.h and layer_forward).
+// Residual stream x: (T, D); every BitLinear input is normed first (pre-norm, or SubLN before
+// W_o / W_down).
 #include "model/forward.h"
 
 #include <algorithm>
@@ -7,7 +8,6 @@
 #include "core/error.h"
 #include "core/ggml_types.h"
 #include "ops/attention.h"
-#include "ops/attention_quant.h"
 #include "ops/glu_rows.h"
 #include "ops/ops.h"
 #include "quant/act_rows.h"
@@ -180,13 +180,9 @@ void Forward::bitlinear(const LinearWeights& lw, Mat<const float> x, QuantizedAc
   if (lw.is_fp()) return dense_matmul(lw.dense, x.data, x.rows, y.data, pool_);
   const TernaryMatrix& w = lw.ternary;
   if (act_ == ActMode::kNone) return ternary_matmul_f32(w, x.data, x.rows, y.data, pool_);
-  if (num_.act_quant == ActQuant::kQ8K) {  // llama.cpp: the Q8_K values, multiplied in f32
-    Mat<float> xf(xf_.data(), x.rows, x.cols);
-    if (quantize) {
-      std::copy(x.data, x.data + x.rows * x.cols, xf.data);
-      fake_quant_q8_k(xf);
-    }
-    return ternary_matmul_f32(w, xf.data, x.rows, y.data, pool_);
+  if (num_.act_quant != ActQuant::kPerToken) {  // the peers' activations (llama.cpp's Q8_K), in f32
+    const float* xin = quantize ? peer_bitlinear_input(num_, x, xf_.data()).data : xf_.data();
+    return ternary_matmul_f32(w, xin, x.rows, y.data, pool_);
   }
   if (quantize) quantize_rows(x, xq);
   ternary_matmul(w, xq, y.data, pool_);
@@ -225,10 +221,17 @@ void Forward::input_rows(Mat<float> x, std::span<const float> g, QuantizedActiva
   if (!g.empty()) rms_norm_forward(x.rows_range(t0, t1 - t0), g, cfg_.rms_eps, h.rows_range(t0, t1 - t0));
 }
 
-// Between the matmuls, the row-wise steps (norms, quantization, RoPE, cache stores, activation,
-// residual adds) run on the pool's threads over tokens. Without a tap, the default int8 path
-// fuses each norm with the quantization of the BitLinear it feeds (the normed floats are never
-// written); a tap needs them, and the other numerics multiply floats, so those keep the steps apart.
+// 003 Fig. 12, one BitNet b1.58 block, step by step (x: the residual stream, (T, D)):
+//   attention  h = RMSNorm(x); q, k, v = BitLinear_q,k,v(h); RoPE(q, k); a = Attention(q, K, V)
+//              x += BitLinear_o(SubLN(a))
+//   FFN        h = RMSNorm(x); g = act(BitLinear_gate(h)) * BitLinear_up(h)
+//              x += BitLinear_down(SubLN(g))
+// The choices around the steps sit behind their entry points: the BitLinear input's numerics in
+// bitlinear() (int8 per token, the peers' Q8_K, f32, fp models), the KV storage and the peers'
+// attention heads in ops/attention_head. Row-wise steps (norms, quantization, RoPE, cache stores,
+// activation, residual adds) run on the pool's threads over tokens. Without a tap, the default
+// int8 path fuses each norm with the quantization of the BitLinear it feeds (the normed floats are
+// never written: xq non-null below); a tap needs them, and the other numerics multiply floats.
 void Forward::layer_forward(int64_t l, int64_t T) {
   const LayerWeights& L = model_.weights.layers[size_t(l)];
   const int64_t D = cfg_.n_embd, F = cfg_.n_ff;
@@ -243,48 +246,62 @@ void Forward::layer_forward(int64_t l, int64_t T) {
     if (xq) xq->T = T;
   const std::span<const float> no_norm;
   auto sub_norm = [&](const std::vector<float>& g) { return cfg_.sub_norms ? std::span<const float>(g) : no_norm; };
-
-  // Attention block. x_n is quantized once and shared by W_q, W_k, W_v.
-  for_tokens(T, [&](int64_t t0, int64_t t1) { input_rows(x, L.attn_norm, xq_d, h, t0, t1); });
-  tap("attn_norm", l, h);
   const LinearWeights* qkv[] = {&L.wq, &L.wk, &L.wv};
   float* const qkv_out[] = {q.data, k.data, v.data};
-  bitlinear_shared(qkv, h, xq_d_, !fused, qkv_out);                   tap("Vcur", l, v);
-  for_tokens(T, [&](int64_t t0, int64_t t1) {
-    const std::span<const int32_t> pos(pos_.data() + t0, size_t(t1 - t0));
-    Mat<float> qt = q.rows_range(t0, t1 - t0), kt = k.rows_range(t0, t1 - t0);
-    rope_forward(qt, int(cfg_.n_head), int(cfg_.head_dim), pos, cfg_.rope_theta, cfg_.rope_neox);
-    rope_forward(kt, int(cfg_.n_head_kv), int(cfg_.head_dim), pos, cfg_.rope_theta, cfg_.rope_neox);
-    if (num_.q_f16) round_f16(qt);  // ggml's mul_mat(K f16, Q) multiplies an f16 Q
-    for (int64_t t = t0; t < t1; ++t) kv_[size_t(seq_[size_t(t)])].store(l, pos_[size_t(t)], k.row_ptr(t), v.row_ptr(t));
-  });
-  tap("Qcur", l, q);                                                  tap("Kcur", l, k);
-  attention(l, T);                                                    tap("kqv_out", l, a);
-  for_tokens(T, [&](int64_t t0, int64_t t1) { input_rows(a, sub_norm(L.attn_sub_norm), xq_attn, a, t0, t1); });
-  tap("attn_sub_norm", l, a);                                         // SubLN before W_o
-  bitlinear(L.wo, a, xq_attn_, !xq_attn, o);                          tap("attn_out", l, o);
-  for_tokens(T, [&](int64_t t0, int64_t t1) {
-    add_inplace(x.rows_range(t0, t1 - t0), o.rows_range(t0, t1 - t0));
-    input_rows(x, L.ffn_norm, xq_d, h, t0, t1);
-  });
-  tap("ffn_inp", l, x);                                               tap("ffn_norm", l, h);
-
-  // FFN block: act(gate) * up, SubLN, W_down.
   const LinearWeights* gate_up[] = {&L.w_gate, &L.w_up};
   float* const gate_up_out[] = {gate.data, up.data};
-  bitlinear_shared(gate_up, h, xq_d_, !fused, gate_up_out);
+
+  // Attention block.
+  for_tokens(T, [&](int64_t t0, int64_t t1) { input_rows(x, L.attn_norm, xq_d, h, t0, t1); });  // RMSNorm
+  tap("attn_norm", l, h);
+  bitlinear_shared(qkv, h, xq_d_, !fused, qkv_out);  // BitLinear q, k, v: h quantized once
+  tap("Vcur", l, v);
+  for_tokens(T, [&](int64_t t0, int64_t t1) { rope_and_store(l, q, k, v, t0, t1); });  // RoPE, KV cache
+  tap("Qcur", l, q);
+  tap("Kcur", l, k);
+  attention(l, T);  // softmax(q K^T / sqrt(Dh)) V
+  tap("kqv_out", l, a);
+  for_tokens(T, [&](int64_t t0, int64_t t1) { input_rows(a, sub_norm(L.attn_sub_norm), xq_attn, a, t0, t1); });
+  tap("attn_sub_norm", l, a);                 // SubLN
+  bitlinear(L.wo, a, xq_attn_, !xq_attn, o);  // BitLinear o
+  tap("attn_out", l, o);
   for_tokens(T, [&](int64_t t0, int64_t t1) {
-    Mat<float> g = gate.rows_range(t0, t1 - t0), u = up.rows_range(t0, t1 - t0);
-    if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_rows(g, u, g);
-    else swiglu_forward(g, u, g);
-    if (xq_ff) input_rows(gate, sub_norm(L.ffn_sub_norm), xq_ff, gate, t0, t1);  // gate stays as it is
+    add_inplace(x.rows_range(t0, t1 - t0), o.rows_range(t0, t1 - t0));  // residual
+    input_rows(x, L.ffn_norm, xq_d, h, t0, t1);                          // RMSNorm (the FFN's)
+  });
+  tap("ffn_inp", l, x);
+  tap("ffn_norm", l, h);
+
+  // FFN block.
+  bitlinear_shared(gate_up, h, xq_d_, !fused, gate_up_out);  // BitLinear gate, up
+  for_tokens(T, [&](int64_t t0, int64_t t1) {
+    glu_rows(gate.rows_range(t0, t1 - t0), up.rows_range(t0, t1 - t0));  // act(gate) * up, into gate
+    if (xq_ff) input_rows(gate, sub_norm(L.ffn_sub_norm), xq_ff, gate, t0, t1);  // SubLN, fused
   });
   tap("ffn_act", l, gate);
   if (!xq_ff) for_tokens(T, [&](int64_t t0, int64_t t1) { input_rows(gate, sub_norm(L.ffn_sub_norm), nullptr, gate, t0, t1); });
-  tap("ffn_sub_norm", l, gate);                                       // SubLN before W_down
-  bitlinear(L.w_down, gate, xq_ff_, !xq_ff, o);                       tap("ffn_out", l, o);
+  tap("ffn_sub_norm", l, gate);                  // SubLN
+  bitlinear(L.w_down, gate, xq_ff_, !xq_ff, o);  // BitLinear down
+  tap("ffn_out", l, o);
   for_tokens(T, [&](int64_t t0, int64_t t1) { add_inplace(x.rows_range(t0, t1 - t0), o.rows_range(t0, t1 - t0)); });
-  tap("l_out", l, x);
+  tap("l_out", l, x);  // residual
+}
+
+// RoPE on rows [t0, t1) of q and k, then k, v into each row's cache at its position. With the
+// peers' q-f16, Q is rounded to f16 here (ggml's mul_mat(K f16, Q) multiplies an f16 Q).
+void Forward::rope_and_store(int64_t l, Mat<float> q, Mat<float> k, Mat<const float> v, int64_t t0, int64_t t1) {
+  const std::span<const int32_t> pos(pos_.data() + t0, size_t(t1 - t0));
+  Mat<float> qt = q.rows_range(t0, t1 - t0), kt = k.rows_range(t0, t1 - t0);
+  rope_forward(qt, int(cfg_.n_head), int(cfg_.head_dim), pos, cfg_.rope_theta, cfg_.rope_neox);
+  rope_forward(kt, int(cfg_.n_head_kv), int(cfg_.head_dim), pos, cfg_.rope_theta, cfg_.rope_neox);
+  if (num_.q_f16) round_f16(qt);
+  for (int64_t t = t0; t < t1; ++t) kv_[size_t(seq_[size_t(t)])].store(l, pos_[size_t(t)], k.row_ptr(t), v.row_ptr(t));
+}
+
+// The FFN's gate, act(gate) * up in place: squared ReLU (BitNet b1.58 2B-4T) or SwiGLU.
+void Forward::glu_rows(Mat<float> gate, Mat<const float> up) const {
+  if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_rows(gate, up, gate);
+  else swiglu_forward(gate, up, gate);
 }
 
 // Causal GQA over each row's own cache: row t (position pos_[t] of sequence seq_[t]) sees that
@@ -295,32 +312,10 @@ void Forward::attention(int64_t l, int64_t T) {
     float* scores = scores_.data() + thread * std::max(n_ctx, Dh);
     for (int64_t job = thread; job < T * H; job += n_threads) {
       const int64_t t = job / H, h = job % H;
-      attention_head(kv_[size_t(seq_[size_t(t)])], l, h / group, q_.data() + t * cfg_.q_dim() + h * Dh,
-                     pos_[size_t(t)] + 1, scores, attn_.data() + t * cfg_.q_dim() + h * Dh);
+      attention_head(kv_[size_t(seq_[size_t(t)])].head(l, h / group), q_.data() + t * cfg_.q_dim() + h * Dh,
+                     pos_[size_t(t)] + 1, int(Dh), num_, scores, attn_.data() + t * cfg_.q_dim() + h * Dh);
     }
   });
-}
-
-// One query head over KV head `kv_head` of layer l's first n_pos rows, in the cache's storage.
-void Forward::attention_head(const KvCache& kv, int64_t l, int64_t kv_head, const float* q, int64_t n_pos,
-                             float* scores, float* out) const {
-  const int Dh = int(cfg_.head_dim);
-  const int64_t bph = kv_blocks_per_head(Dh), blocks = cfg_.n_head_kv * bph;
-  switch (kv.type()) {
-    case KvCacheType::kQ8:
-      return attention_head_forward_q8(q, kv.k_q8(l) + kv_head * bph, kv.v_q8(l) + kv_head * bph, blocks, n_pos,
-                                       Dh, scores, out);
-    case KvCacheType::kQ4:
-      return attention_head_forward_q4(q, kv.k_q4(l) + kv_head * bph, kv.v_q4(l) + kv_head * bph, blocks, n_pos,
-                                       Dh, scores, out);
-    case KvCacheType::kF16: break;
-  }
-  const uint16_t* k = kv.k_f16(l) + kv_head * Dh;
-  const uint16_t* v = kv.v_f16(l) + kv_head * Dh;
-  const int64_t kv_dim = cfg_.kv_dim();
-  if (num_.flash_f16) attention_head_flash_f16(q, k, v, kv_dim, n_pos, Dh, scores, out);
-  else if (num_.probs_f16) attention_head_peer(q, k, v, kv_dim, n_pos, Dh, true, scores, out);
-  else attention_head_forward_f16(q, k, v, kv_dim, n_pos, Dh, scores, out);
 }
 
 }  // namespace bitlm

@@ -23,9 +23,9 @@
 #include "core/aligned.h"
 #include "core/mat.h"
 #include "core/thread_pool.h"
-#include "model/act_quant.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
+#include "ops/peer_numerics.h"
 #include "quant/matrix.h"
 
 namespace bitlm {
@@ -71,7 +71,7 @@ class Forward {
   const ModelConfig& config() const { return cfg_; }
   int64_t n_ctx() const { return kv_[0].n_ctx(); }
   void set_tap(TapFn tap) { tap_ = std::move(tap); }
-  // Opt-in peer numerics (act_quant.h); throws UserError if the shapes do not fit its blocks, or
+  // Opt-in peer numerics (ops/peer_numerics.h); throws UserError if the shapes do not fit its blocks, or
   // for probs-f16 / flash-f16 on a q8/q4 cache (they model ggml's f16 cache).
   void set_numerics(const PeerNumerics& numerics);
   const PeerNumerics& numerics() const { return num_; }
@@ -94,9 +94,9 @@ class Forward {
   // first when g is non-empty, fused); without, only the norm, into h (may alias x).
   void input_rows(Mat<float> x, std::span<const float> g, QuantizedActivations* xq, Mat<float> h,
                   int64_t t0, int64_t t1) const;
+  void rope_and_store(int64_t l, Mat<float> q, Mat<float> k, Mat<const float> v, int64_t t0, int64_t t1);
   void attention(int64_t l, int64_t T);
-  void attention_head(const KvCache& kv, int64_t l, int64_t kv_head, const float* q, int64_t n_pos, float* scores,
-                      float* out) const;
+  void glu_rows(Mat<float> gate, Mat<const float> up) const;
   void tap(std::string_view name, int64_t l, Mat<const float> m) const {
     if (tap_) tap_(name, l, m);
   }

@@ -67,6 +67,17 @@ void KvCache::store_row(const float* x, uint8_t* row) const {
   }
 }
 
+KvHeadView KvCache::head(int64_t layer, int64_t kv_head) const {
+  BITLM_DASSERT(layer < n_layer_ && kv_head < kv_dim_ / head_dim_);
+  const int64_t bph = kv_blocks_per_head(int(head_dim_)), blocks = kv_dim_ / head_dim_ * bph;
+  switch (type_) {
+    case KvCacheType::kQ8: return {type_, k_q8(layer) + kv_head * bph, v_q8(layer) + kv_head * bph, blocks};
+    case KvCacheType::kQ4: return {type_, k_q4(layer) + kv_head * bph, v_q4(layer) + kv_head * bph, blocks};
+    case KvCacheType::kF16: break;
+  }
+  return {type_, k_f16(layer) + kv_head * head_dim_, v_f16(layer) + kv_head * head_dim_, kv_dim_};
+}
+
 void KvCache::store(int64_t layer, int64_t pos, const float* k, const float* v) {
   BITLM_DASSERT(layer < n_layer_ && pos < n_ctx_);
   const int64_t off = (layer * n_ctx_ + pos) * row_bytes_;

@@ -12,11 +12,10 @@
 
 #include "core/aligned.h"
 #include "core/error.h"
+#include "ops/attention.h"
 #include "ops/attention_quant.h"
 
 namespace bitlm {
-
-enum class KvCacheType { kF16, kQ8, kQ4 };
 
 // "f16" | "q8" | "q4"; throws UserError naming the accepted values.
 KvCacheType parse_kv_type(std::string_view name);
@@ -46,6 +45,8 @@ class KvCache {
   const KvBlockQ8* v_q8(int64_t layer) const { return rows<KvBlockQ8>(v_, layer, KvCacheType::kQ8); }
   const KvBlockQ4* k_q4(int64_t layer) const { return rows<KvBlockQ4>(k_, layer, KvCacheType::kQ4); }
   const KvBlockQ4* v_q4(int64_t layer) const { return rows<KvBlockQ4>(v_, layer, KvCacheType::kQ4); }
+  // KV head `kv_head` of `layer`, for ops/attention.h's attention_head.
+  KvHeadView head(int64_t layer, int64_t kv_head) const;
 
  private:
   template <typename T>

@@ -23,8 +23,10 @@
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/fp16.h"
+#include "ops/attention_quant.h"
 #include "ops/ops.h"
 #include "ops/ops_backward.h"
+#include "ops/peer_numerics.h"
 #include "ops/matmul_kernels.h"
 #include "ops/train_softmax.h"
 
@@ -105,6 +107,70 @@ void attention_head_forward_f16(const float* q, const uint16_t* k, const uint16_
   static const F16AttentionKernels& best = select_kernels<F16AttentionKernels>(runnable());
   const F16AttentionKernels& kern = head_dim % 8 == 0 ? best : kRef;
   head_forward(q, k, v, kv_stride, n_pos, head_dim, scores, out, kern.scores, kern.mix);
+}
+
+void attention_head(const KvHeadView& kv, const float* q, int64_t n_pos, int head_dim, const PeerNumerics& num,
+                    float* scores, float* out) {
+  switch (kv.type) {
+    case KvCacheType::kQ8:
+      return attention_head_forward_q8(q, static_cast<const KvBlockQ8*>(kv.k), static_cast<const KvBlockQ8*>(kv.v),
+                                       kv.stride, n_pos, head_dim, scores, out);
+    case KvCacheType::kQ4:
+      return attention_head_forward_q4(q, static_cast<const KvBlockQ4*>(kv.k), static_cast<const KvBlockQ4*>(kv.v),
+                                       kv.stride, n_pos, head_dim, scores, out);
+    case KvCacheType::kF16: break;
+  }
+  const auto* k = static_cast<const uint16_t*>(kv.k);
+  const auto* v = static_cast<const uint16_t*>(kv.v);
+  if (num.flash_f16) attention_head_flash_f16(q, k, v, kv.stride, n_pos, head_dim, scores, out);
+  else if (num.probs_f16) attention_head_peer(q, k, v, kv.stride, n_pos, head_dim, true, scores, out);
+  else attention_head_forward_f16(q, k, v, kv.stride, n_pos, head_dim, scores, out);
+}
+
+// The peers' heads (peer_numerics.h): scalar, for bit-level agreement, not speed.
+void attention_head_peer(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
+                         int64_t n_pos, int head_dim, bool probs_f16, float* scores, float* out) {
+  const float scale = 1.0f / std::sqrt(float(head_dim));
+  for (int64_t p = 0; p < n_pos; ++p) {
+    const uint16_t* kr = k + p * kv_stride;
+    double dot = 0;  // ggml_vec_dot_f16 sums in f32 lanes, then ggml_float
+    for (int i = 0; i < head_dim; ++i) dot += double(q[i]) * fp16_to_f32(kr[i]);
+    scores[p] = float(dot) * scale;
+  }
+  softmax_forward(Mat<float>(scores, 1, n_pos));
+  std::fill(out, out + head_dim, 0.0f);
+  for (int64_t p = 0; p < n_pos; ++p) {
+    const uint16_t* vr = v + p * kv_stride;
+    const float w = probs_f16 ? f16_round(scores[p]) : scores[p];
+    for (int i = 0; i < head_dim; ++i) out[i] += w * fp16_to_f32(vr[i]);
+  }
+}
+
+void attention_head_flash_f16(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
+                              int64_t n_pos, int head_dim, float* acc16, float* out) {
+  const float scale = 1.0f / std::sqrt(float(head_dim));
+  float M = -INFINITY, S = 0;
+  std::fill(acc16, acc16 + head_dim, 0.0f);
+  for (int64_t p = 0; p < n_pos; ++p) {
+    const uint16_t* kr = k + p * kv_stride;
+    const uint16_t* vr = v + p * kv_stride;
+    double dot = 0;
+    for (int i = 0; i < head_dim; ++i) dot += double(q[i]) * fp16_to_f32(kr[i]);
+    const float s = float(dot) * scale;
+    float ms = 1, vs = 1;
+    if (s > M) {
+      const float m_old = M;
+      M = s;
+      ms = std::exp(m_old - M);
+      for (int i = 0; i < head_dim; ++i) acc16[i] = f16_round(acc16[i] * ms);
+    } else {
+      vs = std::exp(s - M);
+    }
+    for (int i = 0; i < head_dim; ++i) acc16[i] = f16_round(acc16[i] + fp16_to_f32(vr[i]) * vs);
+    S = S * ms + vs;
+  }
+  const float s_inv = 1.0f / S;
+  for (int i = 0; i < head_dim; ++i) out[i] = acc16[i] * s_inv;
 }
 
 void attention_forward(Mat<const float> q, Mat<const float> k, Mat<const float> v, int n_heads,

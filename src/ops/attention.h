@@ -42,6 +42,39 @@ void attention_scores_f16_avx2(const float* q, const uint16_t* k, int64_t kv_str
 void attention_mix_f16_avx2(const float* w, const uint16_t* v, int64_t kv_stride, int64_t n_pos,
                             int head_dim, float* out);
 
+// The KV cache's storage (model/kv_cache.h): IEEE halves, or q8/q4 blocks (attention_quant.h).
+enum class KvCacheType { kF16, kQ8, kQ4 };
+
+// One KV head of a cache: k and v at the head's first position (halves, KvBlockQ8 or KvBlockQ4 as
+// `type` says), `stride` elements of that type from one position to the next.
+struct KvHeadView {
+  KvCacheType type = KvCacheType::kF16;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  int64_t stride = 0;
+};
+
+struct PeerNumerics;
+
+// The inference forward's attention: one query head over positions [0, n_pos) of a cache head.
+// The storage picks the kernel (f16 here, q8/q4 in attention_quant.h) and on f16 the peer
+// numerics may replace it (peer_numerics.h: probs-f16, flash-f16; the query's f16 rounding is the
+// caller's, before the cache store). scores: max(n_pos, head_dim) floats of scratch.
+void attention_head(const KvHeadView& kv, const float* q, int64_t n_pos, int head_dim, const PeerNumerics& num,
+                    float* scores, float* out);
+
+// One causal attention head over an f16 KV cache as ggml computes it without flash attention:
+// scores = (q . k) * scale in f32, f32 softmax, then P.V with P optionally rounded to f16.
+// q must already hold the (possibly f16-rounded) query. scores: n_pos floats of scratch. (peer_numerics.h)
+void attention_head_peer(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
+                         int64_t n_pos, int head_dim, bool probs_f16, float* scores, float* out);
+// The same head as ggml's CPU flash attention with an f16 V (flash_attn_ext_f16_one_chunk): one
+// pass with a running max M and sum S; the output accumulator is an f16 row, rescaled by
+// exp(M_old - M) when the max grows. acc16: head_dim floats of scratch.
+void attention_head_flash_f16(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
+                              int64_t n_pos, int head_dim, float* acc16, float* out);
+
+
 // Whole causal attention for a fresh sequence (positions 0..T-1), f32 K/V: the training forward
 // and tests. scores: scratch of T floats.
 void attention_forward(Mat<const float> q, Mat<const float> k, Mat<const float> v, int n_heads,

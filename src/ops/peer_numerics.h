@@ -1,9 +1,10 @@
-// model/act_quant.h — the numeric details in which the peers (llama.cpp on TQ1_0/TQ2_0, bitnet.cpp
+// ops/peer_numerics.h — the numeric details in which the peers (llama.cpp on TQ1_0/TQ2_0, bitnet.cpp
 // on I2_S) differ from 003's math, as opt-in fake-quant steps on f32 rows: each function rounds
 // its input in place to exactly the values the peer's kernel multiplies, so a following f32
 // matmul reproduces the peer up to float summation order. Defaults keep the paper's math.
 //
-// Rows are (T, n) row-major f32. Block layouts follow ggml: Q8_K = 256 values with one f32 scale,
+// The attention heads they change are behind ops/attention.h's attention_head (the KV storage
+// and these numerics pick the kernel). Rows are (T, n) row-major f32. Block layouts follow ggml: Q8_K = 256 values with one f32 scale,
 // Q8_0 = 32 values with one f16 scale.
 #pragma once
 #include <cstdint>
@@ -43,15 +44,9 @@ void fake_quant_q8_0(Mat<float> x);
 // Rounds every value to the nearest f16.
 void round_f16(Mat<float> x);
 
-// One causal attention head over an f16 KV cache as ggml computes it without flash attention:
-// scores = (q . k) * scale in f32, f32 softmax, then P.V with P optionally rounded to f16.
-// q must already hold the (possibly f16-rounded) query. scores: n_pos floats of scratch.
-void attention_head_peer(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
-                         int64_t n_pos, int head_dim, bool probs_f16, float* scores, float* out);
-// The same head as ggml's CPU flash attention with an f16 V (flash_attn_ext_f16_one_chunk): one
-// pass with a running max M and sum S; the output accumulator is an f16 row, rescaled by
-// exp(M_old - M) when the max grows. acc16: head_dim floats of scratch.
-void attention_head_flash_f16(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
-                              int64_t n_pos, int head_dim, float* acc16, float* out);
+// The BitLinear input as the numerics' kernel multiplies it, for the f32 matmul that follows:
+// with Q8_K activations, x fake-quantized into xf (same shape, stride cols); otherwise x itself.
+// (The default per-token int8 path quantizes into int8 codes instead: quant/act_rows.h.)
+Mat<const float> peer_bitlinear_input(const PeerNumerics& num, Mat<const float> x, float* xf);
 
 }  // namespace bitlm

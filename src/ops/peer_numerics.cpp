@@ -1,6 +1,6 @@
-// model/act_quant.cpp — see act_quant.h. Scalar code: these paths trade speed for bit-level
+// ops/peer_numerics.cpp — see peer_numerics.h. Scalar code: these paths trade speed for bit-level
 // agreement with the peers and are not used by default.
-#include "model/act_quant.h"
+#include "ops/peer_numerics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,15 +9,12 @@
 #include "core/checked.h"
 #include "core/error.h"
 #include "core/fp16.h"
-#include "ops/ops.h"
 
 namespace bitlm {
 namespace {
 
 // ggml's nearest_int: round half to even under the default FP mode (NaN -> 0, saturating).
 inline int nearest_int(float v) { return nearest_int_saturated(v); }
-
-inline float f16_round(float v) { return fp16_to_f32(f32_to_fp16(v)); }
 
 }  // namespace
 
@@ -89,49 +86,13 @@ void round_f16(Mat<float> x) {
     for (int64_t i = 0; i < x.cols; ++i) x.row_ptr(t)[i] = f16_round(x.row_ptr(t)[i]);
 }
 
-void attention_head_peer(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
-                         int64_t n_pos, int head_dim, bool probs_f16, float* scores, float* out) {
-  const float scale = 1.0f / std::sqrt(float(head_dim));
-  for (int64_t p = 0; p < n_pos; ++p) {
-    const uint16_t* kr = k + p * kv_stride;
-    double dot = 0;  // ggml_vec_dot_f16 sums in f32 lanes, then ggml_float
-    for (int i = 0; i < head_dim; ++i) dot += double(q[i]) * fp16_to_f32(kr[i]);
-    scores[p] = float(dot) * scale;
-  }
-  softmax_forward(Mat<float>(scores, 1, n_pos));
-  std::fill(out, out + head_dim, 0.0f);
-  for (int64_t p = 0; p < n_pos; ++p) {
-    const uint16_t* vr = v + p * kv_stride;
-    const float w = probs_f16 ? f16_round(scores[p]) : scores[p];
-    for (int i = 0; i < head_dim; ++i) out[i] += w * fp16_to_f32(vr[i]);
-  }
-}
-
-void attention_head_flash_f16(const float* q, const uint16_t* k, const uint16_t* v, int64_t kv_stride,
-                              int64_t n_pos, int head_dim, float* acc16, float* out) {
-  const float scale = 1.0f / std::sqrt(float(head_dim));
-  float M = -INFINITY, S = 0;
-  std::fill(acc16, acc16 + head_dim, 0.0f);
-  for (int64_t p = 0; p < n_pos; ++p) {
-    const uint16_t* kr = k + p * kv_stride;
-    const uint16_t* vr = v + p * kv_stride;
-    double dot = 0;
-    for (int i = 0; i < head_dim; ++i) dot += double(q[i]) * fp16_to_f32(kr[i]);
-    const float s = float(dot) * scale;
-    float ms = 1, vs = 1;
-    if (s > M) {
-      const float m_old = M;
-      M = s;
-      ms = std::exp(m_old - M);
-      for (int i = 0; i < head_dim; ++i) acc16[i] = f16_round(acc16[i] * ms);
-    } else {
-      vs = std::exp(s - M);
-    }
-    for (int i = 0; i < head_dim; ++i) acc16[i] = f16_round(acc16[i] + fp16_to_f32(vr[i]) * vs);
-    S = S * ms + vs;
-  }
-  const float s_inv = 1.0f / S;
-  for (int i = 0; i < head_dim; ++i) out[i] = acc16[i] * s_inv;
+Mat<const float> peer_bitlinear_input(const PeerNumerics& num, Mat<const float> x, float* xf) {
+  if (num.act_quant != ActQuant::kQ8K) return x;
+  BITLM_ASSERT(x.stride == x.cols);
+  Mat<float> out(xf, x.rows, x.cols);
+  std::copy(x.data, x.data + x.rows * x.cols, out.data);
+  fake_quant_q8_k(out);  // llama.cpp: the Q8_K values, multiplied in f32
+  return out;
 }
 
 }  // namespace bitlm
