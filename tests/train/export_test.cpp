@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "core/error.h"
@@ -252,6 +253,25 @@ TEST(ExportHf, FpModelIsRefusedByName) {
     ADD_FAILURE() << "no error";
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("fp model"), std::string::npos) << e.what();
+  }
+}
+
+// model.quant_groups > 1 (003 App. A.1) trains, but no inference format holds a scale per row
+// group nor the forward one per column group: both exports refuse, naming the field.
+TEST(Export, GroupQuantizedModelIsRefusedByName) {
+  TrainModelConfig c;
+  c.n_vocab = 97; c.n_embd = 64; c.n_ff = 96; c.n_layer = 1; c.n_head = 4; c.n_head_kv = 2; c.seq_len = 8;
+  c.quant_groups = 2;
+  TrainModel model(c);
+  model.init(3, 0.1f);
+  for (const auto& run : {std::function<void()>([&] { export_gguf(model, "", "/nonexistent/x.gguf"); }),
+                          std::function<void()>([&] { export_hf(model, "x.gguf", "/nonexistent/dir"); })}) {
+    try {
+      run();
+      ADD_FAILURE() << "a group-quantized model was exported";
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find("model.quant_groups = 2"), std::string::npos) << e.what();
+    }
   }
 }
 
