@@ -20,6 +20,7 @@
 #include "model/model.h"
 #include "model/synth.h"
 #include "tokenizer/bpe_trainer.h"
+#include "tokenizer/hf_tokenizer.h"
 #include "tokenizer/tiktoken.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint.h"
@@ -174,6 +175,49 @@ void write_vocab_seeds(const fs::path& dir) {
   prefix_file(p, "\x01");
 }
 
+// tokenizer_json_fuzz's input: tokenizer.json, tokenizer_config.json, generation_config.json and
+// tokenizer.model joined by NULs (an empty part: the file is absent); each seed must load.
+void write_tokenizer_json_seed(const fs::path& p, std::initializer_list<std::string_view> parts) {
+  std::string joined;
+  for (const std::string_view part : parts) (joined += part) += '\0';
+  joined.pop_back();
+  write_file(p, "", joined);
+  const fs::path dir = p.string() + ".dir";
+  fs::create_directories(dir);
+  const char* names[] = {"tokenizer.json", "tokenizer_config.json", "generation_config.json", "tokenizer.model"};
+  size_t i = 0;
+  for (const std::string_view part : parts) {
+    if (!part.empty()) write_file(dir / names[i], "", part);
+    ++i;
+  }
+  (void)read_hf_tokenizer(dir.string());
+  fs::remove_all(dir);
+}
+
+void write_tokenizer_json_seeds(const fs::path& dir) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(BITLM_SOURCE_DIR "/tests/data/hf")) {
+    if (!e.is_directory()) continue;  // also the fixtures' GGUF files
+    const auto part = [&](const char* name) {
+      const fs::path p = e.path() / name;
+      return fs::exists(p) ? read_file(p) : std::string();
+    };
+    write_tokenizer_json_seed(dir / fmt::format("hf{:02}", n++),
+                              {part("tokenizer.json"), part("tokenizer_config.json"), part("generation_config.json"),
+                               part("tokenizer.model")});
+  }
+  const std::string text = "the cat sat on the mat. The world is wide; the wind was cold.\n<|endoftext|>\n";
+  BpeTrainOptions o;
+  o.vocab_size = 290;
+  Vocab v = train_bpe(text, o);
+  v.bos = v.eos = int32_t(v.tokens.size()) - 1;
+  for (const char* pre : {"llama-bpe", "gpt-2"}) {
+    v.pre = pre;
+    write_tokenizer_json_seed(dir / fmt::format("bitlm_{}", pre),
+                              {hf_tokenizer_json(v), hf_tokenizer_config_json(v, "{{ chatml }}<|im_start|>", 256)});
+  }
+}
+
 void write_tokenize_seeds(const fs::path& dir) {
   const char* texts[] = {"Hello world", "Once upon a time, there was a little dog named Max.\n\nThe end.",
                          "  spaces\ttabs\r\nnewlines  ", "numbers 1234567 3.14 and 'quotes' it's we'll",
@@ -271,6 +315,7 @@ int main(int argc, char** argv) {
     write_safetensors_seeds(dir("safetensors"));
     write_vocab_seeds(dir("vocab"));
     write_tokenize_seeds(dir("tokenize"));
+    write_tokenizer_json_seeds(dir("tokenizer_json"));
     write_train_config_seeds(dir("train_config"));
     write_shard_seeds(dir("shard"));
     write_checkpoint_seeds(dir("checkpoint"));
