@@ -14,9 +14,11 @@
 # Method: ROUNDS rounds; in each round every entry runs once per thread count (pp P and tg N in one
 # process, one repetition: llama-bench -r 1 -o json, bitlm bench -r 1 -o json), the entries in
 # round-robin order (round k starts at entry k), so a slow spell of the machine hits every engine
-# alike. Peak RSS is the process's (wait4 ru_maxrss). The read-bandwidth probe of the same run is bitlm bench's
-# (read_gbs: a prefetching read split over the same threads, eval/bench.h), taken in every bitlm
-# process; the table gives its median per thread count and each bitlm row's decode share of it.
+# alike. Peak RSS is the process's (wait4 ru_maxrss); for bitlm the peak its tests reached (VmHWM,
+# read before its read-bandwidth probe, whose buffer of up to 512 MiB is no part of the model). The
+# read-bandwidth probe of the same run is bitlm bench's (read_gbs: a prefetching read split over
+# the same threads, eval/bench.h), taken in every bitlm process; the table gives its median per
+# thread count and each bitlm row's decode share of it.
 # Every measurement is appended to --raw (JSON lines) as it is taken, so rounds can be split over
 # several quiet windows (run again with the same --raw, then --table-only). The table: medians
 # over the rounds (t/s), min-max in brackets.
@@ -88,12 +90,16 @@ def run_one(e, t):
         results = json.loads(stdout[stdout.index("["):])  # llama-bench and bitlm bench -o json: an array
     except ValueError:
         sys.exit(f"peers_same_run: {' '.join(cmd)} printed no JSON array:\n{stdout[-2000:]}")
+    tests_peak = 0.0
     for j in results:
         key = "pp" if int(j.get("n_prompt", 0)) > 0 else "tg"
         rec[key] = float(j["avg_ts"])
+        if e["kind"] == "bitlm" and "peak_rss_bytes" in j:  # the peak before bitlm bench's probe buffer
+            tests_peak = max(tests_peak, float(j["peak_rss_bytes"]) / 2**20)
         if e["kind"] == "bitlm" and key == "tg":
             rec["read_gbs"] = float(j.get("read_gbs", 0))
             rec["bandwidth_share"] = float(j.get("bandwidth_share", 0))
+    if tests_peak > 0: rec["process_peak_rss_mib"], rec["peak_rss_mib"] = rec["peak_rss_mib"], tests_peak
     if "pp" not in rec and n_prompt > 0 or "tg" not in rec and n_gen > 0:
         sys.exit(f"peers_same_run: {e['label']}: no pp/tg record in its output:\n{stdout[-2000:]}")
     return rec
