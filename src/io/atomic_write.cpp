@@ -2,10 +2,13 @@
 #include "io/atomic_write.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -18,6 +21,30 @@ constexpr size_t kBufferBytes = 1 << 20;
 
 [[noreturn]] void throw_errno(const std::string& path, std::string_view action, int err) {
   throw IoError(fmt::format("{}: {}: {}", path, action, std::strerror(err)));
+}
+
+// Temp files of `path` left by writers that died without cleaning up (kill -9, power loss):
+// "<name>.tmp.<pid>.<n>" whose pid no longer runs on this machine. A kill -9 of a long convert
+// otherwise leaves gigabytes beside the output. A temp of a live process (this one, another
+// writer, or a reused pid) is left alone.
+void remove_stale_temps(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  const std::string prefix = p.filename().string() + ".tmp.";
+  std::error_code ec;
+  fs::directory_iterator it(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string rest = name.substr(prefix.size());  // "<pid>.<n>"
+    const size_t dot = rest.find('.');
+    if (dot == 0 || dot == std::string::npos || dot + 1 == rest.size() ||
+        rest.find_first_not_of("0123456789.") != std::string::npos || rest.find('.', dot + 1) != std::string::npos)
+      continue;
+    const long pid = std::strtol(rest.c_str(), nullptr, 10);
+    if (pid <= 0 || pid == long(::getpid()) || pid > long(INT32_MAX)) continue;
+    if (::kill(pid_t(pid), 0) != 0 && errno == ESRCH) ::unlink(it->path().c_str());
+  }
 }
 
 // O_EXCL + a per-process counter: two writers of the same path never share a temp file.
@@ -58,6 +85,7 @@ void sync_parent_dir(const std::string& path) {
 }  // namespace
 
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
+  remove_stale_temps(path_);
   fd_ = create_temp(path_, tmp_path_);
   buf_.reserve(kBufferBytes);
 }

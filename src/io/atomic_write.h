@@ -1,7 +1,8 @@
 // io/atomic_write.h — write a file so readers see either the old content or the complete new one,
 // never a prefix: write "<path>.tmp.<pid>.<n>" in the same directory (rename is atomic only within
 // one filesystem), fsync it, rename over <path>, fsync the directory. A writer destroyed without
-// commit() (an exception mid-way) removes its temp file and leaves <path> untouched.
+// commit() (an exception mid-way) removes its temp file and leaves <path> untouched. A process
+// killed mid-write cannot: the next writer of <path> removes the temps of pids no longer running.
 #pragma once
 #include <cstdint>
 #include <span>

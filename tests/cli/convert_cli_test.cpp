@@ -51,5 +51,11 @@ TEST(ConvertCli, BadInputIsOneLineExitTwoAndNoFile) {
   }
 }
 
+// kill -9 while convert writes the GGUF: no partial file, the previous one kept, a rerun succeeds.
+TEST(ConvertCli, KillNineMidWriteLeavesNoPartialFile) {
+  const std::string out = tmp("kill_conv.gguf");
+  test::expect_kill_mid_write_leaves_no_partial_file({"convert", kHf + "bitnet-2b4t", "-o", out}, out);
+}
+
 }  // namespace
 }  // namespace bitlm

@@ -69,5 +69,12 @@ TEST(QuantizeCli, WeightTypeRoundTripAndBadInputIsExitTwo) {
   }
 }
 
+// kill -9 while quantize writes its output: no partial file, the previous one kept, a rerun succeeds.
+TEST(QuantizeCli, KillNineMidWriteLeavesNoPartialFile) {
+  const std::string tiny = tmp("kill_tiny.gguf"), out = tmp("kill_q8.gguf");
+  ASSERT_EQ(run("synth --shape tiny -o " + tiny).rc, 0);
+  test::expect_kill_mid_write_leaves_no_partial_file({"quantize", tiny, "-o", out, "--embd-type", "q8_0"}, out);
+}
+
 }  // namespace
 }  // namespace bitlm

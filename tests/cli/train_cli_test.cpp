@@ -3,7 +3,9 @@
 //   batch, bit for bit when each rank's share is a power of two (train/pairwise_sum.h), else to
 //   float rounding;
 // - kill -9 mid-training (of the process, or of one MPI rank), then --resume: at most one
-//   checkpoint interval is lost and the run ends bit for bit where an uninterrupted one does.
+//   checkpoint interval is lost and the run ends bit for bit where an uninterrupted one does;
+// - kill -9 in the middle of writing a checkpoint (the previous one stays and resumes) or an
+//   exported GGUF (no partial file; the rerun succeeds).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -31,6 +33,7 @@ namespace {
 using test::CliRun;
 using test::kBitlmBin;
 using test::read_all;
+using test::spawn;
 using test::tmp_path;
 
 // A fresh directory for one test's files.
@@ -185,20 +188,6 @@ TEST(TrainCli, LogFileShowsProgressAndResumeContinuesTheClock) {
 }
 
 // Starts argv[0] (looked up in PATH) with its output discarded.
-pid_t spawn(const std::vector<std::string>& args) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 // A child process of `parent` (an MPI rank of mpirun), or -1: the ppid field of /proc/PID/stat.
 pid_t child_of(pid_t parent) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -272,6 +261,22 @@ TEST(TrainCli, MpiRankKilledThenResumedEndsAsOneProcessRun) {
   if (!have_mpirun()) GTEST_SKIP() << "mpirun not found (apt-get install openmpi-bin)";
   kill_resume_compare("mpi_kill9", 100, {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2"}, child_of,
                       kMpirun2);
+}
+
+// Killed while it writes its second checkpoint: the first stays whole (step kEvery) and resumes
+// to the end; then export, killed while it writes the GGUF, leaves no partial file, and reruns.
+TEST(TrainCli, KillNineMidCheckpointOrExportWriteKeepsTheWholeFiles) {
+  const std::string dir = fresh_dir("kill_mid_write");
+  const int64_t steps = 3 * kEvery;
+  const std::string cfg = write_config(dir, {{"steps", steps}, {"batch_size", 2}, {"checkpoint_every", kEvery}});
+  const std::string out = dir + "/run", ckpt = out + "/checkpoint.safetensors";
+  std::filesystem::create_directories(out);  // watched from the start
+  ASSERT_TRUE(test::kill_while_writing({"train", "-c", cfg, "-o", out}, ckpt, 2));
+  EXPECT_EQ(std::stoll(SafetensorsFile::open(ckpt)->metadata().at("step")), kEvery);
+  const CliRun resumed = test::run_bitlm("train -c " + cfg + " -o " + out + " --resume " + ckpt);
+  ASSERT_EQ(resumed.rc, 0) << resumed.err;
+  EXPECT_EQ(std::stoll(SafetensorsFile::open(ckpt)->metadata().at("step")), steps);
+  test::expect_kill_mid_write_leaves_no_partial_file({"export", ckpt, "-o", dir + "/model.gguf"}, dir + "/model.gguf");
 }
 
 }  // namespace

@@ -3,6 +3,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "core/error.h"
 #include "io/checksum.h"
@@ -63,6 +67,28 @@ TEST(AtomicWrite, AbandonedWriterKeepsTheOldFileAndRemovesItsTemp) {
   }
   EXPECT_EQ(test::read_bytes(path).size(), 3u);
   EXPECT_EQ(files_in(tmp.dir()), 1u);
+}
+
+// A writer killed mid-write (kill -9) leaves its temp; the next writer of the same path removes
+// it, and only it: not the temps of live processes, of other paths, or names of another form.
+TEST(AtomicWrite, NextWriterRemovesTheTempsOfDeadWritersOnly) {
+  test::TempDir tmp;
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_GT(dead, 0);
+  waitpid(dead, nullptr, 0);  // reaped: its pid runs no process (until reused)
+  const std::string d = std::to_string(dead);
+  const std::vector<std::string> stale = {"out.bin.tmp." + d + ".0", "out.bin.tmp." + d + ".17"};
+  const std::vector<std::string> kept = {"out.bin.tmp." + std::to_string(getpid()) + ".999",  // this process
+                                         "out.bin.tmp.1.0",                                     // init: alive
+                                         "other.bin.tmp." + d + ".0", "out.bin.tmp." + d,
+                                         "out.bin.tmp." + d + ".0.x", "out.bin.tmp.x" + d + ".0"};
+  for (const auto& names : {stale, kept})
+    for (const std::string& n : names) std::ofstream(tmp.path(n)) << "partial";
+  atomic_write_file(tmp.path("out.bin"), bytes_of("whole"));
+  for (const std::string& n : stale) EXPECT_FALSE(std::filesystem::exists(tmp.path(n))) << n;
+  for (const std::string& n : kept) EXPECT_TRUE(std::filesystem::exists(tmp.path(n))) << n;
+  EXPECT_EQ(files_in(tmp.dir()), 1 + kept.size());
 }
 
 TEST(AtomicWrite, UnwritableDirectoryIsAnIoErrorNamingThePath) {
