@@ -28,7 +28,7 @@
 #include "ops/ops_backward.h"
 #include "ops/peer_numerics.h"
 #include "ops/matmul_kernels.h"
-#include "ops/train_softmax.h"
+#include "ops/exp_lanes.h"
 
 namespace bitlm {
 namespace {

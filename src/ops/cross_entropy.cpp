@@ -1,13 +1,13 @@
 // ops/cross_entropy.cpp — softmax cross-entropy over the vocabulary, fused with its
 // gradient: loss_t = logsumexp(z_t) - z_t[y_t]; dz_t = softmax(z_t) - onehot(y_t).
-// logits: (T, V). exp is ops/train_softmax.h's (float, <= 2 ulp, vectorized), its sum and the
+// logits: (T, V). exp is ops/exp_lanes.h's (float, <= 2 ulp, vectorized), its sum and the
 // log in double. Per-row losses are summed in row order (double), independent of threads.
 #include <cmath>
 #include <vector>
 
 #include "core/error.h"
 #include "ops/ops_backward.h"
-#include "ops/train_softmax.h"
+#include "ops/exp_lanes.h"
 
 namespace bitlm {
 namespace {

@@ -14,7 +14,7 @@
 #include "ops/glu_rows.h"
 #include "ops/ops.h"
 #include "ops/ops_backward.h"
-#include "ops/train_softmax.h"
+#include "ops/exp_lanes.h"
 
 namespace bitlm {
 namespace {
@@ -65,7 +65,7 @@ struct ActGrad { float act, grad; };
 
 }  // namespace
 
-// One exp per element, e = exp(-|g|) <= 1 (train_softmax.h's vectorized exp, whose domain is
+// One exp per element, e = exp(-|g|) <= 1 (exp_lanes.h's vectorized exp, whose domain is
 // x <= 0): sigma(g) = 1 / (1 + e) for g >= +0, e / (1 + e) below; silu(g) = g sigma(g).
 void swiglu_backward(Mat<const float> dout, Mat<const float> gate, Mat<const float> up,
                      Mat<float> dgate, Mat<float> dup) {

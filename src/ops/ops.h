@@ -2,11 +2,11 @@
 // Shapes in comments: T tokens, D model dim, H/Hkv heads, Dh head dim. Row-major Mat views.
 // Layout: one file per op, ops/<op>.cpp, holding its forward, its backward and the plain `_ref`
 // kernel with the ISA dispatch (rms_norm, rope, softmax, glu, attention, attention_quant,
-// bitlinear, matmul, matmul_bf16, cross_entropy, train_softmax's exp); the SIMD twins sit in
+// bitlinear, matmul, matmul_bf16, cross_entropy, exp_lanes); the SIMD twins sit in
 // ops/<op>_<isa>.cpp. Headers: this one (the forwards inference calls), ops_backward.h (the
 // backward passes, which ADD into the gradients, llm.c style — the matmuls can overwrite
 // instead — and the training-only ops), attention.h / attention_quant.h (attention heads and
-// their kernel tables), glu_rows.h, matmul_kernels.h, train_softmax.h (kernel tables).
+// their kernel tables), glu_rows.h, matmul_kernels.h, exp_lanes.h (kernel tables).
 #pragma once
 #include <cstdint>
 #include <span>

@@ -15,7 +15,7 @@
 #include "ops/attention.h"
 #include "ops/ops.h"
 #include "ops/ops_backward.h"
-#include "ops/train_softmax.h"
+#include "ops/exp_lanes.h"
 
 namespace bitlm {
 namespace {
@@ -342,7 +342,7 @@ TEST(BitLinear, GroupQuantizationEqualsIndependentlyQuantizedShards) {
                UserError);
 }
 
-// ops/train_softmax.h promises exp within 2 ulp of exp on [-87.3, 0] and 0 below, on every ISA
+// ops/exp_lanes.h promises exp within 2 ulp of exp on [-87.3, 0] and 0 below, on every ISA
 // (the sweep is one array, so the SIMD kernels also take their masked tails).
 TEST(TrainSoftmax, ExpIsWithinTwoUlpOfExpOnEveryIsa) {
   Vec xs;

@@ -1,5 +1,5 @@
-// ops/train_softmax.cpp — see train_softmax.h.
-#include "ops/train_softmax.h"
+// ops/exp_lanes.cpp — see exp_lanes.h.
+#include "ops/exp_lanes.h"
 
 #include <algorithm>
 #include <bit>

@@ -1,9 +1,9 @@
-// ops/train_softmax_avx512.cpp — exp_poly (ops/train_softmax.cpp) 16 lanes at a time: the same
+// ops/exp_lanes_avx512.cpp — exp_poly (ops/exp_lanes.cpp) 16 lanes at a time: the same
 // formula in the same order, with FMA where the plain twin multiplies and adds; the tail is masked
 // into one more vector.
 #include "core/intrinsics_x86.h"  // <immintrin.h>, without GCC 12's false warnings
 
-#include "ops/train_softmax.h"
+#include "ops/exp_lanes.h"
 
 namespace bitlm {
 namespace {

@@ -1,4 +1,5 @@
-// ops/train_softmax.h — the training attention's row softmax and the cross-entropy's pieces. glibc's
+// ops/exp_lanes.h — a vectorized float exp and fixed-lane row sums: the training attention's row
+// softmax, the cross-entropy's and SwiGLU backward's pieces (was train_softmax.h). glibc's
 // scalar exp/expf and serial double sums were ~8% + ~4% of a training step; here exp runs 16
 // lanes wide where the CPU has AVX-512.
 // exp_poly is Cephes' expf (x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, then * 2^n): within
