@@ -1,4 +1,4 @@
-// cli/cmd_convert.cpp — `bitlm convert HF_DIR -o model.gguf [--weight-type auto|t1|t2]
+// cli/cmd_convert.cpp — `bitlm convert HF_DIR -o model.gguf [--weight-type auto|t1|t2|tq2_0|tq1_0|i2_s]
 // [--embd-type auto|f32|f16|bf16|q8_0|q6_k]`: a Hugging Face BitNet checkpoint folder to a bitlm
 // GGUF (model/hf_convert.h), streamed tensor by tensor with a progress bar.
 #include <fmt/format.h>
@@ -12,7 +12,7 @@
 #include "core/progress.h"
 #include "core/sys.h"
 #include "model/hf_convert.h"
-#include "quant/packed_layout.h"
+#include "quant/ternary_formats.h"
 
 namespace bitlm::cli {
 namespace {
@@ -27,16 +27,14 @@ void setup(CLI::App& root) {
   CLI::App* c = root.add_subcommand("convert", "convert a Hugging Face BitNet checkpoint folder to GGUF");
   c->add_option("dir", a->dir, "checkpoint folder (config.json, *.safetensors, tokenizer files)")->required();
   c->add_option("-o,--output", a->out, "output GGUF path")->required();
-  std::vector<std::string> layouts = {"auto"};
-  for (const PackedLayout& l : packed_layouts()) layouts.emplace_back(l.name);
-  c->add_option("--weight-type", a->weights, "ternary weight layout: t1 (1.6 bits), t2 (2 bits), auto: t1")
-      ->check(CLI::IsMember(layouts));
+  add_weight_type_option(c, a->weights, "auto: the layout this CPU decodes fastest (t2 with AVX2, t1 with AVX-512); a peer's type writes the arch "
+                         "the peers run", {"auto"})
+      ->capture_default_str();
   c->add_option("--embd-type", a->embd, "token embedding / untied head type (auto: the checkpoint's dtype)")
       ->check(CLI::IsMember(kEmbdTypes));
   c->callback([a] {
     ConvertOptions o;
-    for (const PackedLayout& l : packed_layouts())
-      if (l.name == a->weights) o.weight_type = l.type;
+    if (a->weights != "auto") o.weight_type = ternary_write_type(a->weights);
     o.embd_type = kEmbdTypes.at(a->embd);
     // A bar on a terminal only: into a log, an error stays the one line it is (no progress lines
     // before it), and the summary line says what was written.

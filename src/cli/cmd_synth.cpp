@@ -23,7 +23,7 @@ void setup(CLI::App& root) {
   c->add_option("--seed", o->seed, "weights seed");
   c->add_option("--embd-type", *embd, "token embedding/tied head type (auto: q6_k for bitnet-* shapes, q8_0 where D is not a multiple of 256, else f16)")
       ->check(CLI::IsMember({"auto", "f16", "q8_0", "q6_k", "q4_0"}));
-  add_weight_type_option(c, *weights, "auto: t1 for bitnet-* shapes, else t2; a peer's type writes the arch the "
+  add_weight_type_option(c, *weights, "auto: for bitnet-* shapes the layout this CPU decodes fastest (t2 with AVX2, t1 with AVX-512), else t2; a peer's type writes the arch the "
                          "peers run", {"auto"});
   c->add_option("--activation", o->activation, "FFN activation instead of the shape's (upstream llama.cpp runs silu only)")
       ->check(CLI::IsMember({"silu", "relu2"}));

@@ -118,14 +118,22 @@ ModelConfig ModelConfig::from_gguf(const GgufFile& f) {
   c.n_head = require_dim(f, key("attention.head_count"), kMaxHeads);
   c.n_head_kv = optional_dim(f, key("attention.head_count_kv"), kMaxHeads, c.n_head);
   c.n_ctx_train = require_dim(f, key("context_length"), kMaxCtx);
-  if (c.n_embd % c.n_head != 0)
-    throw FormatError(f.path(), fmt::format("key '{}' = {} does not divide {} = {}", key("attention.head_count"),
-                                            c.n_head, key("embedding_length"), c.n_embd));
-  c.head_dim = optional_dim(f, key("rope.dimension_count"), kMaxDim, c.n_embd / c.n_head);
-  if (c.head_dim % 2 != 0 || c.head_dim != c.n_embd / c.n_head)
+  // The head size: llama.cpp's attention.key_length (value_length must equal it) where it differs
+  // from n_embd / n_head (Falcon3-1.58bit); the q/o projections are then n_head * head_dim wide.
+  // RoPE rotates the whole head (rope.dimension_count = head_dim).
+  if (!f.find(key("attention.key_length")) && c.n_embd % c.n_head != 0)
+    throw FormatError(f.path(), fmt::format("key '{}' = {} does not divide {} = {} (and '{}' is absent)",
+                                            key("attention.head_count"), c.n_head, key("embedding_length"),
+                                            c.n_embd, key("attention.key_length")));
+  c.head_dim = optional_dim(f, key("attention.key_length"), kMaxDim, c.n_embd / c.n_head);
+  if (const int64_t v = optional_dim(f, key("attention.value_length"), kMaxDim, c.head_dim); v != c.head_dim)
+    throw FormatError(f.path(), fmt::format("key '{}' = {} differs from '{}' = {}: not supported",
+                                            key("attention.value_length"), v, key("attention.key_length"),
+                                            c.head_dim));
+  if (const int64_t rot = optional_dim(f, key("rope.dimension_count"), kMaxDim, c.head_dim);
+      rot % 2 != 0 || rot != c.head_dim)
     throw FormatError(f.path(), fmt::format("key '{}' = {}: partial or odd rotary dimensions are not supported "
-                                            "(head dim {})", key("rope.dimension_count"), c.head_dim,
-                                            c.n_embd / c.n_head));
+                                            "(head dim {})", key("rope.dimension_count"), rot, c.head_dim));
   if (c.n_head % c.n_head_kv != 0)
     throw FormatError(f.path(), fmt::format("key '{}' = {} does not divide the {} query heads",
                                             key("attention.head_count_kv"), c.n_head_kv, c.n_head));
@@ -170,6 +178,10 @@ void ModelConfig::write_gguf(GgufWriter& w) const {
   w.set(key("attention.head_count_kv"), GgufValue::u32(uint32_t(n_head_kv)));
   w.set(key("rope.freq_base"), GgufValue::f32(rope_theta));
   w.set(key("rope.dimension_count"), GgufValue::u32(uint32_t(head_dim)));
+  if (head_dim != n_embd / n_head || n_embd % n_head != 0) {  // as llama.cpp's converter: only where it differs
+    w.set(key("attention.key_length"), GgufValue::u32(uint32_t(head_dim)));
+    w.set(key("attention.value_length"), GgufValue::u32(uint32_t(head_dim)));
+  }
   w.set(key("attention.layer_norm_rms_epsilon"), GgufValue::f32(rms_eps));
   w.set(key("vocab_size"), GgufValue::u32(uint32_t(n_vocab)));
   w.set(key("feed_forward_activation"), GgufValue::string(std::string(activation_name(activation))));

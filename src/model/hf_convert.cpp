@@ -14,6 +14,7 @@
 #include "io/gguf.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
+#include "quant/kernels.h"
 #include "quant/packed_layout.h"
 #include "quant/quantize.h"
 #include "quant/ternary_formats.h"
@@ -100,12 +101,10 @@ ModelConfig read_config(const json& c, const std::string& path, const Family& fa
   m.n_head_kv = get_dim(c, path, "num_key_value_heads", m.n_head);
   m.n_vocab = get_dim(c, path, "vocab_size");
   m.n_ctx_train = get_dim(c, path, "max_position_embeddings", 2048);
-  if (m.n_embd % m.n_head != 0)
+  if ((!c.contains("head_dim") || c["head_dim"].is_null()) && m.n_embd % m.n_head != 0)
     throw FormatError(path, fmt::format("num_attention_heads = {} does not divide hidden_size = {}", m.n_head, m.n_embd));
+  // Falcon3-1.58bit states head_dim (256), which need not be hidden_size / num_attention_heads.
   m.head_dim = get_dim(c, path, "head_dim", m.n_embd / m.n_head);
-  if (m.head_dim != m.n_embd / m.n_head)
-    throw FormatError(path, fmt::format("head_dim = {} differs from hidden_size / num_attention_heads = {}: not "
-                                        "supported yet", m.head_dim, m.n_embd / m.n_head));
   if (m.head_dim % 2 != 0) throw FormatError(path, fmt::format("head_dim = {} is odd", m.head_dim));
   if (m.n_head % m.n_head_kv != 0)
     throw FormatError(path, fmt::format("num_key_value_heads = {} does not divide num_attention_heads = {}",
@@ -179,9 +178,16 @@ class Converter {
     fam_ = detect_family(c, config_path_);
     cfg_ = read_config(c, config_path_, fam_);
     tied_ = c.value("tie_word_embeddings", fam_.arch != "llama");
-    weight_type_ = o.weight_type ? o.weight_type : kGgmlBitlmT1;
-    BITLM_CHECK(find_packed_layout(weight_type_) != nullptr, "convert: weight type {} is not a packed layout (t1, t2)",
+    weight_type_ = o.weight_type ? o.weight_type : best_kernels().fastest_layout;  // auto: runs as stored here
+    BITLM_CHECK(is_ternary_write_type(weight_type_), "convert: weight type {} is not a packed ternary type",
                 ggml_type_name(weight_type_));
+    if (!find_packed_layout(weight_type_)) cfg_.use_peer_arch();  // TQ2_0, TQ1_0, I2_S: the arch the peers run
+    const int64_t multiple = ternary_cols_multiple(weight_type_);
+    for (const int64_t n : {cfg_.n_embd, cfg_.n_ff, cfg_.q_dim()})
+      if (n % multiple != 0)
+        throw UserError(fmt::format("convert: {} holds rows of {} weights (hidden_size {}, intermediate_size {}, "
+                                    "attention width {}), not whole {}-weight blocks of {}", dir, n, cfg_.n_embd,
+                                    cfg_.n_ff, cfg_.q_dim(), multiple, ggml_type_name(weight_type_)));
   }
 
   ConvertResult run(const std::string& out_path) {

@@ -5,7 +5,9 @@
 //   BitNetForCausalLM (2B-4T)      -> arch bitnet-b1.58: relu2, attn_sub_norm / ffn_sub_norm, tied
 //   BitnetForCausalLM (1bitLLM)    -> arch bitnet: SiLU, sub-norms inner_attn_ln / ffn_layernorm
 //   LlamaForCausalLM + bitnet quantization_config (HF1BitLLM, Falcon3-1.58bit) -> arch llama;
-//                                     q/k rows permuted for adjacent-pair RoPE as llama.cpp's converter
+//                                     q/k rows permuted for adjacent-pair RoPE as llama.cpp's converter;
+//                                     a head_dim other than hidden / heads (Falcon3) is kept
+//                                     (attention.key_length, model/config.h)
 // Linear weights: packed uint8 (4 slabs along the output axis, code = w+1; code 3 is an error) times
 // weight_scale (autobitlinear, 2B-4T) or divided by it (bitlinear, the default of
 // quant_method "bitnet"), or latent F32/F16/BF16 weights ternarized with absmean as the model
@@ -26,7 +28,10 @@
 namespace bitlm {
 
 struct ConvertOptions {
-  uint32_t weight_type = 0;  // a packed layout (BITLM_T1, BITLM_T2); 0: auto (T1)
+  // A ternary write type (quant/ternary_formats.h: T1, T2, or a peer's TQ2_0, TQ1_0, I2_S, which
+  // renames the arch to the one the peers run, ModelConfig::use_peer_arch); 0: auto, the layout
+  // this CPU decodes fastest (best_kernels().fastest_layout: T2 with AVX2, T1 with AVX-512).
+  uint32_t weight_type = 0;
   uint32_t embd_type = 0;    // F32, F16, BF16, Q8_0, Q6_K; 0: the checkpoint's dtype
   // Called after each tensor with (bytes written, total bytes of tensor data).
   std::function<void(uint64_t, uint64_t)> progress;

@@ -130,7 +130,7 @@ uint32_t synth_default_embd_type(const std::string& shape) {
 }
 
 uint32_t synth_default_weight_type(const std::string& shape) {
-  return shape.starts_with("bitnet-") ? kGgmlBitlmT1 : kGgmlBitlmT2;
+  return shape.starts_with("bitnet-") ? best_kernels().fastest_layout : kGgmlBitlmT2;
 }
 
 ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {

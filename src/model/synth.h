@@ -32,9 +32,9 @@ ModelConfig synth_config(const std::string& shape);
 // token: 2B-4T 657 MB in F16, 349 MB in Q8_0, 263 MB in Q6_K), Q8_0 where D is not a multiple of
 // 256 (bitnet-3b), F16 for the small test shapes.
 uint32_t synth_default_embd_type(const std::string& shape);
-// T1 (1.6 bits) for the published shapes (decode streams 0.8x the ternary bytes; with the GEMMs
-// that decode each row group once per call it prefills as fast as T2 on AVX-512 and AVX2:
-// docs/performance.md), T2 for the small test shapes.
+// For the published shapes the layout this CPU decodes fastest (best_kernels().fastest_layout: T2
+// with AVX2, T1 with AVX-512), so the file runs as stored (quant/packed_layout.h load_layout: a
+// T1 file stays T1 in memory); T2 for the small test shapes (the same file on every machine).
 uint32_t synth_default_weight_type(const std::string& shape);
 // Writes the model to `path` (atomically). Returns its config.
 ModelConfig write_synth_model(const SynthOptions& options, const std::string& path);

@@ -97,17 +97,27 @@ const PackedLayout& packed_layout(uint32_t ggml_type) {
   return *l;
 }
 
+namespace {
+
+// The native layout nearest a file's type: a native layout as stored, TQ1_0 (1.69 bits) as T1,
+// every other type (TQ2_0, I2_S, float) as T2.
+uint32_t nearest_layout(uint32_t file_type) {
+  if (find_packed_layout(file_type)) return file_type;
+  return file_type == kGgmlTQ1_0 ? kGgmlBitlmT1 : kGgmlBitlmT2;
+}
+
+}  // namespace
+
 uint32_t load_layout(uint32_t file_type) {
   static const std::string requested = [] {
     const char* env = std::getenv("BITLM_LAYOUT");
     return std::string(env ? env : "");
   }();
-  if (requested.empty()) return best_kernels().fastest_layout;
-  if (requested == "file") {
-    if (find_packed_layout(file_type)) return file_type;
-    return file_type == kGgmlTQ1_0 ? kGgmlBitlmT1 : kGgmlBitlmT2;
-  }
-  std::string names = "file";
+  const uint32_t fastest = best_kernels().fastest_layout;
+  if (requested.empty()) return nearest_layout(file_type) == kGgmlBitlmT1 ? kGgmlBitlmT1 : fastest;
+  if (requested == "file") return nearest_layout(file_type);
+  if (requested == "fastest") return fastest;
+  std::string names = "file, fastest";
   for (const PackedLayout& l : kLayouts) {
     if (l.name == requested) return l.type;
     names += fmt::format(", {}", l.name);

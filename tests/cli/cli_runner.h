@@ -47,12 +47,14 @@ inline std::string read_all(const std::string& path) {
 
 struct CliRun { int rc; std::string out, err; };
 
-// `args` is appended to the binary's path as a shell command line.
-inline CliRun run_bitlm(const std::string& args) {
+// `args` is appended to the binary's path as a shell command line; `env` (e.g. "BITLM_LAYOUT=t1")
+// is put before it.
+inline CliRun run_bitlm_env(const std::string& env, const std::string& args) {
   const std::string out = tmp_path("stdout.txt"), err = tmp_path("stderr.txt");
-  const int st = std::system((kBitlmBin + " " + args + " > " + out + " 2> " + err).c_str());
+  const int st = std::system((env + " " + kBitlmBin + " " + args + " > " + out + " 2> " + err).c_str());
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, read_all(out), read_all(err)};
 }
+inline CliRun run_bitlm(const std::string& args) { return run_bitlm_env("", args); }
 
 // Starts `args` (argv[0] looked up in PATH), output to /dev/null; the pid.
 inline pid_t spawn(const std::vector<std::string>& args) {

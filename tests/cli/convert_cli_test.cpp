@@ -42,7 +42,7 @@ TEST(ConvertCli, ConvertThenGenerateEqualsTheDirectGguf) {
 
 TEST(ConvertCli, BadInputIsOneLineExitTwoAndNoFile) {
   const std::string out = tmp("conv_bad.gguf");
-  for (const std::string& args : {std::string("/nonexistent/dir"), kHf + "falcon3-1.58",
+  for (const std::string& args : {std::string("/nonexistent/dir"), kHf + "bitnet-2b4t --weight-type tq2_0",
                                   kHf + "bitnet-2b4t --weight-type t9", kHf + "bitnet-2b4t --embd-type q6_k"}) {
     const CliRun r = run("convert " + args + " -o " + out);
     EXPECT_EQ(r.rc, 2) << args << ": " << r.err;

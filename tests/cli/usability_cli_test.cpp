@@ -14,6 +14,7 @@
 #include "cli/cli_runner.h"
 #include "core/ggml_types.h"
 #include "model/synth.h"
+#include "quant/kernels.h"
 #include "quant/packed_layout.h"
 
 namespace bitlm {
@@ -143,6 +144,23 @@ TEST_F(Usability, InfoNamesStoredAndInMemoryTypes) {
             std::string::npos) << r.out;
   EXPECT_NE(r.out.find("embedding     F16 x1 -> F16"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("norms         F32 x"), std::string::npos) << r.out;
+}
+
+// Issue 14: a TQ1_0 file stays 1.6 bits per weight in memory (T1), on every machine; BITLM_LAYOUT
+// =fastest puts it into this CPU's fastest layout instead, and info says which.
+TEST_F(Usability, InfoShowsATq1FileStaysOnePointSixBits) {
+  const std::string tq1 = tmp("usability_tq1.gguf");
+  ASSERT_EQ(run("synth --shape tiny --weight-type tq1_0 -o " + tq1).rc, 0);
+  const CliRun r = run("info -m " + tq1);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("linear        TQ1_0 x14 -> BITLM_T1 x14 (repacked at load)"), std::string::npos) << r.out;
+  const std::string fastest = ggml_type_name(best_kernels().fastest_layout);
+  const CliRun g = test::run_bitlm_env("BITLM_LAYOUT=fastest", "info -m " + tq1);
+  ASSERT_EQ(g.rc, 0) << g.err;
+  EXPECT_NE(g.out.find("linear        TQ1_0 x14 -> " + fastest + " x14 (repacked at load)"), std::string::npos) << g.out;
+  const CliRun bad = test::run_bitlm_env("BITLM_LAYOUT=t3", "info -m " + tq1);
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("BITLM_LAYOUT=t3 is not one of file, fastest, t2, t1"), std::string::npos) << bad.err;
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "model/config.h"
 #include "model/sampler.h"
 #include "model/synth.h"
+#include "quant/kernels.h"
 
 namespace bitlm {
 namespace {
@@ -52,10 +53,10 @@ TEST(Config, SynthHeadTypeDefaultsToQ6KWhereTheBlocksFit) {
   EXPECT_EQ(synth_default_embd_type("micro"), kGgmlF16);
 }
 
-// The published shapes get 1.6-bit T1 weights (fewer bytes per decoded token), the test shapes T2.
-TEST(Config, SynthWeightTypeDefaultsToT1ForPublishedShapes) {
-  EXPECT_EQ(synth_default_weight_type("bitnet-2b4t"), kGgmlBitlmT1);
-  EXPECT_EQ(synth_default_weight_type("bitnet-3b"), kGgmlBitlmT1);
+// The published shapes get the layout this CPU decodes fastest (run as stored), the test shapes T2.
+TEST(Config, SynthWeightTypeDefaultsToTheFastestLayoutForPublishedShapes) {
+  EXPECT_EQ(synth_default_weight_type("bitnet-2b4t"), best_kernels().fastest_layout);
+  EXPECT_EQ(synth_default_weight_type("bitnet-3b"), best_kernels().fastest_layout);
   EXPECT_EQ(synth_default_weight_type("tiny"), kGgmlBitlmT2);
   EXPECT_EQ(synth_default_weight_type("micro"), kGgmlBitlmT2);
 }
@@ -126,6 +127,32 @@ TEST(Config, AbsurdDimensionNamesTheKey) {
   } catch (const FormatError& e) {
     EXPECT_NE(std::string(e.what()).find("bitnet.block_count"), std::string::npos) << e.what();
   }
+}
+
+// Falcon3-1.58bit: a head size other than n_embd / n_head travels as llama.cpp's
+// attention.key_length / value_length (written only where it differs); a value_length or a partial
+// rotary dimension that disagrees with it is named.
+TEST(Config, HeadDimOtherThanEmbdOverHeadsRoundTrips) {
+  ModelConfig c = synth_config("tiny");
+  c.set_arch("llama");
+  c.head_dim = 2 * c.n_embd / c.n_head;
+  const ModelConfig r = ModelConfig::from_gguf(*write_config(c, "hd.gguf"));
+  EXPECT_EQ(r.head_dim, c.head_dim);
+  EXPECT_EQ(r.q_dim(), 2 * c.n_embd);
+  const ModelConfig plain = synth_config("tiny");
+  EXPECT_FALSE(write_config(plain, "hd0.gguf")->find("bitnet.attention.key_length"));
+  const auto error = [&](const std::function<void(GgufWriter&)>& patch) {
+    try {
+      ModelConfig::from_gguf(*write_config(c, "hd2.gguf", patch));
+    } catch (const FormatError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error([](GgufWriter& w) { w.set("llama.attention.value_length", GgufValue::u32(8)); })
+                .find("key 'llama.attention.value_length' = 8 differs"), std::string::npos);
+  EXPECT_NE(error([](GgufWriter& w) { w.set("llama.rope.dimension_count", GgufValue::u32(8)); })
+                .find("key 'llama.rope.dimension_count' = 8: partial"), std::string::npos);
 }
 
 TEST(Sampler, GreedyPenaltyAndSeededDraws) {

@@ -165,8 +165,9 @@ INSTANTIATE_TEST_SUITE_P(Isa, PackedKernel,
 
 // Issue 15: the layout ternary weights run in is chosen per machine by what decodes fastest there.
 // Each ISA's table names one (measured: docs/performance.md, "Layout per machine"), and load_layout
-// puts every ternary type -- native layouts and TQ1_0 included -- into best_kernels()'s choice.
-TEST(LoadLayout, EveryTernaryTypeRunsInTheFastestLayoutOfTheIsa) {
+// puts every ternary type into best_kernels()'s choice -- except the 1.6-bit types (T1, TQ1_0),
+// which stay 1.6 bits in memory (issue 14).
+TEST(LoadLayout, EveryTernaryTypeRunsInTheFastestLayoutOfTheIsaButOnePointSixBitsStay) {
   for (const MatmulKernels* k : runnable_kernels()) {
     EXPECT_NE(find_packed_layout(k->fastest_layout), nullptr) << k->isa;
     if (k->isa == "avx512") {
@@ -176,8 +177,9 @@ TEST(LoadLayout, EveryTernaryTypeRunsInTheFastestLayoutOfTheIsa) {
     }
   }
   if (std::getenv("BITLM_LAYOUT") != nullptr) GTEST_SKIP() << "BITLM_LAYOUT overrides the choice";
-  for (uint32_t type : {kGgmlBitlmT2, kGgmlBitlmT1, kGgmlTQ1_0, kGgmlTQ2_0, kGgmlI2_S, kGgmlF32, kGgmlF16})
+  for (uint32_t type : {kGgmlBitlmT2, kGgmlTQ2_0, kGgmlI2_S, kGgmlF32, kGgmlF16})
     EXPECT_EQ(load_layout(type), best_kernels().fastest_layout) << ggml_type_name(type);
+  for (uint32_t type : {kGgmlBitlmT1, kGgmlTQ1_0}) EXPECT_EQ(load_layout(type), kGgmlBitlmT1) << ggml_type_name(type);
 }
 
 }  // namespace

@@ -35,11 +35,13 @@ struct Trained {
   std::vector<float> logits;  // the training forward in eval mode, (seq_len, n_vocab)
 };
 
-Trained train_small(WeightMode mode, ThreadPool& pool, const std::string& arch = "bitnet") {
+// width: n_embd (64, n_ff 96; another width is also n_ff, e.g. 256 for the peers' 256-blocks).
+Trained train_small(WeightMode mode, ThreadPool& pool, const std::string& arch = "bitnet", int64_t width = 64) {
   Trained r;
   TrainModelConfig& c = r.c;
   c.arch = arch;
-  c.n_vocab = 97; c.n_embd = 64; c.n_ff = 96; c.n_layer = 2; c.n_head = 4; c.n_head_kv = 2; c.seq_len = 12;
+  c.n_vocab = 97; c.n_embd = width; c.n_ff = width == 64 ? 96 : width; c.n_layer = 2; c.n_head = 4; c.n_head_kv = 2;
+  c.seq_len = 12;
   c.weight_mode = mode;
   c.tied_embedding = mode != WeightMode::kBinary;
   c.activation = mode == WeightMode::kBinary ? FfnActivation::kRelu2 : FfnActivation::kSilu;
@@ -184,12 +186,10 @@ TEST(Export, FpTypeOtherThanFloatIsRefused) {
   EXPECT_THROW(export_gguf(*r.model, "", "/nonexistent/x.gguf", kGgmlQ8_0), UserError);
 }
 
-// `export --format hf` then `bitlm convert` gives back export_gguf's model: every tensor bit for
-// bit (T2 ternary, F32 norms / embedding / head), the same vocab, and the same greedy tokens. For
-// b1.58 (tied head) and b1 (untied, relu2).
-TEST(ExportHf, ConvertOfTheExportIsTheSameModel) {
-  ThreadPool pool(2);
-  Vocab v;  // a byte-level vocab of the model's 97 tokens: printable ASCII, 'Ġ', 'Ġt', <|endoftext|>
+// A byte-level vocab of train_small's 97 tokens (printable ASCII, 'Ġ', 'Ġt', <|endoftext|>),
+// written as dir/tok.gguf (dir is created).
+Vocab write_small_tokenizer(const std::string& dir) {
+  Vocab v;
   v.model = "gpt2";
   v.pre = "gpt-2";
   for (int b = 33; b < 127; ++b) v.tokens.push_back(std::string(1, char(b)));
@@ -202,12 +202,21 @@ TEST(ExportHf, ConvertOfTheExportIsTheSameModel) {
   v.bos = v.eos = 96;
   v.add_bos = true;
   v.add_space_prefix = false;
-  const std::string tmp = (std::filesystem::temp_directory_path() / fmt::format("bitlm_export_hf_{}", getpid())).string();
-  std::filesystem::create_directories(tmp);
+  std::filesystem::create_directories(dir);
   GgufWriter tw;
   tw.set("general.architecture", GgufValue::string("bitnet"));
   write_vocab(v, tw);
-  tw.write(tmp + "/tok.gguf");
+  tw.write(dir + "/tok.gguf");
+  return v;
+}
+
+// `export --format hf` then `bitlm convert` gives back export_gguf's model: every tensor bit for
+// bit (T2 ternary, F32 norms / embedding / head), the same vocab, and the same greedy tokens. For
+// b1.58 (tied head) and b1 (untied, relu2).
+TEST(ExportHf, ConvertOfTheExportIsTheSameModel) {
+  ThreadPool pool(2);
+  const std::string tmp = (std::filesystem::temp_directory_path() / fmt::format("bitlm_export_hf_{}", getpid())).string();
+  const Vocab v = write_small_tokenizer(tmp);
   for (WeightMode mode : {WeightMode::kTernary, WeightMode::kBinary}) {
     const Trained r = train_small(mode, pool);
     export_gguf(*r.model, tmp + "/tok.gguf", tmp + "/direct.gguf");
@@ -242,6 +251,45 @@ TEST(ExportHf, ConvertOfTheExportIsTheSameModel) {
     }
     EXPECT_EQ(out[0], out[1]) << weight_mode_name(mode);
   }
+  std::filesystem::remove_all(tmp);
+}
+
+// `convert --weight-type tq2_0|tq1_0|i2_s` of the HF export is `export --weight-type` of the same
+// model: the peers' arch and every tensor bit for bit (the scale goes through the same fp16 rounding).
+TEST(ExportHf, ConvertToAPeerTypeIsTheDirectPeerExport) {
+  ThreadPool pool(2);
+  const std::string tmp = (std::filesystem::temp_directory_path() / fmt::format("bitlm_export_hf_peer_{}", getpid())).string();
+  write_small_tokenizer(tmp);
+  const Trained r = train_small(WeightMode::kTernary, pool, "bitnet", 256);
+  export_hf(*r.model, tmp + "/tok.gguf", tmp + "/hf");
+  for (const uint32_t type : {kGgmlTQ2_0, kGgmlTQ1_0, kGgmlI2_S}) {
+    export_gguf(*r.model, tmp + "/tok.gguf", tmp + "/direct.gguf", kGgmlF16, type);
+    ConvertOptions o;
+    o.weight_type = type;
+    convert_hf_checkpoint(tmp + "/hf", tmp + "/converted.gguf", o);
+    const auto a = GgufFile::open(tmp + "/direct.gguf");
+    const auto b = GgufFile::open(tmp + "/converted.gguf");
+    EXPECT_EQ(b->get_string("general.architecture"), a->get_string("general.architecture")) << ggml_type_name(type);
+    for (const GgufTensorInfo& t : a->tensors()) {
+      const GgufTensorInfo* u = b->find_tensor(t.name);
+      ASSERT_NE(u, nullptr) << t.name;
+      EXPECT_EQ(u->type, t.type) << t.name;
+      const auto x = a->tensor_data(t), y = b->tensor_data(*u);
+      EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin(), y.end())) << t.name << " as " << ggml_type_name(type);
+    }
+  }
+  // The 64-wide model has no whole 256-blocks: named, nothing written.
+  const Trained narrow = train_small(WeightMode::kTernary, pool);
+  export_hf(*narrow.model, tmp + "/tok.gguf", tmp + "/hf64");
+  ConvertOptions o;
+  o.weight_type = kGgmlTQ2_0;
+  try {
+    convert_hf_checkpoint(tmp + "/hf64", tmp + "/narrow.gguf", o);
+    ADD_FAILURE() << "no error";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("not whole 256-weight blocks of TQ2_0"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(tmp + "/narrow.gguf"));
   std::filesystem::remove_all(tmp);
 }
 
