@@ -97,6 +97,12 @@ Vocab vocab_from_tokenizer_json(const json& j, const std::string& path) {
   int64_t n = 0;
   for (const auto& e : entries) n = std::max(n, e.first + 1);
   for (const auto& a : added) n = std::max(n, a.first + 1);
+  // Holes become [PAD] tokens (below); a few are normal, but one id of 9,144,444 in a 2 KB file would
+  // make millions (found by tokenizer_json_fuzz: > 2 GiB). Refuse more holes than tokens.
+  const int64_t given = int64_t(entries.size() + added.size());
+  if (n > 2 * given + 1024)
+    throw FormatError(path, fmt::format("model.vocab: token id {} leaves {} of {} ids without a token ({} given)",
+                                        n - 1, n - given, n, given));
   v.tokens.assign(size_t(n), std::string());
   v.types.assign(size_t(n), int32_t(TokenType::kNormal));
   std::vector<bool> seen(size_t(n), false);
