@@ -164,6 +164,14 @@ ModelConfig ModelConfig::from_gguf(const GgufFile& f) {
                                               key("act_bits"), *bits));
     c.act_bits = int(*bits);
   }
+  if (const auto q = f.get_string(key("act_quant"))) {
+    if (*q != "elastic" && *q != "absmax")
+      throw FormatError(f.path(), fmt::format("key '{}' = '{}' is not absmax or elastic", key("act_quant"), *q));
+    if (*q == "elastic" && c.fp_linear)
+      throw FormatError(f.path(), fmt::format("key '{}' = 'elastic' in an fp model (it has no activation quantizer)",
+                                              key("act_quant")));
+    c.elastic_act = *q == "elastic";
+  }
   return c;
 }
 
@@ -187,6 +195,7 @@ void ModelConfig::write_gguf(GgufWriter& w) const {
   w.set(key("feed_forward_activation"), GgufValue::string(std::string(activation_name(activation))));
   if (fp_linear) w.set(key("weight_mode"), GgufValue::string("fp"));
   if (act_bits > 0) w.set(key("act_bits"), GgufValue::u32(uint32_t(act_bits)));
+  if (elastic_act) w.set(key("act_quant"), GgufValue::string("elastic"));
 }
 
 }  // namespace bitlm

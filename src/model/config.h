@@ -8,7 +8,9 @@
 // .vocab_size (V; else the rows of token_embd), and bitlm's .feed_forward_activation
 // ("silu" | "relu2"; else the arch default) and .weight_mode ("b1.58" | "b1": ternary linear
 // weights, the default; "fp": full-precision linear weights run as they are, see weights.h) and
-// .act_bits (2..16: an fp model's linear inputs quantized per token, for PTQ models).
+// .act_bits (2..16: an fp model's linear inputs quantized per token, for PTQ models) and .act_quant
+// ("absmax", the default: per-token scales; "elastic": each BitLinear input quantized with the one
+// learned scale its act_scale tensor holds, tensor_table.h act_scale_rows).
 #pragma once
 #include <cstdint>
 #include <span>
@@ -49,6 +51,7 @@ struct ModelConfig {
   bool fp_linear = false;  // .weight_mode "fp": the FP16 LLaMA baseline of the papers (no quantizers)
   int act_bits = 0;        // .act_bits (fp models only): per-token absmax activations at that many bits
                            // (a post-training-quantized model, quant/ptq.h); 0 = float activations
+  bool elastic_act = false;  // .act_quant "elastic": fixed learned activation scales (003 sec. 5, Table 9)
 
   // Reads and validates the keys above; FormatError naming the file and key otherwise.
   // n_vocab falls back to `embd_rows` (token_embd's row count) when the key is absent.

@@ -32,9 +32,14 @@ void quantize_rows(Mat<const float> x, std::span<const float> g, float eps, Quan
   else k.rms_norm_quantize(rows, g.data(), eps);
 }
 
-void quantize_rows(Mat<const float> x, QuantizedActivations& xq) {
+// A BitLinear input whole: per-token absmax, or an elastic model's one learned scale (act_scale > 0,
+// weights.h) for every token (quant/quantize.h quantize_elastic_int8, what the training forward runs).
+void quantize_rows(Mat<const float> x, float act_scale, QuantizedActivations& xq) {
   xq.T = x.rows;
-  quantize_rows(x, {}, 0.0f, xq, 0, x.rows);
+  if (act_scale <= 0) return quantize_rows(x, {}, 0.0f, xq, 0, x.rows);
+  for (int64_t t = 0; t < x.rows; ++t)
+    xq.scale[size_t(t)] = quantize_elastic_int8({x.row_ptr(t), size_t(x.cols)}, act_scale,
+                                                {xq.q.data() + t * xq.stride, size_t(x.cols)}, &xq.sum[size_t(t)]);
 }
 
 void add_inplace(Mat<float> x, Mat<const float> y) {  // the residual connection
@@ -184,7 +189,7 @@ void Forward::bitlinear(const LinearWeights& lw, Mat<const float> x, QuantizedAc
     const float* xin = quantize ? peer_bitlinear_input(num_, x, xf_.data()).data : xf_.data();
     return ternary_matmul_f32(w, xin, x.rows, y.data, pool_);
   }
-  if (quantize) quantize_rows(x, xq);
+  if (quantize) quantize_rows(x, lw.act_scale, xq);
   ternary_matmul(w, xq, y.data, pool_);
 }
 
@@ -201,7 +206,7 @@ void Forward::bitlinear_shared(std::span<const LinearWeights* const> ws, Mat<con
   }
   const TernaryMatrix* ternary[3];
   for (size_t i = 0; i < ws.size(); ++i) ternary[i] = &ws[i]->ternary;
-  if (quantize) quantize_rows(x, xq);
+  if (quantize) quantize_rows(x, ws[0]->act_scale, xq);  // one scale for the shared input
   ternary_matmul_multi({ternary, ws.size()}, xq, ys, pool_);
 }
 
@@ -238,7 +243,7 @@ void Forward::layer_forward(int64_t l, int64_t T) {
   Mat<float> x = mat(x_, T, D), h = mat(h_, T, D), o = mat(o_, T, D);
   Mat<float> q = mat(q_, T, cfg_.q_dim()), k = mat(k_, T, cfg_.kv_dim()), v = mat(v_, T, cfg_.kv_dim());
   Mat<float> a = mat(attn_, T, cfg_.q_dim()), gate = mat(gate_, T, F), up = mat(up_, T, F);
-  const bool fused = int8_path(L.wq) && !tap_;
+  const bool fused = int8_path(L.wq) && !tap_ && L.wq.act_scale == 0;  // elastic: norm, then its fixed scale
   QuantizedActivations* xq_d = fused ? &xq_d_ : nullptr;
   QuantizedActivations* xq_attn = fused ? &xq_attn_ : nullptr;
   QuantizedActivations* xq_ff = fused ? &xq_ff_ : nullptr;

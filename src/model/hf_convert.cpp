@@ -144,6 +144,7 @@ std::string hf_name(TensorRole role, int64_t l, const Family& f) {
     case kFfnUp: return p + "mlp.up_proj.weight";
     case kFfnSubNorm: return p + f.ffn_sub + ".weight";
     case kFfnDown: return p + "mlp.down_proj.weight";
+    default: break;  // an elastic model's activation scales: no Hugging Face name
   }
   BITLM_ASSERT(!"hf_name: unknown role");
 }

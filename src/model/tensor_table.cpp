@@ -31,6 +31,11 @@ constexpr TensorRow kLlamaBlock[] = {
     {kFfnDown, "blk.{}.ffn_down.weight"},
 };
 
+constexpr TensorRow kActScaleRows[] = {
+    {kAttnQkvActScale, "blk.{}.attn_qkv.act_scale"},     {kAttnOutputActScale, "blk.{}.attn_output.act_scale"},
+    {kFfnGateUpActScale, "blk.{}.ffn_gate_up.act_scale"}, {kFfnDownActScale, "blk.{}.ffn_down.act_scale"},
+};
+
 const TensorRow* find(const TensorTable& t, TensorRole role) {
   for (auto rows : {t.model, t.blocks})
     for (const TensorRow& r : rows)
@@ -40,6 +45,24 @@ const TensorRow* find(const TensorTable& t, TensorRole role) {
 
 }  // namespace
 
+std::span<const TensorRow> act_scale_rows() { return kActScaleRows; }
+
+TensorRole act_scale_role(TensorRole linear) {
+  switch (linear) {
+    case kAttnQ: case kAttnK: case kAttnV: return kAttnQkvActScale;
+    case kAttnOutput: return kAttnOutputActScale;
+    case kFfnGate: case kFfnUp: return kFfnGateUpActScale;
+    case kFfnDown: return kFfnDownActScale;
+    default: BITLM_ASSERT(!"act_scale_role: not a linear role");
+  }
+}
+
+std::string act_scale_name(TensorRole role, int64_t block) {
+  for (const TensorRow& r : kActScaleRows)
+    if (r.role == role) return fmt::format(fmt::runtime(r.gguf), block);
+  BITLM_ASSERT(!"act_scale_name: not an activation-scale role");
+}
+
 const TensorTable kBitnetTensors = {kModelRows, kBitnetBlock};
 const TensorTable kLlamaTensors = {kModelRows, kLlamaBlock};
 
@@ -48,6 +71,8 @@ TensorKind tensor_kind(TensorRole role) {
     case kTokenEmbd: return TensorKind::kEmbedding;
     case kOutput: return TensorKind::kHead;
     case kOutputNorm: case kAttnNorm: case kAttnSubNorm: case kFfnNorm: case kFfnSubNorm: return TensorKind::kNorm;
+    case kAttnQkvActScale: case kAttnOutputActScale: case kFfnGateUpActScale: case kFfnDownActScale:
+      return TensorKind::kActScale;
     default: return TensorKind::kLinear;
   }
 }
@@ -66,6 +91,7 @@ TensorShape tensor_shape(TensorRole role, const ModelConfig& c) {
     case kFfnGate: case kFfnUp: return {F, D};
     case kFfnSubNorm: return {1, F};
     case kFfnDown: return {D, F};
+    case kAttnQkvActScale: case kAttnOutputActScale: case kFfnGateUpActScale: case kFfnDownActScale: return {1, 1};
   }
   BITLM_ASSERT(!"tensor_shape: unknown role");
 }

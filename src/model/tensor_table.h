@@ -25,11 +25,13 @@ enum class TensorRole : uint8_t {
   kTokenEmbd, kOutputNorm, kOutput,  // once per model; kOutput absent = tied to kTokenEmbd
   kAttnNorm, kAttnQ, kAttnK, kAttnV, kAttnSubNorm, kAttnOutput,  // per block, in file order
   kFfnNorm, kFfnGate, kFfnUp, kFfnSubNorm, kFfnDown,
+  // Elastic models only (act_scale_rows below): the learned activation scale of each BitLinear input.
+  kAttnQkvActScale, kAttnOutputActScale, kFfnGateUpActScale, kFfnDownActScale,
 };
 
 // Norm gains (f32 vectors), BitLinear weights (ternary, or float in an fp model), the token
-// embedding and an untied output head (dense matrices).
-enum class TensorKind { kNorm, kLinear, kEmbedding, kHead };
+// embedding and an untied output head (dense matrices); an elastic model's 1-value activation scales.
+enum class TensorKind { kNorm, kLinear, kEmbedding, kHead, kActScale };
 
 TensorKind tensor_kind(TensorRole role);
 bool is_block_role(TensorRole role);  // one tensor per block (layer)
@@ -51,6 +53,15 @@ struct TensorTable {
   // The GGUF name of `role` (in block `block` for a block role); BITLM_ASSERT that the family has it.
   std::string gguf_name(TensorRole role, int64_t block = -1) const;
 };
+
+// An elastic model's activation scales (003 sec. 5, Table 9's "Elastic": model.act_quant "elastic",
+// ModelConfig::elastic_act): one learned alpha per BitLinear input, shared by the matrices that read
+// the same input (W_q/W_k/W_v; W_gate/W_up), each a 1-element F32 tensor "blk.{}.<input>.act_scale"
+// after the block's tensors. Only elastic files hold them; the same names in every family.
+std::span<const TensorRow> act_scale_rows();
+// The scale role of the input a linear role reads (kAttnK -> kAttnQkvActScale).
+TensorRole act_scale_role(TensorRole linear);
+std::string act_scale_name(TensorRole role, int64_t block);
 
 // llama.cpp's `bitnet` names (1bitLLM, and Microsoft's 2B-4T as `bitnet-b1.58` / `bitnet-25`):
 // a Llama block plus attn_sub_norm and ffn_sub_norm (SubLN, 003 sec. 2).

@@ -139,6 +139,14 @@ ModelWeights ModelWeights::load(const GgufFile& f, const ModelConfig& c) {
       if (tensor_kind(row.role) == TensorKind::kNorm) *L.norm(row.role) = load_norm(f, name, s.cols);
       else *L.linear(row.role) = load_linear(f, c.fp_linear, name, s.rows, s.cols);
     }
+    if (!c.elastic_act) continue;
+    for (const TensorRow& row : names.blocks) {
+      if (tensor_kind(row.role) != TensorKind::kLinear) continue;
+      const std::string name = act_scale_name(act_scale_role(row.role), l);
+      const float alpha = load_norm(f, name, 1)[0];  // a 1-value F32 tensor, checked finite like a norm
+      if (!(alpha > 0)) throw FormatError(f.path(), fmt::format("tensor '{}' = {} is not a positive scale", name, alpha));
+      L.linear(row.role)->act_scale = alpha;
+    }
   }
   return w;
 }

@@ -22,6 +22,10 @@ class GgufFile;
 struct LinearWeights {
   TernaryMatrix ternary;
   DenseMatrix dense;
+  // Elastic models (ModelConfig::elastic_act): the learned scale alpha of this layer's input, which
+  // the int8 path quantizes with s = 1/alpha for every token (quant/quantize.h quantize_elastic_int8);
+  // 0 = per-token absmax (003 eq. 6-7).
+  float act_scale = 0.0f;
   bool is_fp() const { return dense.rows() > 0; }
   int64_t rows() const { return is_fp() ? dense.rows() : ternary.rows(); }
   int64_t cols() const { return is_fp() ? dense.cols() : ternary.cols(); }

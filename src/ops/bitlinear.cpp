@@ -6,6 +6,7 @@
 //   y = x_q w_q^T. STE: the quantizers' Jacobians are taken as identity, so
 //   dx += dy w_q and dw += dy^T x_q (what torch autograd computes for x + (q(x) - x).detach()).
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "core/error.h"
@@ -62,6 +63,51 @@ void bitlinear_quantize_input(WeightMode mode, Mat<const float> x, Mat<float> x_
     std::vector<int32_t> sum(n);
     quantize_rows(x, t0, t1, q.data(), x.cols, scale.data(), sum.data(), x_q);
   });
+}
+
+void elastic_quantize_input(Mat<const float> x, float alpha, Mat<float> x_q, QuantizedActivations* xi,
+                            ThreadPool& pool) {
+  BITLM_ASSERT(x.rows == x_q.rows && x.cols == x_q.cols);
+  if (xi) xi->resize(x.rows, x.cols);
+  pool.parallel_for(0, x.rows, 16, [&](int64_t t0, int64_t t1) {
+    std::vector<int8_t> row(size_t(x.cols));
+    for (int64_t t = t0; t < t1; ++t) {
+      const std::span<int8_t> q = xi ? std::span<int8_t>(xi->q.data() + t * xi->stride, size_t(x.cols)) : std::span<int8_t>(row);
+      int32_t sum = 0;
+      const float s = quantize_elastic_int8({x.row_ptr(t), size_t(x.cols)}, alpha, q, &sum);
+      if (xi) {
+        xi->scale[size_t(t)] = s;
+        xi->sum[size_t(t)] = sum;
+      }
+      float* out = x_q.row_ptr(t);
+      for (int64_t i = 0; i < x.cols; ++i) out[i] = float(q[size_t(i)]) / s;
+    }
+  });
+}
+
+float elastic_quantize_backward(Mat<const float> x, float alpha, Mat<float> dx, ThreadPool& pool) {
+  BITLM_ASSERT(x.rows == dx.rows && x.cols == dx.cols);
+  std::vector<double> row_grad(size_t(x.rows));
+  pool.parallel_for(0, x.rows, 16, [&](int64_t t0, int64_t t1) {
+    std::vector<int8_t> q(size_t(x.cols));
+    for (int64_t t = t0; t < t1; ++t) {
+      // round(u) and clip(u) are the forward's codes: the one quantizer recomputes them
+      const float s = quantize_elastic_int8({x.row_ptr(t), size_t(x.cols)}, alpha, q);
+      const float* xt = x.row_ptr(t);
+      float* d = dx.row_ptr(t);
+      double g = 0;
+      for (int64_t i = 0; i < x.cols; ++i) {
+        const float u = xt[i] * s, qi = float(q[size_t(i)]);
+        const bool inside = u >= -float(kActElasticQp) && u <= float(kActElasticQp);
+        g += double(d[i]) * double(inside ? qi - u : qi);  // LSQ eq. 3: round(u) - u, or the clip bound
+        if (!inside) d[i] = 0.0f;                             // STE only inside the clip range
+      }
+      row_grad[size_t(t)] = g;
+    }
+  });
+  double sum = 0;
+  for (double g : row_grad) sum += g;
+  return float(sum / std::sqrt(double(x.cols) * kActElasticQp));  // LSQ's gradient scale
 }
 
 void bitlinear_quantize_weight_groups(WeightMode mode, Mat<const float> w, Mat<float> w_q, int64_t groups) {

@@ -94,6 +94,20 @@ float bitlinear_quantize_weight(WeightMode mode, Mat<const float> w, Mat<float> 
 void bitlinear_quantize_input(WeightMode mode, Mat<const float> x, Mat<float> x_q,
                               ThreadPool& pool);
 
+// Elastic activation quantizer (003 sec. 5, Table 9: Liu et al. 2022 BiT's elastic function, in
+// LSQ's form, Esser et al. 2020): x_q = alpha * clip(round(x / alpha), -127, 127) with ONE learnable
+// scale alpha for the whole input (quant/quantize.h quantize_elastic_int8; x_q written as q / s,
+// s = 1/alpha, as the absmax path writes q / s). xi (optional): the int8 codes, scales s and code
+// sums that ternary_matmul reads.
+void elastic_quantize_input(Mat<const float> x, float alpha, Mat<float> x_q, QuantizedActivations* xi,
+                            ThreadPool& pool);
+// Its backward, u = x / alpha (LSQ eq. 3-5): dL/dx = dL/dx_q where -127 <= u <= 127 (STE inside the
+// clip range), 0 outside; dL/dalpha = sum dL/dx_q * (round(u) - u) inside and * clip(u) = +-127
+// outside, times LSQ's gradient scale 1/sqrt(x.cols * 127) (features per token x Qp).
+// dx holds dL/dx_q on entry and dL/dx on exit. Returns dL/dalpha: per-row sums in double, added
+// in row order (the same float whatever the thread count).
+float elastic_quantize_backward(Mat<const float> x, float alpha, Mat<float> dx, ThreadPool& pool);
+
 // Group quantization for model-parallel training (003 App. A.1): the weight's N rows split into
 // `groups` equal row groups, each quantized alone with its own beta (and b1's alpha) (eq. 14);
 // each token's K inputs split into `groups` equal column groups, each with its own absmax scale

@@ -77,6 +77,23 @@ float quantize_absmax_int8(std::span<const float> x, std::span<int8_t> q) {
   return s;
 }
 
+// x_hat = alpha * clip(round(x / alpha), -Qp, Qp) (BiT's elastic function, LSQ eq. 1), x / alpha
+// taken as x * (1/alpha) like eq. 6's x * s. alpha is clamped to eps so that a step that drives it
+// to <= 0 cannot divide by zero.
+float elastic_scale(float alpha) { return 1.0f / std::max(alpha, kQuantEps); }
+
+float quantize_elastic_int8(std::span<const float> x, float alpha, std::span<int8_t> q, int32_t* q_sum) {
+  BITLM_ASSERT(q.size() == x.size());
+  const float s = elastic_scale(alpha);
+  round_clip(x.data(), x.size(), s, -float(kActElasticQp), float(kActElasticQp), q.data());
+  if (q_sum) {
+    int32_t sum = 0;
+    for (int8_t v : q) sum += v;
+    *q_sum = sum;
+  }
+  return s;
+}
+
 float rms_norm_quantize_int8(std::span<const float> x, std::span<const float> g, float eps,
                              std::span<int8_t> q, int32_t* q_sum) {
   BITLM_ASSERT(g.size() == x.size() && q.size() == x.size() && !x.empty());

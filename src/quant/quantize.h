@@ -21,6 +21,15 @@ SignQuant quantize_sign(std::span<const float> w, std::span<int8_t> q);
 // q = clamp(round_half_even(x*s), -128, 127). Returns s (divide the int32 result by it).
 float quantize_absmax_int8(std::span<const float> x, std::span<int8_t> q);
 
+// Elastic int8 (the learnable-scale activation quantizer of 003 sec. 5 / Table 9: Liu et al. 2022
+// BiT's elastic function in LSQ's symmetric form): one scale alpha for a whole BitLinear input,
+// learned in training and fixed at inference; s = elastic_scale(alpha) = 1 / max(alpha, eps),
+// q = clamp(round_half_even(x*s), -kActElasticQp, kActElasticQp). Returns s (the int32 result is
+// divided by it, as for quantize_absmax_int8); *q_sum = sum of q when q_sum is given.
+inline constexpr int kActElasticQp = 127;
+float elastic_scale(float alpha);
+float quantize_elastic_int8(std::span<const float> x, float alpha, std::span<int8_t> q, int32_t* q_sum = nullptr);
+
 // Fused Quant(RMSNorm(x)) for one token (003 Fig. 12 input of every BitLinear): y = x * rstd * g,
 // rstd = 1/sqrt(mean(x^2) + eps) (double sum, as ops/rms_norm), then quantize_absmax_int8(y) —
 // bit-identical to the two steps, without writing y. Returns the scale; *q_sum = sum of q.

@@ -61,7 +61,9 @@ TrainConfig config_of(const SafetensorsFile& f) {
 void check_same_model(const SafetensorsFile& f, const TrainConfig& saved, const TrainModelConfig& want) {
   TrainConfig w = saved;
   w.model = want;
-  const nlohmann::json a = saved.model_json(), b = w.model_json();
+  nlohmann::json a = saved.model_json(), b = w.model_json();
+  for (const auto& [key, value] : b.items())  // keys written only when set (act_quant) absent there
+    if (!a.contains(key)) a[key] = nullptr;
   for (const auto& [key, value] : a.items())
     if (b[key] != value)
       throw UserError(fmt::format("{}: the checkpoint was made for a different model: model.{} = {} there, {} here",

@@ -57,6 +57,9 @@ void export_gguf(const TrainModel& model, const std::string& tokenizer_gguf, con
               "ternary weights are exported as a packed type (ggml type {} asked)", ggml_type_name(weight_type));
   ModelConfig mc = c.model_config();
   const bool for_peers = !fp && !find_packed_layout(weight_type);
+  if (for_peers && c.elastic_act)
+    throw UserError(fmt::format("export: the model has learned activation scales (model.act_quant \"elastic\"), "
+                                "which no peer engine applies; export a bitlm weight type to run it"));
   if (for_peers) mc.use_peer_arch();
   GgufWriter w;
   mc.write_gguf(w);
@@ -76,7 +79,7 @@ void export_gguf(const TrainModel& model, const std::string& tokenizer_gguf, con
     else if (t.kind == TensorKind::kLinear)
       w.add_tensor(t.name, {uint64_t(t.cols), uint64_t(t.rows)}, weight_type,
                    packed_ternary(c.weight_mode, weight_type, t.name, p, t.rows, t.cols));
-    else if (t.kind == TensorKind::kNorm)
+    else if (t.kind == TensorKind::kNorm || t.kind == TensorKind::kActScale)  // alpha: 1 value (tensor_table.h)
       w.add_tensor(t.name, {uint64_t(t.cols)}, kGgmlF32, f32_bytes(p));
     else
       w.add_tensor(t.name, {uint64_t(t.cols), uint64_t(t.rows)}, kGgmlF32, f32_bytes(p));

@@ -28,6 +28,8 @@ void export_hf(const TrainModel& model, const std::string& tokenizer_gguf, const
               "export --format hf: the model was trained with model.quant_groups = {}; the 2B-4T layout holds one "
               "weight scale per tensor",
               c.quant_groups);
+  BITLM_CHECK(!c.elastic_act, "export --format hf: the model has learned activation scales (model.act_quant "
+                               "\"elastic\"), which the Hugging Face BitNet format has no place for; export GGUF");
   BITLM_CHECK(!tokenizer_gguf.empty(), "export --format hf: the checkpoint names no tokenizer (give --tokenizer)");
   const ModelConfig mc = c.model_config();
   const auto tok_file = GgufFile::open(tokenizer_gguf);

@@ -340,6 +340,7 @@ nlohmann::json sweep_train_summary(const SweepRun& run) {
                  {"glu", true}}},
       {"n_params", non_embedding_params(m)}, {"steps", c.steps}, {"tokens_per_step", tokens_per_step},
       {"lr", c.schedule.lr}};
+  if (m.elastic_act) s["model"]["act_quant"] = "elastic";  // 003 Table 9's ablation; absmax runs unchanged
   double wall = 0, cpu = 0;
   int64_t steps_trained = 0;
   std::string cpu_name;

@@ -41,7 +41,7 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& where) {
   if (j.contains("model")) {
     const json& m = j["model"];
     refuse_unknown(m, {"arch", "n_vocab", "n_embd", "n_ff", "n_layer", "n_head", "n_head_kv", "seq_len", "weight_mode",
-                       "activation", "tied_embedding", "rms_eps", "rope_theta", "quant_groups"}, where, "model.");
+                       "activation", "tied_embedding", "rms_eps", "rope_theta", "quant_groups", "act_quant"}, where, "model.");
     TrainModelConfig& mc = c.model;
     field(m, "arch", mc.arch, where);
     field(m, "n_vocab", mc.n_vocab, where); field(m, "n_embd", mc.n_embd, where);
@@ -56,6 +56,11 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& where) {
     mc.weight_mode = parse_weight_mode(mode);
     if (act != "silu" && act != "relu2") throw FormatError(where, fmt::format("model.activation '{}' is not silu or relu2", act));
     mc.activation = act == "relu2" ? FfnActivation::kRelu2 : FfnActivation::kSilu;
+    std::string act_quant = mc.elastic_act ? "elastic" : "absmax";
+    field(m, "act_quant", act_quant, where);
+    if (act_quant != "absmax" && act_quant != "elastic")
+      throw FormatError(where, fmt::format("model.act_quant '{}' is not absmax or elastic", act_quant));
+    mc.elastic_act = act_quant == "elastic";
   } else {
     c.model.n_vocab = 0;
   }
@@ -103,6 +108,7 @@ json TrainConfig::model_json() const {
           {"tied_embedding", m.tied_embedding}, {"rms_eps", m.rms_eps}, {"rope_theta", m.rope_theta}};
   // written only when grouped, so that the checkpoints of every ungrouped run keep their bytes
   if (m.quant_groups != 1) j["quant_groups"] = m.quant_groups;
+  if (m.elastic_act) j["act_quant"] = "elastic";  // likewise: absmax checkpoints keep their bytes
   return j;
 }
 

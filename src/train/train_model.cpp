@@ -6,11 +6,13 @@
 #include "train/train_model.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 #include "core/fp16.h"
 #include "core/rng.h"
 #include "ops/ops.h"
+#include "quant/quantize.h"
 
 namespace bitlm {
 
@@ -68,6 +70,10 @@ void TrainModelConfig::validate() const {
   BITLM_CHECK(quant_groups == 1 || matmul_precision == MatmulPrecision::kFp32,
               "matmul_precision bf16 needs model.quant_groups 1 (its exact codes assume one weight scale per "
               "tensor and one activation scale per token)");
+  BITLM_CHECK(!elastic_act || (weight_mode != WeightMode::kFp && quant_groups == 1 &&
+                               matmul_precision == MatmulPrecision::kFp32),
+              "model.act_quant \"elastic\" needs weight_mode b1.58 or b1 (fp has no activation quantizer), "
+              "quant_groups 1 and matmul_precision fp32 (whose codes assume per-token absmax scales)");
 }
 
 ModelConfig TrainModelConfig::model_config() const {
@@ -77,6 +83,7 @@ ModelConfig TrainModelConfig::model_config() const {
   mc.n_head_kv = n_head_kv; mc.head_dim = head_dim(); mc.n_ctx_train = seq_len;
   mc.n_vocab = n_vocab; mc.rms_eps = rms_eps; mc.rope_theta = rope_theta; mc.activation = activation;
   mc.fp_linear = weight_mode == WeightMode::kFp;
+  mc.elastic_act = elastic_act;
   return mc;
 }
 
@@ -102,6 +109,13 @@ TrainModel::TrainModel(const TrainModelConfig& config) : cfg_(config) {
   }
   output_norm_ = add(TensorRole::kOutputNorm);
   output_ = cfg_.tied_embedding ? tok_embd_ : add(TensorRole::kOutput);
+  // Elastic: the activation scales after every other tensor (the init stream of the rest unchanged).
+  for (int64_t l = 0; cfg_.elastic_act && l < cfg_.n_layer; ++l)
+    for (const TensorRow& row : act_scale_rows()) {
+      tensors_.push_back({act_scale_name(row.role, l), 1, 1, offset, TensorKind::kActScale});
+      offset += 1;
+      layers_[size_t(l)].index[size_t(row.role)] = tensors_.size() - 1;
+    }
   params_.assign(offset, 0.0f);
   grads_.assign(offset, 0.0f);
   wq_.assign(offset, 0.0f);
@@ -115,7 +129,8 @@ void TrainModel::init(uint64_t seed, float init_std) {
   Rng rng(seed);
   for (const ParamTensor& t : tensors_) {
     std::span<float> p = param(t);
-    for (float& v : p) v = t.kind == TensorKind::kNorm ? 1.0f : float(rng.normal() * init_std);
+    if (t.kind == TensorKind::kActScale) std::ranges::fill(p, 0.0f);  // calibrated by the first forward
+    else for (float& v : p) v = t.kind == TensorKind::kNorm ? 1.0f : float(rng.normal() * init_std);
   }
 }
 
@@ -182,13 +197,27 @@ Mat<const float> TrainModel::forward_weight(size_t i) const {
 
 void TrainModel::bitlinear_layers(Mat<const float> x, Mat<float> x_q, QuantizedActivations& xi,
                                   std::initializer_list<std::pair<size_t, Mat<float>>> outs,
-                                  ThreadPool& pool) {
-  if (!packed_path()) {  // dequantized operands, fp32 matmul: the same y = x_q w_q^T (Fig. 11)
+                                  ThreadPool& pool, size_t act_scale, std::vector<float>* x_keep) {
+  if (act_scale != kNoTensor) {  // elastic (003 Table 9): one learned alpha for every token
+    float& alpha = params_[tensors_[act_scale].offset];
+    if (alpha == 0.0f) {  // not yet calibrated: alpha = max|x| / Qp over this batch
+      float gamma = 0;
+      for (int64_t r = 0; r < x.rows; ++r)
+        for (int64_t i = 0; i < x.cols; ++i) gamma = std::max(gamma, std::fabs(x(r, i)));
+      alpha = std::max(gamma, kQuantEps) / float(kActElasticQp);
+    }
+    BITLM_ASSERT(x_keep && x.stride == x.cols);
+    x_keep->assign(x.data, x.data + x.rows * x.cols);
+    elastic_quantize_input(x, alpha, x_q, packed_path() ? &xi : nullptr, pool);
+  } else if (packed_path()) {
+    bitlinear_quantize_input_int8(x, x_q, xi, pool);
+  } else {
     bitlinear_quantize_input_groups(cfg_.weight_mode, x, x_q, cfg_.quant_groups, pool);
+  }
+  if (!packed_path()) {  // dequantized operands, fp32 matmul: the same y = x_q w_q^T (Fig. 11)
     for (const auto& [i, y] : outs) bitlinear_forward(x_q, forward_weight(i), y, pool);
     return;
   }
-  bitlinear_quantize_input_int8(x, x_q, xi, pool);
   std::vector<const TernaryMatrix*> ws;
   std::vector<float*> ys;
   for (const auto& [i, y] : outs) {
@@ -260,7 +289,8 @@ void TrainModel::layer_forward(int64_t l, ThreadPool& pool) {
 
   rms_norm_forward(x_in, P(L[kAttnNorm]), eps, mat(tmp_, R, D), a.rstd1);
   bitlinear_layers(mat(tmp_, R, D), mat(a.h1q, R, D), xi_embd_,
-                   {{L[kAttnQ], mat(a.q, R, Q)}, {L[kAttnK], mat(a.k, R, KV)}, {L[kAttnV], mat(a.v, R, KV)}}, pool);
+                   {{L[kAttnQ], mat(a.q, R, Q)}, {L[kAttnK], mat(a.k, R, KV)}, {L[kAttnV], mat(a.v, R, KV)}}, pool,
+                   L[kAttnQkvActScale], &a.h1);
   rope_forward_table(mat(a.q, R, Q), int(cfg_.n_head), rope_, pos_, neox);
   rope_forward_table(mat(a.k, R, KV), int(cfg_.n_head_kv), rope_, pos_, neox);
   if (kv_f16_)
@@ -269,17 +299,18 @@ void TrainModel::layer_forward(int64_t l, ThreadPool& pool) {
   attention_forward_mt(mat(a.q, R, Q), mat(a.k, R, KV), mat(a.v, R, KV), int(cfg_.n_head),
                        int(cfg_.n_head_kv), int(cfg_.head_dim()), cfg_.seq_len, mat(a.att, R, Q), pool);
   bitlinear_layers(sub_norm(kAttnSubNorm, mat(a.att, R, Q), a.rstd2), mat(a.a2q, R, Q), xi_attn_,
-                   {{L[kAttnOutput], x_mid}}, pool);
+                   {{L[kAttnOutput], x_mid}}, pool, L[kAttnOutputActScale], &a.a2);
   add_inplace(x_mid, x_in);
 
   rms_norm_forward(x_mid, P(L[kFfnNorm]), eps, mat(tmp_, R, D), a.rstd3);
   bitlinear_layers(mat(tmp_, R, D), mat(a.h3q, R, D), xi_embd_,
-                   {{L[kFfnGate], mat(a.gate, R, F)}, {L[kFfnUp], mat(a.up, R, F)}}, pool);
+                   {{L[kFfnGate], mat(a.gate, R, F)}, {L[kFfnUp], mat(a.up, R, F)}}, pool,
+                   L[kFfnGateUpActScale], &a.h3);
   if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_forward(mat(a.gate, R, F), mat(a.up, R, F), mat(a.act, R, F));
   else swiglu_forward(mat(a.gate, R, F), mat(a.up, R, F), mat(a.act, R, F));
   Mat<float> x_out = l + 1 < cfg_.n_layer ? mat(acts_[size_t(l + 1)].x_in, R, D) : mat(x_final_, R, D);
   bitlinear_layers(sub_norm(kFfnSubNorm, mat(a.act, R, F), a.rstd4), mat(a.a4q, R, F), xi_ffn_,
-                   {{L[kFfnDown], x_out}}, pool);
+                   {{L[kFfnDown], x_out}}, pool, L[kFfnDownActScale], &a.a4);
   add_inplace(x_out, x_mid);
 }
 
@@ -305,6 +336,14 @@ double TrainModel::head_forward(std::span<const int32_t> targets, bool backward,
   rms_norm_backward(dxf, mat(x_final_, R, D), std::span<const float>(params_.data() + norm.offset, size_t(D)),
                     rstd_final_, mat(dres_, R, D), {grads_.data() + norm.offset, size_t(D)}, pool);
   return loss;
+}
+
+void TrainModel::act_scale_backward(size_t act_scale, const std::vector<float>& x_keep, Mat<float> dx,
+                                    ThreadPool& pool) {
+  if (act_scale == kNoTensor) return;  // absmax: the STE passes dx through as it is
+  const ParamTensor& t = tensors_[act_scale];
+  BITLM_ASSERT(x_keep.size() == size_t(dx.rows * dx.cols));
+  grads_[t.offset] += elastic_quantize_backward({x_keep.data(), dx.rows, dx.cols}, params_[t.offset], dx, pool);
 }
 
 // dres_ holds dL/d(layer output) on entry and dL/d(layer input) on exit (the residual stream).
@@ -339,15 +378,18 @@ void TrainModel::layer_backward(int64_t l, ThreadPool& pool) {
 
   // FFN block; the residual passes dres through unchanged.
   linear_backward(dres, mat(a.a4q, R, F), L[kFfnDown], da4, kFirst);
+  act_scale_backward(L[kFfnDownActScale], a.a4, da4, pool);
   dact = sub_norm_backward(kFfnSubNorm, da4, mat(a.act, R, F), a.rstd4, dact);
   if (cfg_.activation == FfnActivation::kRelu2) relu2_glu_backward(dact, mat(a.gate, R, F), mat(a.up, R, F), dgate, dup);
   else swiglu_backward(dact, mat(a.gate, R, F), mat(a.up, R, F), dgate, dup);
   linear_backward(dgate, mat(a.h3q, R, D), L[kFfnGate], dh, kFirst);
   linear_backward(dup, mat(a.h3q, R, D), L[kFfnUp], dh, kThen);
+  act_scale_backward(L[kFfnGateUpActScale], a.h3, dh, pool);
   rms_norm_backward(dh, mat(a.x_mid, R, D), P(L[kFfnNorm]), a.rstd3, dres, G(L[kFfnNorm]), pool);
 
   // Attention block.
   linear_backward(dres, mat(a.a2q, R, Q), L[kAttnOutput], da2, kFirst);
+  act_scale_backward(L[kAttnOutputActScale], a.a2, da2, pool);
   datt = sub_norm_backward(kAttnSubNorm, da2, mat(a.att, R, Q), a.rstd2, datt);
   attention_backward(datt, mat(a.q, R, Q), mat(a.k, R, KV), mat(a.v, R, KV), H, Hkv, Dh, cfg_.seq_len,
                      dq, dk, dv, pool);
@@ -356,6 +398,7 @@ void TrainModel::layer_backward(int64_t l, ThreadPool& pool) {
   linear_backward(dq, mat(a.h1q, R, D), L[kAttnQ], dh, kFirst);
   linear_backward(dk, mat(a.h1q, R, D), L[kAttnK], dh, kThen);
   linear_backward(dv, mat(a.h1q, R, D), L[kAttnV], dh, kThen);
+  act_scale_backward(L[kAttnQkvActScale], a.h1, dh, pool);
   rms_norm_backward(dh, mat(a.x_in, R, D), P(L[kAttnNorm]), a.rstd1, dres, G(L[kAttnNorm]), pool);
 }
 

@@ -39,6 +39,11 @@ struct TrainModelConfig {
   // group and its input per column group, `quant_groups` of each, as that many model-parallel
   // shards would without communicating. 1: per-tensor beta, per-token gamma (the paper's default).
   int64_t quant_groups = 1;
+  // model.act_quant: "absmax" (false: per-token absmax, 003 eq. 6-7) or "elastic" (true: the
+  // learnable-scale quantizer 003 sec. 5 / Table 9 ablates, ops/ops_backward.h elastic_quantize_input):
+  // one alpha per BitLinear input, a parameter (TensorKind::kActScale, no weight decay) set from the
+  // first batch the model sees (max|x| / 127 over it) and then learned with LSQ's gradient.
+  bool elastic_act = false;
   // The BitLinear backward matmuls (dx, dw); a training choice, not part of the model's shape
   // (a checkpoint resumes under either). Head, embedding and attention stay fp32.
   MatmulPrecision matmul_precision = MatmulPrecision::kFp32;
@@ -69,6 +74,9 @@ class TrainModel {
   explicit TrainModel(const TrainModelConfig& config);
 
   // Norm gains 1; every other tensor N(0, init_std^2) from Rng(seed), in table order.
+  // Elastic models: the activation scales are set to 0, "not yet calibrated": the first forward
+  // sets each to max|x| / 127 of its input in that batch (the trainer runs it on the first batch
+  // before the first step, so that every sequence runner and rank starts from the same scales).
   void init(uint64_t seed, float init_std = 0.02f);
 
   const TrainModelConfig& config() const { return cfg_; }
@@ -108,6 +116,7 @@ class TrainModel {
   struct LayerActs {  // what the backward of one layer reads; (rows, width) each
     std::vector<float> x_in, rstd1, h1q, q, k, v, att, rstd2, a2q;
     std::vector<float> x_mid, rstd3, h3q, gate, up, act, rstd4, a4q;
+    std::vector<float> h1, a2, h3, a4;  // elastic only: the BitLinear inputs before quantization
   };
   void resize_activations(int64_t rows);
   void prepare_weights(ThreadPool& pool);  // wq_, packed_ and head_t_, once per parameter update
@@ -118,8 +127,13 @@ class TrainModel {
   bool packed_path() const { return cfg_.weight_mode == WeightMode::kTernary && cfg_.quant_groups == 1; }
   // The BitLinear layers sharing the input x: x_q (saved for dW) and y_m = x_q W_m^T — through
   // the int8 x ternary GEMM or the fp32 matmul (packed_path).
+  // act_scale: an elastic model's scale tensor of this input (its x is then kept in x_keep for the
+  // backward), kNoTensor for per-token absmax.
   void bitlinear_layers(Mat<const float> x, Mat<float> x_q, QuantizedActivations& xi,
-                        std::initializer_list<std::pair<size_t, Mat<float>>> outs, ThreadPool& pool);
+                        std::initializer_list<std::pair<size_t, Mat<float>>> outs, ThreadPool& pool,
+                        size_t act_scale = kNoTensor, std::vector<float>* x_keep = nullptr);
+  // Elastic: dx (dL/dx_q on entry) to dL/dx, and dL/dalpha added to the scale's gradient.
+  void act_scale_backward(size_t act_scale, const std::vector<float>& x_keep, Mat<float> dx, ThreadPool& pool);
   void forward_layers(std::span<const int32_t> inputs, ThreadPool& pool);
   void layer_forward(int64_t l, ThreadPool& pool);
   void layer_backward(int64_t l, ThreadPool& pool);
@@ -138,7 +152,7 @@ class TrainModel {
   // A layer's tensor indices by role (model/tensor_table.h); kNoTensor where the arch has none.
   static constexpr size_t kNoTensor = size_t(-1);
   struct Layer {
-    std::array<size_t, size_t(TensorRole::kFfnDown) + 1> index;
+    std::array<size_t, size_t(TensorRole::kFfnDownActScale) + 1> index;
     size_t operator[](TensorRole role) const { return index[size_t(role)]; }
   };
   std::vector<Layer> layers_;

@@ -201,6 +201,16 @@ TrainResult run_training(TrainConfig cfg, const TrainOptions& options) {
       fmt::print(stderr, "train: resuming {} at step {} of {} ({:.0f} s of training so far)\n", options.resume,
                  state.step, cfg.steps, state.elapsed_s);
   }
+  if (cfg.model.elastic_act && state.step == 0) {
+    // Elastic activation scales from the first batch (at most 8 of its sequences; TrainModel::init):
+    // the same sequences on every rank, before the sequence runners copy the parameters.
+    ShardLoader first(cfg.train_data, cfg.model.seq_len);
+    first.seek(loader.position());
+    const int64_t n = std::min<int64_t>(cfg.batch_size, 8);
+    std::vector<int32_t> in(size_t(n * cfg.model.seq_len)), tgt(in.size());
+    first.next(n, in, tgt);
+    model.forward(in, tgt, pool);
+  }
   std::optional<std::ofstream> metrics;  // rank 0 alone writes files and draws the progress bar
   std::optional<ProgressBar> bar;
   if (dist.is_root()) {

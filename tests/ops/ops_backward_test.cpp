@@ -394,5 +394,66 @@ TEST(CrossEntropy, LossAndGradientMatchFiniteDifferences) {
   }
 }
 
+// The elastic quantizer's gradients are those of LSQ's straight-through surrogate (Esser et al. 2020,
+// eq. 3-5; what torch autograd computes for alpha * (round_pass(clamp(x / alpha, -127, 127)))):
+//   g(x, alpha) = alpha * clip(x / alpha, -127, 127) + alpha * C,  C = round(u) - clip(u) frozen,
+// so central differences of g in x and alpha (C held at the base point) must match the backward,
+// dalpha scaled by 1/sqrt(cols * 127). Inputs span the clip range on both sides.
+TEST(ElasticQuantizer, GradientsMatchFiniteDifferencesOfTheLsqSurrogate) {
+  const int64_t T = 5, K = 24;
+  Vec x = random_vec(size_t(T * K), 41, 1.0);
+  x[3] = 9.0f;  // outside the clip range: zero dx, dalpha gets +127
+  x[30] = -7.5f;
+  const Vec r = random_vec(size_t(T * K), 42);
+  const float alpha = 0.05f;  // clip at +-6.35
+  ThreadPool pool(2);
+  // forward: x_q = alpha * round-clip; also the int8 codes
+  Vec xq(x.size());
+  QuantizedActivations xi;
+  elastic_quantize_input({x.data(), T, K}, alpha, {xq.data(), T, K}, &xi, pool);
+  int outside = 0;
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < K; ++i) {
+      const float v = x[size_t(t * K + i)], q = float(xi.q[size_t(t * xi.stride + i)]);
+      EXPECT_EQ(q, std::clamp(std::nearbyint(v / alpha), -127.0f, 127.0f)) << t << "," << i;
+      EXPECT_FLOAT_EQ(xq[size_t(t * K + i)], q * alpha);
+      EXPECT_FLOAT_EQ(xi.scale[size_t(t)], 1.0f / alpha);
+      outside += std::fabs(v / alpha) > 127;
+    }
+  EXPECT_GE(outside, 2);
+  Vec dx = r;
+  const float dalpha = elastic_quantize_backward({x.data(), T, K}, alpha, {dx.data(), T, K}, pool);
+  // The surrogate in double, C frozen at (x, alpha).
+  std::vector<double> C(x.size());
+  for (size_t j = 0; j < x.size(); ++j) {
+    const double u = std::clamp(double(x[j]) / alpha, -127.0, 127.0);
+    C[j] = double(xi.q[size_t(int64_t(j) / K * xi.stride + int64_t(j) % K)]) - u;
+  }
+  auto loss = [&](const Vec& xs, double a) {
+    double L = 0;
+    for (size_t j = 0; j < xs.size(); ++j) L += r[j] * (a * std::clamp(double(xs[j]) / a, -127.0, 127.0) + a * C[j]);
+    return L;
+  };
+  const double h = 1e-4;
+  const double fd_alpha = (loss(x, alpha + h) - loss(x, alpha - h)) / (2 * h) / std::sqrt(double(K) * 127);
+  EXPECT_NEAR(dalpha, fd_alpha, 1e-3 * std::fabs(fd_alpha) + 1e-4);
+  for (size_t j = 0; j < x.size(); ++j) {
+    Vec up = x, down = x;
+    up[j] += 1e-3f;
+    down[j] -= 1e-3f;
+    const double fd = (loss(up, alpha) - loss(down, alpha)) / (double(up[j]) - double(down[j]));
+    EXPECT_NEAR(dx[j], fd, 1e-3) << j;
+  }
+  EXPECT_EQ(dx[3], 0.0f);
+  EXPECT_EQ(dx[30], 0.0f);
+  // The same dalpha whatever the thread count (row sums added in order).
+  for (int threads : {1, 3}) {
+    ThreadPool p(threads);
+    Vec d2 = r;
+    EXPECT_EQ(elastic_quantize_backward({x.data(), T, K}, alpha, {d2.data(), T, K}, p), dalpha);
+    EXPECT_EQ(d2, dx);
+  }
+}
+
 }  // namespace
 }  // namespace bitlm

@@ -36,13 +36,15 @@ struct Trained {
 };
 
 // width: n_embd (64, n_ff 96; another width is also n_ff, e.g. 256 for the peers' 256-blocks).
-Trained train_small(WeightMode mode, ThreadPool& pool, const std::string& arch = "bitnet", int64_t width = 64) {
+Trained train_small(WeightMode mode, ThreadPool& pool, const std::string& arch = "bitnet", int64_t width = 64,
+                    bool elastic = false) {
   Trained r;
   TrainModelConfig& c = r.c;
   c.arch = arch;
   c.n_vocab = 97; c.n_embd = width; c.n_ff = width == 64 ? 96 : width; c.n_layer = 2; c.n_head = 4; c.n_head_kv = 2;
   c.seq_len = 12;
   c.weight_mode = mode;
+  c.elastic_act = elastic;
   c.tied_embedding = mode != WeightMode::kBinary;
   c.activation = mode == WeightMode::kBinary ? FfnActivation::kRelu2 : FfnActivation::kSilu;
   r.model = std::make_unique<TrainModel>(c);
@@ -69,6 +71,7 @@ double exported_relative_error(const Trained& r, uint32_t fp_type, ThreadPool& p
   const auto m = Model::load(path);
   EXPECT_EQ(m->config.fp_linear, r.c.weight_mode == WeightMode::kFp);
   EXPECT_EQ(m->config.arch, r.c.arch);
+  EXPECT_EQ(m->config.elastic_act, r.c.elastic_act);
   Forward fwd(*m, r.c.seq_len, pool, ActMode::kInt8);
   fwd.eval(r.tokens, /*all_logits=*/true);
   double max_abs = 0, max_err = 0;
@@ -102,6 +105,26 @@ TEST(Export, EveryArchTrainsAsItRuns) {
     EXPECT_EQ(r.model->tensors().size(), arch.tensors->blocks.size() * 2 + 2) << arch.name;  // tied head
     EXPECT_LE(exported_relative_error(r, kGgmlF16, pool), 1e-4) << arch.name;
   }
+}
+
+// An elastic model (003 Table 9) stores each BitLinear input's learned scale as a 1-value F32 tensor;
+// the inference forward quantizes that input with it for every token (not per-token absmax), so
+// its logits are the training forward's, on both weight modes and both archs (pre-LN llama too).
+TEST(Export, ElasticModelLogitsEqualTheTrainingForward) {
+  ThreadPool pool(2);
+  for (const char* arch : {"bitnet", "llama"})
+    for (WeightMode mode : {WeightMode::kTernary, WeightMode::kBinary}) {
+      const Trained r = train_small(mode, pool, arch, 64, /*elastic=*/true);
+      const ParamTensor& a = r.model->tensor("blk.1.ffn_down.act_scale");
+      EXPECT_GT(r.model->params()[a.offset], 0.0f);
+      EXPECT_LE(exported_relative_error(r, kGgmlF16, pool), 1e-4) << arch << " " << weight_mode_name(mode);
+      // The file's scales are what inference uses: doubled after the training logits were taken,
+      // the exported model no longer gives them.
+      Trained doubled = train_small(mode, pool, arch, 64, true);
+      for (const ParamTensor& t : doubled.model->tensors())
+        if (t.kind == TensorKind::kActScale) doubled.model->params()[t.offset] *= 2;
+      EXPECT_GT(exported_relative_error(doubled, kGgmlF16, pool), 1e-3) << arch;
+    }
 }
 
 TEST(Export, UnknownArchIsRefused) {

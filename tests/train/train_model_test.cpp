@@ -71,8 +71,10 @@ TEST(TrainModel, FpGradientsMatchFiniteDifferencesRelu2Tied) {
 }
 
 TEST(TrainModel, ResultsDoNotDependOnThreadCount) {
-  for (WeightMode mode : {WeightMode::kTernary, WeightMode::kBinary}) {
+  for (WeightMode mode : {WeightMode::kTernary, WeightMode::kBinary})
+   for (bool elastic : {false, true}) {
     auto cfg = tiny(mode, true, FfnActivation::kSilu);
+    cfg.elastic_act = elastic;
     cfg.n_embd = 32; cfg.n_ff = 40; cfg.n_head = 4; cfg.n_head_kv = 2; cfg.n_vocab = 50; cfg.seq_len = 16;
     const auto in = tokens(64, 3, cfg.n_vocab), tgt = tokens(64, 4, cfg.n_vocab);
     std::vector<std::vector<float>> grads;
@@ -86,7 +88,7 @@ TEST(TrainModel, ResultsDoNotDependOnThreadCount) {
     }
     EXPECT_EQ(losses[0], losses[1]);
     EXPECT_EQ(losses[0], losses[2]);
-    EXPECT_TRUE(grads[0] == grads[1] && grads[0] == grads[2]) << weight_mode_name(mode);
+    EXPECT_TRUE(grads[0] == grads[1] && grads[0] == grads[2]) << weight_mode_name(mode) << (elastic ? " elastic" : "");
   }
 }
 

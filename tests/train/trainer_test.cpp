@@ -152,6 +152,59 @@ TEST(Trainer, CorruptOrMismatchedCheckpointIsRefused) {
   }
 }
 
+// model.act_quant "elastic" (003 Table 9): the scales are calibrated from the first batch, learned
+// (they move), saved in the checkpoint (a run cut after 3 steps resumes bit for bit), written in the
+// config only when elastic, and refused where they cannot apply; the run's loss falls.
+TEST(Trainer, ElasticActivationQuantizerTrainsAndResumesBitIdentically) {
+  const std::string data = byte_shards();
+  TrainOptions quiet;
+  quiet.progress = false;
+  auto elastic = [&](const std::string& name) {
+    auto cfg = small_config(data, temp_dir(name));
+    cfg.model.weight_mode = WeightMode::kBinary;
+    cfg.model.elastic_act = true;
+    cfg.threads = 2;
+    cfg.batch_size = 3;  // sequence runners: every copy must start from the calibrated scales
+    return cfg;
+  };
+  const auto full_cfg = elastic("elastic_full");
+  run_training(full_cfg, quiet);
+  const auto cut_cfg = elastic("elastic_cut");
+  TrainOptions first = quiet;
+  first.stop_after_steps = 3;
+  run_training(cut_cfg, first);
+  TrainOptions resume = quiet;
+  resume.resume = cut_cfg.out_dir + "/checkpoint.safetensors";
+  run_training(cut_cfg, resume);
+  const auto a = losses(full_cfg.out_dir + "/metrics.jsonl"), b = losses(cut_cfg.out_dir + "/metrics.jsonl");
+  ASSERT_EQ(a.size(), 6u);
+  EXPECT_EQ(a, b);
+  EXPECT_LT(a.back(), a.front());
+  const auto fa = SafetensorsFile::open(full_cfg.out_dir + "/checkpoint.safetensors");
+  const auto fb = SafetensorsFile::open(cut_cfg.out_dir + "/checkpoint.safetensors");
+  EXPECT_EQ(fa->metadata().at("crc32"), fb->metadata().at("crc32"));
+  const auto alpha = fa->read_f32("param.blk.0.attn_qkv.act_scale");
+  ASSERT_EQ(alpha.size(), 1u);
+  EXPECT_GT(alpha[0], 0.0f);
+  EXPECT_EQ(fa->read_f32("param.blk.0.ffn_down.act_scale"), fb->read_f32("param.blk.0.ffn_down.act_scale"));
+  EXPECT_NE(fa->read_f32("adam_m.blk.0.ffn_down.act_scale")[0], 0.0f);  // it is learned
+  EXPECT_EQ(checkpoint_config(resume.resume).model.elastic_act, true);
+  // An absmax config cannot resume an elastic checkpoint (nor the reverse): the model differs.
+  auto absmax = cut_cfg;
+  absmax.model.elastic_act = false;
+  TrainModel m(absmax.model);
+  AdamW opt(m.params().size(), {});
+  EXPECT_THROW(load_checkpoint(resume.resume, absmax, m, opt), UserError);
+  // Absmax configs do not write the key (their checkpoints keep their bytes).
+  EXPECT_FALSE(absmax.model_json().contains("act_quant"));
+  EXPECT_EQ(cut_cfg.model_json()["act_quant"], "elastic");
+  auto fp = cut_cfg;
+  fp.model.weight_mode = WeightMode::kFp;
+  EXPECT_THROW(fp.validate(), UserError);
+  EXPECT_THROW(TrainConfig::from_json(nlohmann::json::parse(R"({"model": {"act_quant": "lsq"}})"), "x.json"),
+               FormatError);
+}
+
 TEST(TrainConfig, DefaultsUnknownKeysAndBadValues) {
   const TrainConfig d = TrainConfig::from_json(nlohmann::json::object(), "x.json");
   EXPECT_EQ(d.model.n_vocab, 0);  // from the data
