@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -18,6 +19,7 @@
 #include "core/ggml_types.h"
 #include "io/gguf.h"
 #include "quant/packed_layout.h"
+#include "quant/quantize.h"
 #include "quant/ternary_formats.h"
 
 namespace bitlm {
@@ -143,9 +145,9 @@ ModelWeights ModelWeights::load(const GgufFile& f, const ModelConfig& c) {
     for (const TensorRow& row : names.blocks) {
       if (tensor_kind(row.role) != TensorKind::kLinear) continue;
       const std::string name = act_scale_name(act_scale_role(row.role), l);
-      const float alpha = load_norm(f, name, 1)[0];  // a 1-value F32 tensor, checked finite like a norm
-      if (!(alpha > 0)) throw FormatError(f.path(), fmt::format("tensor '{}' = {} is not a positive scale", name, alpha));
-      L.linear(row.role)->act_scale = alpha;
+      // a 1-value F32 tensor, checked finite like a norm; training clamps alpha to >= eps (an AdamW
+      // step may take it below 0), and so does quantize_elastic_int8: the same scale here
+      L.linear(row.role)->act_scale = std::max(load_norm(f, name, 1)[0], kQuantEps);
     }
   }
   return w;

@@ -190,7 +190,7 @@ TEST(Trainer, ElasticActivationQuantizerTrainsAndResumesBitIdentically) {
   EXPECT_NE(fa->read_f32("adam_m.blk.0.ffn_down.act_scale")[0], 0.0f);  // it is learned
   EXPECT_EQ(checkpoint_config(resume.resume).model.elastic_act, true);
   // An absmax config cannot resume an elastic checkpoint (nor the reverse): the model differs.
-  auto absmax = cut_cfg;
+  auto absmax = checkpoint_config(resume.resume);  // n_vocab from the data
   absmax.model.elastic_act = false;
   TrainModel m(absmax.model);
   AdamW opt(m.params().size(), {});
@@ -198,7 +198,8 @@ TEST(Trainer, ElasticActivationQuantizerTrainsAndResumesBitIdentically) {
   // Absmax configs do not write the key (their checkpoints keep their bytes).
   EXPECT_FALSE(absmax.model_json().contains("act_quant"));
   EXPECT_EQ(cut_cfg.model_json()["act_quant"], "elastic");
-  auto fp = cut_cfg;
+  auto fp = absmax;
+  fp.model.elastic_act = true;
   fp.model.weight_mode = WeightMode::kFp;
   EXPECT_THROW(fp.validate(), UserError);
   EXPECT_THROW(TrainConfig::from_json(nlohmann::json::parse(R"({"model": {"act_quant": "lsq"}})"), "x.json"),
