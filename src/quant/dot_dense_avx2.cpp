@@ -5,6 +5,7 @@
 // rebuilding 32 six-bit values per vector and scaling each 16-value half-sum by d * scale.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -76,6 +77,39 @@ inline void q6_k_half_codes(const uint8_t* ql, const uint8_t* qh, __m256i q[4]) 
   q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), high(6));
 }
 
+// One Q6_K block decoded for dots with Q8_K activations: the unsigned 6-bit codes (32 per vector,
+// values 32 i .. 32 i + 31), each 16-group's int8 scale spread over its 16 int16 lanes, the scales
+// widened for the -32 offset, and d.
+struct Q6KBlock {
+  __m256i q[8], scale[8], sc16;
+  float d;
+  explicit Q6KBlock(const uint8_t* blk) {
+    const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192));
+    q6_k_half_codes(blk, blk + 128, q);
+    q6_k_half_codes(blk + 64, blk + 160, q + 4);
+    for (int i = 0; i < 8; ++i) {
+      const int8_t g = int8_t(2 * i);
+      const __m128i spread = _mm_set_epi8(g + 1, g + 1, g + 1, g + 1, g + 1, g + 1, g + 1, g + 1, g, g, g, g, g, g, g, g);
+      scale[i] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, spread));
+    }
+    sc16 = _mm256_cvtepi8_epi16(sc);
+    uint16_t h;
+    std::memcpy(&h, blk + 208, 2);
+    d = _cvtsh_ss(h);
+  }
+  // The exact int32 sum_g sc[g] * sum_i (q_i - 32) * x_i of 256 xq (xsum16: their 16-sums).
+  int32_t dot(const int8_t* xq, const int16_t* xsum16) const {
+    __m256i isum = _mm256_setzero_si256();
+    for (int i = 0; i < 8; ++i) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * i));
+      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q[i], x), scale[i]));
+    }
+    const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xsum16));
+    const __m256i offset = _mm256_madd_epi16(sc16, xs);
+    return hsum_i32(_mm256_sub_epi32(isum, _mm256_slli_epi32(offset, 5)));
+  }
+};
+
 }  // namespace
 
 float dot_f16_avx2(const uint8_t* row, const float* x, int64_t n) { return dot_16bit<f16x8>(row, x, n); }
@@ -141,27 +175,31 @@ float dot_q6_k_q8_avx2(const uint8_t* row, const int8_t* xq, const float* xd, co
   float acc = 0;
   for (int64_t b = 0; b < n / 256; ++b, row += 210, xq += 256, xsum16 += 16) {
     prefetch_ahead(row, 210);  // spread over the row's blocks (DotQ6KQ8 in quant/kernels.h)
-    const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 192));
-    __m256i isum = _mm256_setzero_si256();
-    for (int h = 0; h < 2; ++h) {
-      __m256i q[4];
-      q6_k_half_codes(row + 64 * h, row + 128 + 32 * h, q);
-      for (int j = 0; j < 4; ++j) {
-        const int8_t g = int8_t(8 * h + 2 * j);
-        const __m128i spread = _mm_set_epi8(g + 1, g + 1, g + 1, g + 1, g + 1, g + 1, g + 1, g + 1, g, g, g, g, g, g, g, g);
-        const __m256i scale = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, spread));
-        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 128 * h + 32 * j));
-        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q[j], x), scale));
-      }
-    }
-    const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xsum16));
-    const __m256i offset = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc), xs);
-    const int32_t s = hsum_i32(_mm256_sub_epi32(isum, _mm256_slli_epi32(offset, 5)));
-    uint16_t d;
-    std::memcpy(&d, row + 208, 2);
-    acc = std::fma(_cvtsh_ss(d) * xd[b], float(s), acc);
+    const Q6KBlock blk(row);
+    acc = std::fma(blk.d * xd[b], float(blk.dot(xq, xsum16)), acc);
   }
   return acc;
+}
+
+// Each block decoded once per chunk of up to 16 activation rows; per row the same int32 block sums
+// and the same fma chain as dot_q6_k_q8_avx2, so the floats are equal.
+void dot_q6_k_q8_rows_avx2(const uint8_t* row, const int8_t* xq, const float* xd, const int16_t* xsum16, int64_t n,
+                           int64_t T, float* y, int64_t y_stride) {
+  constexpr int64_t kChunk = 16;
+  const int64_t nb = n / 256, ng = n / 16;
+  for (int64_t t0 = 0; t0 < T; t0 += kChunk) {
+    const int64_t tn = std::min(kChunk, T - t0);
+    float acc[kChunk] = {};
+    for (int64_t b = 0; b < nb; ++b) {
+      if (t0 == 0) prefetch_ahead(row + 210 * b, 210);
+      const Q6KBlock blk(row + 210 * b);
+      for (int64_t t = 0; t < tn; ++t) {
+        const int64_t r = t0 + t;
+        acc[t] = std::fma(blk.d * xd[r * nb + b], float(blk.dot(xq + r * n + 256 * b, xsum16 + r * ng + 16 * b)), acc[t]);
+      }
+    }
+    for (int64_t t = 0; t < tn; ++t) y[(t0 + t) * y_stride] = acc[t];
+  }
 }
 
 float dot_q6_k_avx2(const uint8_t* row, const float* x, int64_t n) {

@@ -14,23 +14,27 @@ namespace {
 constexpr MatmulKernels kRef = {"ref", {gemv_t2_ref, gemm_t2_ref, gemm_t2_f32_ref},
                                 {gemv_t1_ref, gemm_t1_ref, gemm_t1_f32_ref}, dot_f32_ref,
                                 dot_f16_ref, dot_bf16_ref, dot_q8_0_ref, dot_q6_k_ref, dot_q8_0_q8_ref,
-                                dot_q6_k_q8_ref, dot_q4_0_q8_ref, kGgmlBitlmT2};
+                                dot_q6_k_q8_ref, dot_q4_0_q8_ref,
+                                dot_q6_k_q8_rows_each<dot_q6_k_q8_ref>, kGgmlBitlmT2};
 #if defined(__x86_64__) || defined(_M_X64)
 constexpr MatmulKernels kAvx2 = {"avx2", {gemv_t2_avx2, gemm_t2_avx2, gemm_t2_f32_avx2},
                                  {gemv_t1_avx2, gemm_t1_avx2, gemm_t1_f32_ref}, dot_f32_avx2,
                                  dot_f16_avx2, dot_bf16_avx2, dot_q8_0_avx2, dot_q6_k_avx2, dot_q8_0_q8_avx2,
-                                 dot_q6_k_q8_avx2, dot_q4_0_q8_avx2, kGgmlBitlmT2};
+                                 dot_q6_k_q8_avx2, dot_q4_0_q8_avx2, dot_q6_k_q8_rows_avx2,
+                                 kGgmlBitlmT2};
 // The float paths have no AVX-512 variant worth its code: they stream memory, AVX2 keeps up.
 constexpr MatmulKernels kAvx512 = {"avx512", {gemv_t2_avx512, gemm_t2_avx512, gemm_t2_f32_avx2},
                                    {gemv_t1_avx512, gemm_t1_avx512, gemm_t1_f32_ref}, dot_f32_avx2,
                                    dot_f16_avx2, dot_bf16_avx2, dot_q8_0_avx2, dot_q6_k_avx2, dot_q8_0_q8_avx512,
-                                   dot_q6_k_q8_avx512, dot_q4_0_q8_avx2, kGgmlBitlmT1};
+                                   dot_q6_k_q8_avx512, dot_q4_0_q8_avx2,
+                                   dot_q6_k_q8_rows_each<dot_q6_k_q8_avx512>, kGgmlBitlmT1};
 #endif
 #if defined(__aarch64__)
 constexpr MatmulKernels kNeon = {"neon", {gemv_t2_neon, gemm_t2_neon, gemm_t2_f32_ref},
                                  {gemv_t1_neon, gemm_t1_neon, gemm_t1_f32_ref}, dot_f32_ref,
                                  dot_f16_ref, dot_bf16_ref, dot_q8_0_ref, dot_q6_k_ref, dot_q8_0_q8_neon,
-                                 dot_q6_k_q8_neon, dot_q4_0_q8_ref, kGgmlBitlmT2};
+                                 dot_q6_k_q8_neon, dot_q4_0_q8_ref,
+                                 dot_q6_k_q8_rows_each<dot_q6_k_q8_neon>, kGgmlBitlmT2};
 #endif
 
 const std::vector<const MatmulKernels*>& runnable() {

@@ -82,6 +82,39 @@ TEST_P(DotQ6KQ8Test, RawBlocksGiveTheExactIntegerSum) {
   }
 }
 
+// The batched head's kernel: T activation rows against one Q6_K row give, row for row, ref's
+// one-row dot bit for bit (chunks of rows: T up to 33), and write only y[t * y_stride].
+TEST_P(DotQ6KQ8Test, RowsKernelEqualsTheOneRowDotForEveryRow) {
+  Rng rng(13);
+  for (int64_t n : {256, 2560}) {
+    const size_t N = static_cast<size_t>(n);
+    std::vector<float> w(N);
+    for (auto& v : w) v = float(rng.normal());
+    std::vector<uint8_t> row(dense_row_bytes(kGgmlQ6_K, n));
+    encode_dense_row(kGgmlQ6_K, w.data(), n, row.data());
+    for (int64_t T : {1, 2, 3, 16, 17, 33}) {
+      std::vector<float> x(size_t(T) * N);
+      for (auto& v : x) v = float(rng.normal());
+      std::vector<int8_t> xq(x.size());
+      std::vector<float> xd(size_t(T) * N / 256);
+      std::vector<int16_t> xs(size_t(T) * N / 16);
+      for (int64_t t = 0; t < T; ++t)
+        quantize_q8_k_blocks(x.data() + t * n, n, xq.data() + t * n, xd.data() + t * (n / 256),
+                             xs.data() + t * (n / 16));
+      constexpr int64_t kStride = 3;
+      std::vector<float> y(size_t(T * kStride), -7.0f);
+      GetParam()->dot_q6_k_q8_rows(row.data(), xq.data(), xd.data(), xs.data(), n, T, y.data(), kStride);
+      for (int64_t t = 0; t < T; ++t) {
+        const float want = dot_q6_k_q8_ref(row.data(), xq.data() + t * n, xd.data() + t * (n / 256),
+                                           xs.data() + t * (n / 16), n);
+        EXPECT_EQ(y[size_t(t * kStride)], want) << GetParam()->isa << " n=" << n << " T=" << T << " t=" << t;
+        EXPECT_EQ(y[size_t(t * kStride + 1)], -7.0f);
+        EXPECT_EQ(y[size_t(t * kStride + 2)], -7.0f);
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, DotQ6KQ8Test, testing::ValuesIn(runnable_kernels()),
                          [](const auto& info) { return std::string(info.param->isa); });
 
