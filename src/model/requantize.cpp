@@ -49,9 +49,9 @@ std::vector<uint8_t> reencode_ternary(const GgufFile& f, const GgufTensorInfo& t
     throw FormatError(f.path(), fmt::format("tensor '{}': type {} is not a ternary weight type", t.name,
                                             ggml_type_name(t.type)));
   const int64_t cols = int64_t(t.ne[0]), rows = int64_t(t.ne[1]);
-  std::vector<int8_t> q(size_t(rows * cols));
-  const float scale = decode_ternary(f.path(), t.name, t.type, f.tensor_data(t), rows, cols, q);
-  return encode_ternary(type, q, rows, cols, scale, fmt::format("{}: tensor '{}'", f.path(), t.name));
+  DecodedTernary d;
+  const float scale = decode_ternary(f.path(), t.name, t.type, f.tensor_data(t), rows, cols, d);
+  return encode_ternary(type, d.q, rows, cols, scale, fmt::format("{}: tensor '{}'", f.path(), t.name));
 }
 
 // The arch-prefixed keys under the new arch name, every other key as it is.

@@ -62,7 +62,9 @@ void release_pages(std::span<const uint8_t> bytes) {
   if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
-TernaryMatrix load_ternary(const GgufFile& f, std::string_view name, int64_t rows, int64_t cols) {
+// `scratch` holds the decoded values of a repacked tensor; one for the whole model (see decode_ternary).
+TernaryMatrix load_ternary(const GgufFile& f, std::string_view name, int64_t rows, int64_t cols,
+                           DecodedTernary& scratch) {
   const GgufTensorInfo& t = require_tensor(f, name, {uint64_t(cols), uint64_t(rows)});
   const uint32_t layout = load_layout(t.type);
   if (t.type == layout) {  // already the layout this machine runs: copied as stored, no decode and re-pack
@@ -70,9 +72,8 @@ TernaryMatrix load_ternary(const GgufFile& f, std::string_view name, int64_t row
     release_pages(f.tensor_data(t));
     return m;
   }
-  std::vector<int8_t> q(static_cast<size_t>(rows * cols));
-  const float scale = decode_ternary(f.path(), t.name, t.type, f.tensor_data(t), rows, cols, q);
-  TernaryMatrix m = TernaryMatrix::pack(q, rows, cols, {&scale, 1}, layout);
+  const float scale = decode_ternary(f.path(), t.name, t.type, f.tensor_data(t), rows, cols, scratch);
+  TernaryMatrix m = TernaryMatrix::pack(scratch.q, rows, cols, {&scale, 1}, layout);
   release_pages(f.tensor_data(t));
   return m;
 }
@@ -94,10 +95,11 @@ DenseMatrix load_fp_linear(const GgufFile& f, std::string_view name, int64_t row
   return copy_dense(f, t, rows, cols);
 }
 
-LinearWeights load_linear(const GgufFile& f, bool fp, std::string_view name, int64_t rows, int64_t cols) {
+LinearWeights load_linear(const GgufFile& f, bool fp, std::string_view name, int64_t rows, int64_t cols,
+                          DecodedTernary& scratch) {
   LinearWeights w;
   if (fp) w.dense = load_fp_linear(f, name, rows, cols);
-  else w.ternary = load_ternary(f, name, rows, cols);
+  else w.ternary = load_ternary(f, name, rows, cols, scratch);
   return w;
 }
 
@@ -133,13 +135,21 @@ ModelWeights ModelWeights::load(const GgufFile& f, const ModelConfig& c) {
                            : load_dense(f, output, c.n_vocab, D, true);
   w.output_norm = load_norm(f, names.gguf_name(kOutputNorm), D);
   w.layers.resize(size_t(c.n_layer));
+  DecodedTernary scratch;  // sized once for the largest linear tensor: no reallocation, no heap holes
+  size_t largest = 0;
+  for (const TensorRow& row : names.blocks)
+    if (tensor_kind(row.role) != TensorKind::kNorm) {
+      const TensorShape s = tensor_shape(row.role, c);
+      largest = std::max(largest, size_t(s.rows * s.cols));
+    }
+  if (!c.fp_linear) scratch.q.reserve(largest);
   for (int64_t l = 0; l < c.n_layer; ++l) {
     LayerWeights& L = w.layers[size_t(l)];
     for (const TensorRow& row : names.blocks) {
       const std::string name = names.gguf_name(row.role, l);
       const TensorShape s = tensor_shape(row.role, c);
       if (tensor_kind(row.role) == TensorKind::kNorm) *L.norm(row.role) = load_norm(f, name, s.cols);
-      else *L.linear(row.role) = load_linear(f, c.fp_linear, name, s.rows, s.cols);
+      else *L.linear(row.role) = load_linear(f, c.fp_linear, name, s.rows, s.cols, scratch);
     }
     if (!c.elastic_act) continue;
     for (const TensorRow& row : names.blocks) {

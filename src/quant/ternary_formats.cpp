@@ -214,9 +214,11 @@ uint64_t tensor_bytes(uint32_t type, int64_t rows, int64_t cols) {
 
 bool is_ternary_format(uint32_t type) { return find_packed_layout(type) || find_codec(type); }
 
-DecodedTernary decode_ternary(uint32_t ggml_type, std::span<const uint8_t> data, int64_t rows,
-                              int64_t cols, std::string_view path, std::string_view name) {
-  DecodedTernary out;
+namespace {
+
+void decode_into(uint32_t ggml_type, std::span<const uint8_t> data, int64_t rows, int64_t cols,
+                 std::string_view path, std::string_view name, DecodedTernary& out) {
+  out.scale = 0, out.uniform_scale = true, out.from_latent = false;
   try {
     const GgmlTypeTraits& t = require_format(ggml_type, rows, cols, fmt::format("tensor '{}'", name));
     const uint64_t want = tensor_bytes(ggml_type, rows, cols);
@@ -230,18 +232,24 @@ DecodedTernary decode_ternary(uint32_t ggml_type, std::span<const uint8_t> data,
   }
   if (!std::isfinite(out.scale) || out.scale < 0)
     throw FormatError(path, fmt::format("tensor '{}': scale {} is not a finite non-negative number", name, out.scale));
+}
+
+}  // namespace
+
+DecodedTernary decode_ternary(uint32_t ggml_type, std::span<const uint8_t> data, int64_t rows,
+                              int64_t cols, std::string_view path, std::string_view name) {
+  DecodedTernary out;
+  decode_into(ggml_type, data, rows, cols, path, name, out);
   return out;
 }
 
 float decode_ternary(const std::string& path, const std::string& name, uint32_t ggml_type,
-                     std::span<const uint8_t> data, int64_t rows, int64_t cols, std::span<int8_t> q) {
-  BITLM_ASSERT(int64_t(q.size()) == rows * cols);
-  DecodedTernary d = decode_ternary(ggml_type, data, rows, cols, path, name);
-  if (!d.uniform_scale)
+                     std::span<const uint8_t> data, int64_t rows, int64_t cols, DecodedTernary& out) {
+  decode_into(ggml_type, data, rows, cols, path, name, out);
+  if (!out.uniform_scale)
     throw FormatError(path, fmt::format("tensor '{}': blocks carry different scales; bitlm needs one "
                                         "scale per tensor (003 eq. 5)", name));
-  std::copy(d.q.begin(), d.q.end(), q.begin());
-  return d.scale;
+  return out.scale;
 }
 
 std::vector<uint8_t> encode_ternary(uint32_t ggml_type, std::span<const int8_t> q, int64_t rows,

@@ -45,9 +45,12 @@ bool is_ternary_format(uint32_t ggml_type);
 // shape or size that does not fit, or a non-finite/negative scale.
 DecodedTernary decode_ternary(uint32_t ggml_type, std::span<const uint8_t> data, int64_t rows,
                               int64_t cols, std::string_view path, std::string_view name);
-// As above into q (rows*cols), returning the scale; also throws when TQ block scales disagree.
+// As above into `out`, returning the scale; also throws when TQ block scales disagree. out.q keeps
+// its capacity: a loader that decodes tensor after tensor into one DecodedTernary allocates once,
+// where a buffer per tensor left freed holes in the heap that stayed resident (the T1 -> T2 load's
+// peak RSS, docs/performance.md).
 float decode_ternary(const std::string& path, const std::string& name, uint32_t ggml_type,
-                     std::span<const uint8_t> data, int64_t rows, int64_t cols, std::span<int8_t> q);
+                     std::span<const uint8_t> data, int64_t rows, int64_t cols, DecodedTernary& out);
 // Encodes q (values {-1,0,+1}) times scale; throws UserError naming `what` (e.g. the tensor)
 // when cols does not fit the format. TQ1_0/TQ2_0 store the scale as each block's fp16 d (ggml:
 // d = block absmax), so a scale that is not an fp16 value is rounded to the nearest one.

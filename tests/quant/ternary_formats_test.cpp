@@ -129,7 +129,7 @@ TEST(TQ2_0, DisagreeingBlockScalesAreReported) {
   const DecodedTernary d = decode_ternary(kGgmlTQ2_0, bytes, 1, 512, "mem", "w");
   EXPECT_FALSE(d.uniform_scale);
   EXPECT_EQ(d.scale, 0.5f);
-  std::vector<int8_t> out(512);
+  DecodedTernary out;
   EXPECT_THROW(decode_ternary("mem", "w", kGgmlTQ2_0, bytes, 1, 512, out), FormatError);
 }
 
