@@ -132,7 +132,8 @@ void dense_matmul_q6_k(const DenseMatrix& w, const float* x, int64_t T, float* y
   const int16_t* sums = xs.data();
   for_grains(pool, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)  // each row decoded once for all T (DotQ6KQ8Rows), prefetched
-      k.dot_q6_k_q8_rows(w.row_data(r), q, d, sums, cols, T, y + r, rows);
+      if (T == 1) y[r] = k.dot_q6_k_q8(w.row_data(r), q, d, sums, cols);  // decode: the register-light dot
+      else k.dot_q6_k_q8_rows(w.row_data(r), q, d, sums, cols, T, y + r, rows);
   });
 }
 
