@@ -7,7 +7,7 @@ TSAN_BUILD ?= build-tsan
 TSAN_TESTS ?= ThreadPool\.|ForwardThreads\.|BatchedForward\.|Trainer\.|TrainModel\.ResultsDoNotDependOnThreadCount|ServerTest\.|ServerLimits\.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SMOKE_SECONDS ?= 20
 CLANGXX ?= clang++-19
 SHARED ?= $(abspath ../shared)
 JOBS ?= $(shell nproc)
@@ -35,7 +35,8 @@ build-cli: configure
 run: build-cli
 	$(BUILD)/bin/bitlm generate -m $(MODEL) -p "$(PROMPT)" -n 64
 
-test: build test-asan test-neon
+# The fuzz smoke (test-fuzz) is part of it: ~7 min on 2 cores, its clang build included (docs/reliability.md, "Cost").
+test: build test-asan test-neon test-fuzz
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
 
 # The file parsers (io, tokenizer) again under AddressSanitizer + UBSan (part of make test).
