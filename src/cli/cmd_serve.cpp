@@ -31,6 +31,8 @@ void setup(CLI::App& root) {
       ->capture_default_str()->check(in_range(1, 4096));
   c->add_option("-t,--threads", o.n_threads, "threads (0: every CPU this process may run on)")->check(at_least(0));
   add_kv_type_option(c, a->kv_type);
+  c->add_flag("--kv-commit", o.commit_kv, "make every slot's whole KV cache resident at start-up (else its pages "
+                                          "are taken as its sequences grow): the RSS of a full load from the start");
   c->add_option("--act", a->act, "activations: int8 (003 eq. 6-7) or none (full precision)")
       ->check(CLI::IsMember({"int8", "none"}));
   c->add_option("--api-key", o.api_key, "require 'Authorization: Bearer KEY' on every route but / and /health");

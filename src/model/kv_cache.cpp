@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "core/checked.h"
 #include "core/error.h"
 #include "core/fp16.h"
@@ -45,6 +47,11 @@ KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t kv_dim, int64_t head_di
   // Not zeroed: rows are written before they are read; untouched pages never become resident.
   k_.resize(size_t(*bytes), false);
   v_.resize(size_t(*bytes), false);
+}
+
+void KvCache::commit() {
+  std::memset(k_.data(), 0, k_.size());
+  std::memset(v_.data(), 0, v_.size());
 }
 
 void KvCache::set_n_pos(int64_t n) {

@@ -32,6 +32,9 @@ class KvCache {
   int64_t n_pos() const { return n_pos_; }  // positions [0, n_pos) hold valid rows
   void set_n_pos(int64_t n);                // advance after a batch, or rewind (n <= n_pos)
   void clear() { n_pos_ = 0; }
+  // Writes every byte once (zeros), so that all the cache's pages are resident now rather than as
+  // its sequence grows: a server's full-load memory, taken at start-up (serve --kv-commit).
+  void commit();
   uint64_t n_bytes() const { return uint64_t(2 * n_layer_ * n_ctx_ * row_bytes_); }
   int64_t row_bytes() const { return row_bytes_; }  // one position's K (or V) row of one layer
   static int64_t row_bytes_for(KvCacheType type, int64_t kv_dim, int64_t head_dim);

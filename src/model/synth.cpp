@@ -55,16 +55,19 @@ void add_norm(GgufWriter& w, Rng& rng, const std::string& name, int64_t n) {
   w.add_tensor(name, {uint64_t(n)}, kGgmlF32, f32_bytes(g));
 }
 
-// token_embd ~ N(0, 1), encoded row by row in F16, Q8_0, Q6_K or Q4_0.
-void add_embedding(GgufWriter& w, Rng& rng, uint32_t type, const std::string& name, int64_t V, int64_t D) {
-  const uint64_t row_bytes = dense_row_bytes(type, D);
-  std::vector<uint8_t> bytes(size_t(row_bytes * uint64_t(V)));
-  std::vector<float> row(static_cast<size_t>(D));
-  for (int64_t r = 0; r < V; ++r) {
-    for (auto& v : row) v = float(rng.normal());
-    encode_dense_row(type, row.data(), D, bytes.data() + uint64_t(r) * row_bytes);
+// A dense matrix of N(0, sd^2) values, encoded row by row in F16, Q8_0, Q6_K or Q4_0: token_embd
+// (sd 1), or an fp model's linear weight (weight_mode "fp", the papers' FP16 baseline) in F16 with
+// sd 1/sqrt(cols), so activations keep unit scale as the ternary weights' scale gives them.
+void add_dense(GgufWriter& w, Rng& rng, uint32_t type, const std::string& name, int64_t rows, int64_t cols,
+               double sd) {
+  const uint64_t row_bytes = dense_row_bytes(type, cols);
+  std::vector<uint8_t> bytes(size_t(row_bytes * uint64_t(rows)));
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : row) v = float(sd * rng.normal());
+    encode_dense_row(type, row.data(), cols, bytes.data() + uint64_t(r) * row_bytes);
   }
-  w.add_tensor(name, {uint64_t(D), uint64_t(V)}, type, std::move(bytes));
+  w.add_tensor(name, {uint64_t(cols), uint64_t(rows)}, type, std::move(bytes));
 }
 
 Vocab byte_vocab(int64_t n_vocab) {
@@ -139,15 +142,17 @@ ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
               "synth: embedding type must be F16, Q8_0, Q6_K or Q4_0");
   BITLM_CHECK(o.embd_type != kGgmlQ6_K || c.n_embd % 256 == 0,
               "synth: shape '{}' has D = {}, not a whole number of Q6_K's 256-value blocks", o.shape, c.n_embd);
-  BITLM_CHECK(is_ternary_write_type(o.weight_type),
-              "synth: weight type {} is not a packed ternary type", ggml_type_name(o.weight_type));
+  const bool fp = o.weight_type == kGgmlF16;
+  BITLM_CHECK(fp || is_ternary_write_type(o.weight_type),
+              "synth: weight type {} is not F16 or a packed ternary type", ggml_type_name(o.weight_type));
+  c.fp_linear = fp;
   if (!o.activation.empty()) {
     BITLM_CHECK(o.activation == "silu" || o.activation == "relu2", "synth: activation '{}' is not silu or relu2",
                 o.activation);
     c.activation = o.activation == "relu2" ? FfnActivation::kRelu2 : FfnActivation::kSilu;
   }
-  if (!find_packed_layout(o.weight_type)) c.use_peer_arch();
-  const int64_t multiple = ternary_cols_multiple(o.weight_type);
+  if (!fp && !find_packed_layout(o.weight_type)) c.use_peer_arch();
+  const int64_t multiple = fp ? 1 : ternary_cols_multiple(o.weight_type);
   BITLM_CHECK(c.n_embd % multiple == 0 && c.n_ff % multiple == 0 && c.q_dim() % multiple == 0,
               "synth: shape '{}' (D {}, F {}) has rows that are not whole {}-weight blocks of {}", o.shape, c.n_embd,
               c.n_ff, multiple, ggml_type_name(o.weight_type));
@@ -167,12 +172,14 @@ ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
   }
   Rng rng(o.seed);
   const TensorTable& names = c.tensors();
-  add_embedding(w, rng, o.embd_type, names.gguf_name(TensorRole::kTokenEmbd), c.n_vocab, c.n_embd);
+  add_dense(w, rng, o.embd_type, names.gguf_name(TensorRole::kTokenEmbd), c.n_vocab, c.n_embd, 1.0);
   add_norm(w, rng, names.gguf_name(TensorRole::kOutputNorm), c.n_embd);
   for (int64_t l = 0; l < c.n_layer; ++l)
     for (const TensorRow& row : names.blocks) {
       const TensorShape s = tensor_shape(row.role, c);
       if (tensor_kind(row.role) == TensorKind::kNorm) add_norm(w, rng, names.gguf_name(row.role, l), s.cols);
+      else if (fp)
+        add_dense(w, rng, kGgmlF16, names.gguf_name(row.role, l), s.rows, s.cols, 1 / std::sqrt(double(s.cols)));
       else add_ternary(w, rng, o.weight_type, names.gguf_name(row.role, l), s.rows, s.cols);
     }
   w.write(path);

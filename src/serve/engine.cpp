@@ -70,6 +70,7 @@ BatchEngine::BatchEngine(const Model& model, const Tokenizer& tok, ThreadPool& p
   for (int64_t i = 0; i < opt_.n_parallel; ++i) {
     slots_.push_back(std::make_unique<Slot>());
     slots_.back()->seq = i;
+    if (opt_.commit_kv) fwd_.kv(i).commit();
   }
   stats_.n_slots = opt_.n_parallel;
   thread_ = std::thread([this] { run(); });

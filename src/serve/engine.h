@@ -82,6 +82,7 @@ struct EngineOptions {
   int64_t prefill_chunk = 32;  // prompt rows per step while other slots decode
   KvCacheType kv_type = KvCacheType::kF16;
   ActMode act = ActMode::kInt8;
+  bool commit_kv = false;     // touch every slot's whole cache at start-up (KvCache::commit)
 };
 
 struct EngineStats {

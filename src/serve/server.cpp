@@ -395,6 +395,7 @@ void Server::load() {
   eo.max_queue = s.opt.max_queue;
   eo.max_batch = s.opt.max_batch;
   eo.kv_type = s.opt.kv_type;
+  eo.commit_kv = s.opt.commit_kv;
   eo.act = s.opt.act;
   s.engine = std::make_unique<BatchEngine>(*s.model, *s.tok, *s.pool, eo);
   s.ready.store(true);

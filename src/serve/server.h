@@ -25,6 +25,7 @@ struct ServerOptions {
   int64_t max_batch = 64;          // rows per batched step
   int n_threads = 0;               // 0: every CPU the process may run on
   KvCacheType kv_type = KvCacheType::kF16;
+  bool commit_kv = false;          // every slot's whole KV cache resident from start-up
   ActMode act = ActMode::kInt8;
   std::string api_key;             // empty: no authentication
   std::string chat_template;       // --chat-template NAME|FILE; empty: the model's, else plain

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/sys.h"
 #include "model/kv_cache.h"
 
 namespace bitlm {
@@ -15,6 +16,16 @@ TEST(KvCache, BytesPerType) {
   EXPECT_EQ(KvCache(2, 16, 80, 40, KvCacheType::kF16).n_bytes(), 2u * 2 * 16 * 80 * 2);
   EXPECT_EQ(KvCache(2, 16, 80, 40, KvCacheType::kQ8).n_bytes(), 2u * 2 * 16 * 4 * 34);
   EXPECT_EQ(KvCache(2, 16, 80, 40, KvCacheType::kQ4).n_bytes(), 2u * 2 * 16 * 4 * 18);
+}
+
+TEST(KvCache, CommitMakesTheWholeCacheResident) {
+  // 64 MiB, allocated fresh (mmap): untouched until commit() writes it.
+  KvCache kv(4, 4096, 1024, 128, KvCacheType::kF16);
+  const uint64_t before = current_rss_bytes();
+  kv.commit();
+  const uint64_t after = current_rss_bytes();
+  EXPECT_GE(after - before, kv.n_bytes() * 9 / 10) << before << " -> " << after;
+  EXPECT_EQ(kv.n_pos(), 0);
 }
 
 TEST(KvCache, TypeNames) {
