@@ -25,13 +25,14 @@ struct BenchArgs {
   std::vector<int64_t> n_prompt{128}, n_gen{64}, depth{0};
   std::vector<int> threads{0};
   int repetitions = 5;
+  int64_t batch = BenchOptions{}.batch;
 };
 
 // The tests of one thread count, in llama-bench's order: each depth, its pp tests then its tg tests.
 std::vector<BenchRow> run_thread_count(const Model& model, const BenchArgs& a, ThreadPool& pool) {
   std::vector<BenchRow> rows;
   for (int64_t d : a.depth) {
-    BenchOptions o{.depth = d, .repetitions = a.repetitions, .kv_type = parse_kv_type(a.kv_type)};
+    BenchOptions o{.depth = d, .repetitions = a.repetitions, .kv_type = parse_kv_type(a.kv_type), .batch = a.batch};
     for (int64_t p : a.n_prompt) {
       if (p == 0) continue;
       o.n_prompt = p, o.n_gen = 0;
@@ -92,6 +93,7 @@ void setup(CLI::App& root) {
       ->check(at_least(0));
   add_kv_type_option(c, a->kv_type);
   c->add_option("-r,--repetitions", a->repetitions, "repetitions of each test")->check(at_least(1));
+  c->add_option("-b,--batch-size", a->batch, "prompt tokens per forward step")->check(at_least(1));
   c->add_option("-o,--output", a->output, "output format: md (a table and notes), json (an array, llama-bench's "
                                           "fields), jsonl (one object a line, to append to a log) or csv (a header "
                                           "and one line per test)")

@@ -70,7 +70,7 @@ BenchResult run_bench(const Model& model, const BenchOptions& o, ThreadPool& poo
   if (o.n_prompt == 0 && o.n_gen == 0)
     throw UserError("bench: -p 0 and -n 0: nothing to measure (give a prompt or a generation length above 0)");
   const int64_t n_vocab = model.config.n_vocab;
-  Forward fwd(model, o.depth + std::max<int64_t>(1, std::max(o.n_prompt, o.n_gen)), pool, ActMode::kInt8, 32,
+  Forward fwd(model, o.depth + std::max<int64_t>(1, std::max(o.n_prompt, o.n_gen)), pool, ActMode::kInt8, o.batch,
               o.kv_type);
   BenchResult r;
   r.kv_bytes = fwd.kv().n_bytes();

@@ -20,6 +20,10 @@ struct BenchOptions {
   int repetitions = 5;
   uint64_t seed = 1;  // the token ids are random (speed does not depend on them)
   KvCacheType kv_type = KvCacheType::kF16;
+  // Prompt tokens per forward step (llama-bench's -b/-ub): each 2-row group of ternary codes is
+  // decoded once per step and reused by every token of it (quant/native_rows_avx2.h), so 64
+  // halves that decode's share of pp against 32 (docs/performance.md, "Prompt path").
+  int64_t batch = 64;
 };
 
 struct BenchSpread { double median = 0, min = 0, max = 0; };

@@ -42,6 +42,19 @@ int64_t row_grain(uint64_t row_bytes, int64_t T) {
   return (rows + kRowTile - 1) / kRowTile * kRowTile;
 }
 
+// The grain of a matrix of n rows that is worth splitting (more than one row_grain): the threads
+// finish their runs within one grain of each other and the earlier one spins until the later is
+// done, so a split matrix goes in grains of at least kTailWork (a 2B-4T decode's D-row matrices
+// in 32-row grains of 20 KiB instead of 128 rows, 80 KiB).
+constexpr int64_t kTailWork = int64_t(16) << 10;
+int64_t split_grain(uint64_t row_bytes, int64_t T, int64_t n) {
+  const int64_t g = row_grain(row_bytes, T);
+  if (n <= g) return g;  // one grain: inline
+  const int64_t work = std::max<int64_t>(1, int64_t(row_bytes) * T);
+  const int64_t rows = std::max(kRowTile, (kTailWork + work - 1) / work);
+  return (rows + kRowTile - 1) / kRowTile * kRowTile;
+}
+
 // Grains [front, back) of one thread's run, packed in one word so that the owner (taking from
 // the front) and a thief (from the back) never both take the last one.
 class GrainRun {
@@ -107,7 +120,7 @@ void dense_matmul_q8_0(const DenseMatrix& w, const float* x, int64_t T, float* y
   // Plain pointers: inside the lambda the names would denote each worker's own thread_local.
   const int8_t* q = xq.data();
   const float* d = xd.data();
-  for_grains(pool, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
+  for_grains(pool, rows, split_grain(rb, T, rows), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)  // the SIMD kernels prefetch block by block (DotQ8Q8)
       for (int64_t t = 0; t < T; ++t) y[t * rows + r] = dot(w.row_data(r), q + t * cols, d + t * nb, cols);
   });
@@ -130,7 +143,7 @@ void dense_matmul_q6_k(const DenseMatrix& w, const float* x, int64_t T, float* y
   const int8_t* q = xq.data();  // plain pointers, as in dense_matmul_q8_0
   const float* d = xd.data();
   const int16_t* sums = xs.data();
-  for_grains(pool, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
+  for_grains(pool, rows, split_grain(rb, T, rows), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)  // each row decoded once for all T (DotQ6KQ8Rows), prefetched
       if (T == 1) y[r] = k.dot_q6_k_q8(w.row_data(r), q, d, sums, cols);  // decode: the register-light dot
       else k.dot_q6_k_q8_rows(w.row_data(r), q, d, sums, cols, T, y + r, rows);
@@ -227,10 +240,18 @@ void matmul_rows(const TernaryMatrix& w, const QuantizedActivations& x, float* y
   const PackedKernels& kernels = k.*w.layout().kernels;
   int32_t acc[kRowTile * kTokenChunk];
   float row_scale[kRowTile];
+  const std::span<const float> scales = w.group_scales();
+  const int64_t per_scale = rows / int64_t(scales.size());  // rows per scale group
   for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
     const int64_t nr = std::min(kRowTile, end - r0);
     const uint8_t* wr = w.packed() + r0 * rb;
-    for (int64_t i = 0; i < nr; ++i) row_scale[i] = w.scale_of_row(r0 + i);  // hoisted: an integer division
+    // scale_of_row's integer division per row cost decode ~3% (an idiv per 640-byte row, the
+    // GEMV's loads waiting behind it): one division per tile, then a running group.
+    int64_t g = r0 / per_scale, g_end = (g + 1) * per_scale;
+    for (int64_t i = 0; i < nr; ++i) {
+      if (r0 + i == g_end) ++g, g_end += per_scale;
+      row_scale[i] = scales[size_t(g)];
+    }
     for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
       const int64_t nt = std::min(kTokenChunk, T - t0);
       const int8_t* xt = x.q.data() + t0 * x.stride;
@@ -264,7 +285,7 @@ void ternary_matmul_multi(std::span<const TernaryMatrix* const> ws, const Quanti
     total += w->rows();
   }
   const MatmulKernels& k = best_kernels();
-  for_grains(pool, total, row_grain(uint64_t(ws[0]->row_bytes()), x.T), [&](int64_t begin, int64_t end) {
+  for_grains(pool, total, split_grain(uint64_t(ws[0]->row_bytes()), x.T, total), [&](int64_t begin, int64_t end) {
     int64_t first = 0;
     for (size_t m = 0; m < ws.size(); first += ws[m]->rows(), ++m) {
       const int64_t lo = std::max(begin, first), hi = std::min(end, first + ws[m]->rows());
@@ -342,7 +363,7 @@ void dense_matmul(const DenseMatrix& w, const float* x, int64_t T, float* y, Thr
   if (type == kGgmlQ4_0) return dense_matmul_q8_0(w, x, T, y, pool, k.dot_q4_0_q8);  // x quantized alike
   if (type == kGgmlQ6_K) return dense_matmul_q6_k(w, x, T, y, pool, k);
   const DotRow dot = type == kGgmlF16 ? k.dot_f16 : type == kGgmlBF16 ? k.dot_bf16 : nullptr;
-  for_grains(pool, rows, row_grain(rb, T), [&](int64_t begin, int64_t end) {
+  for_grains(pool, rows, split_grain(rb, T, rows), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const uint8_t* wr = w.row_data(r);
       prefetch_ahead(wr, rb);

@@ -35,6 +35,11 @@ TEST(BenchCli, PrintsPromptAndGenerationRows) {
     EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
   EXPECT_EQ(run("bench -m " + model + " -r 0").rc, 2);
   EXPECT_EQ(run("bench -m " + tmp("missing.gguf")).rc, 2);
+  // -b: prompt tokens per forward step; a prompt longer than one step runs as several
+  const CliRun b = run("bench -m " + model + " -p 7 -n 0 -t 1 -r 1 -b 3");
+  EXPECT_EQ(b.rc, 0) << b.err;
+  EXPECT_NE(b.out.find("pp7"), std::string::npos) << b.out;
+  EXPECT_EQ(run("bench -m " + model + " -b 0").rc, 2);
   std::remove(model.c_str());
 }
 
