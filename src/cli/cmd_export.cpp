@@ -30,7 +30,7 @@ void setup(CLI::App& root) {
   c->add_option("--type", a->type, "linear weight type of an fp model (b1.58/b1: packed ternary)")
       ->check(CLI::IsMember(kFpTypes))->capture_default_str();
   add_weight_type_option(c, a->weight_type,
-                         "tq2_0/tq1_0 write the arch llama.cpp and ik_llama.cpp run (a SiLU model as bitnet)")
+                         "a peer's type writes the arch the peers run (a SiLU model as bitnet, a ReLU^2 one as bitnet-b1.58)")
       ->capture_default_str();
   c->callback([a] {
     if (a->format == "hf") export_checkpoint_hf(a->checkpoint, a->tokenizer, a->out);

@@ -58,7 +58,7 @@ void setup(CLI::App& root) {
   c->add_option("-o,--output", a->out, "output GGUF path")->required();
   c->add_option("--embd-type", a->type, "type of token_embd (and output.weight, if untied)")
       ->check(CLI::IsMember(kEmbdTypes));
-  add_weight_type_option(c, a->weight_type, "tq2_0/tq1_0 write the arch llama.cpp and ik_llama.cpp run");
+  add_weight_type_option(c, a->weight_type, "a peer's type writes the arch the peers run");
   c->add_option("--ptq", a->method, "post-training quantization of an fp model's linear weights (003 Table 3)")
       ->check(CLI::IsMember({"absmax", "gptq"}));
   c->add_option("--wbits", a->ptq.wbits, "weight bits: absmax 1, 1.58, 2..16; gptq 2..8")->capture_default_str();

@@ -267,9 +267,9 @@ namespace {
 constexpr TernaryWriteType kWriteTypes[] = {
     {"t2", kGgmlBitlmT2, "bitlm"},
     {"t1", kGgmlBitlmT1, "bitlm"},
-    {"tq2_0", kGgmlTQ2_0, "llama.cpp, ik_llama.cpp, bitlm"},
-    {"tq1_0", kGgmlTQ1_0, "llama.cpp, ik_llama.cpp, bitlm"},
-    {"i2_s", kGgmlI2_S, "bitnet.cpp, bitlm"},
+    {"tq2_0", kGgmlTQ2_0, "llama.cpp, bitnet.cpp, bitlm"},
+    {"tq1_0", kGgmlTQ1_0, "llama.cpp, bitnet.cpp, bitlm"},
+    {"i2_s", kGgmlI2_S, "bitnet.cpp, bitlm; ik_llama.cpp after its llama-quantize"},
 };
 
 }  // namespace

@@ -63,7 +63,7 @@ struct TernaryWriteType {
   uint32_t type;             // ggml type id
   std::string_view readers;  // the engines that load a file of it (README "Supported files")
 };
-// t2, t1 (bitlm's fast layouts), tq2_0, tq1_0 (llama.cpp, ik_llama.cpp), i2_s (bitnet.cpp x86).
+// t2, t1 (bitlm's fast layouts), tq2_0, tq1_0 (llama.cpp, bitnet.cpp), i2_s (bitnet.cpp x86; ik_llama.cpp converts it).
 std::span<const TernaryWriteType> ternary_write_types();
 bool is_ternary_write_type(uint32_t ggml_type);
 // The ggml id of a CLI name; UserError listing the names otherwise.

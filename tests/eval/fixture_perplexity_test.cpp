@@ -66,6 +66,14 @@ INSTANTIATE_TEST_SUITE_P(Files, TinyBitnetInt8Perplexity,
                                          Int8Case{"tiny-bitnet-I2_S.gguf", "llama.cpp"},
                                          Int8Case{"tiny-bitnet-I2_S.gguf", "bitnet.cpp"}));
 
+// bitnet.cpp's own llama-perplexity on the I2_S file its llama-quantize wrote (microsoft/BitNet c82b5e6
+// with its llama.cpp fork 406a5036, x86 I2_S, `-c 128`): 2.93393e17, measured 2026-12-07 (docs/models.md,
+// "Files for other engines"); bitlm's bitnet.cpp numerics gave 2.92922e17 (-0.16%).
+TEST(TinyBitnetPerplexity, I2sMatchesBitnetCpp) {
+  const double want = 2.93393e17;
+  EXPECT_NEAR(c128_perplexity("tiny-bitnet-I2_S.gguf", ActMode::kInt8, "bitnet.cpp"), want, 0.01 * want);
+}
+
 // The acceptance: the bundled trained model (models/bitnet-tinystories.gguf) on the fixture
 // text (shared/fixtures/tiny-bitnet/text.txt), `bitlm ppl -c 256`. Measured 2026-11-30 on the 3-epoch
 // model: f16 1143.69, q8 1143.61 (-0.007%), q4 1140.87 (-0.25%). The random tiny-bitnet models are no judge here: their
