@@ -1,4 +1,4 @@
-// tests/train/train_matmul_test.cpp — the fp32 training matmul kernels (ops/matmul_kernels.h):
+// tests/ops/matmul_test.cpp — the fp32 training matmul kernels (ops/matmul_kernels.h):
 // every ISA within float rounding of a float64 reference on awkward shapes (tails of every
 // vector width), results independent of how rows are split (bit-exact), and the threaded
 // matmul_forward / backward identical for 1, 2 and 3 threads.
@@ -30,9 +30,9 @@ std::string isa_name(const testing::TestParamInfo<const TrainMatmulKernels*>& p)
   return std::string(p.param->isa);
 }
 
-class TrainMatmulKernelTest : public testing::TestWithParam<const TrainMatmulKernels*> {};
+class MatmulKernelTest : public testing::TestWithParam<const TrainMatmulKernels*> {};
 
-TEST_P(TrainMatmulKernelTest, NtWithinRoundingOfFloat64) {
+TEST_P(MatmulKernelTest, NtWithinRoundingOfFloat64) {
   for (const auto& s : kShapes) {
     const auto x = random_floats(size_t(s.T * s.K), uint64_t(s.K));
     const auto w = random_floats(size_t(s.N * s.K), uint64_t(s.N + 100));
@@ -48,7 +48,7 @@ TEST_P(TrainMatmulKernelTest, NtWithinRoundingOfFloat64) {
 }
 
 // c[r][k] += sum_j a[r*a_rs + j*a_js] b[j][k] with a transposed (a_rs = 1), as dW uses it.
-TEST_P(TrainMatmulKernelTest, AccWithinRoundingOfFloat64) {
+TEST_P(MatmulKernelTest, AccWithinRoundingOfFloat64) {
   for (const auto& s : kShapes) {
     const int64_t R = s.N, J = s.T, K = s.K;
     const auto a = random_floats(size_t(J * R), uint64_t(R));
@@ -65,7 +65,7 @@ TEST_P(TrainMatmulKernelTest, AccWithinRoundingOfFloat64) {
   }
 }
 
-TEST_P(TrainMatmulKernelTest, SplitRowsGiveBitIdenticalResults) {
+TEST_P(MatmulKernelTest, SplitRowsGiveBitIdenticalResults) {
   const Shape s{11, 23, 131};
   const auto x = random_floats(size_t(s.T * s.K), 1), w = random_floats(size_t(s.N * s.K), 2);
   std::vector<float> whole(size_t(s.T * s.N)), split(whole.size());
@@ -86,7 +86,7 @@ TEST_P(TrainMatmulKernelTest, SplitRowsGiveBitIdenticalResults) {
 // their tile shapes (6x64 or 12x32 on AVX-512), row tails and blocks over j: bit-exact against
 // that scalar loop, for wide and narrow c, dX's layout (a_js = 1) and dW's (a_rs = 1), from c or,
 // overwriting, from zero.
-TEST_P(TrainMatmulKernelTest, AccIsOneFmaChainPerElement) {
+TEST_P(MatmulKernelTest, AccIsOneFmaChainPerElement) {
   if (GetParam()->isa == "ref") GTEST_SKIP() << "the plain twin multiplies and adds apart";
   for (const Shape s : {Shape{300, 23, 131}, Shape{257, 29, 32}, Shape{5, 13, 17}, Shape{140, 7, 64}})
     for (const bool transposed : {false, true})
@@ -108,7 +108,7 @@ TEST_P(TrainMatmulKernelTest, AccIsOneFmaChainPerElement) {
 
 // dW copies dy transposed through this: exact, with 16 x 16 blocks and both edges (37 = 2 x 16 + 5
 // rows, 53 = 3 x 16 + 5 columns) and a source stride wider than the copied columns.
-TEST_P(TrainMatmulKernelTest, TransposeIsExact) {
+TEST_P(MatmulKernelTest, TransposeIsExact) {
   const int64_t rows = 37, cols = 53, lds = 61;
   const auto src = random_floats(size_t(rows * lds), 21);
   for (const auto& [r, c] : {std::pair<int64_t, int64_t>{rows, cols}, {32, 48}, {5, 3}}) {
@@ -120,10 +120,10 @@ TEST_P(TrainMatmulKernelTest, TransposeIsExact) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, TrainMatmulKernelTest,
+INSTANTIATE_TEST_SUITE_P(Isa, MatmulKernelTest,
                          testing::ValuesIn(runnable_train_matmul_kernels()), isa_name);
 
-TEST(TrainMatmul, ThreadCountDoesNotChangeResults) {
+TEST(MatmulThreads, ThreadCountDoesNotChangeResults) {
   const int64_t T = 37, N = 70, K = 300;
   const auto x = random_floats(size_t(T * K), 4), w = random_floats(size_t(N * K), 5);
   const auto dy = random_floats(size_t(T * N), 6);

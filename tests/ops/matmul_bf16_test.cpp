@@ -1,4 +1,4 @@
-// tests/train/train_matmul_bf16_test.cpp — the bf16 BitLinear backward ("matmul_precision":
+// tests/ops/matmul_bf16_test.cpp — the bf16 BitLinear backward ("matmul_precision":
 // "bf16", ops/matmul_bf16.cpp): the rounding helper, every ISA's kernel bit-equal to the
 // plain reference on awkward shapes, the bitlinear_backward in bf16 close to fp32 and exact on
 // dx where dy is already bf16-representable (only dy is rounded), and thread-count independence.
@@ -51,11 +51,11 @@ std::vector<uint32_t> random_pairs(size_t n, uint64_t seed) {
 
 std::string isa_name(const testing::TestParamInfo<const TrainBf16Kernels*>& p) { return std::string(p.param->isa); }
 
-class TrainBf16KernelTest : public testing::TestWithParam<const TrainBf16Kernels*> {};
+class Bf16MatmulKernelTest : public testing::TestWithParam<const TrainBf16Kernels*> {};
 
 // Exact equality with the plain twin over tails of every tile and vector width, in split row and
 // pair ranges (the kernel is called per thread block and per pair block).
-TEST_P(TrainBf16KernelTest, BitEqualToTheReferenceInAnySplit) {
+TEST_P(Bf16MatmulKernelTest, BitEqualToTheReferenceInAnySplit) {
   struct Shape { int64_t R, P, K; };
   for (const Shape s : {Shape{1, 1, 1}, {3, 5, 7}, {7, 9, 17}, {13, 300, 33}, {6, 40, 64}, {11, 129, 130}, {25, 20, 32}}) {
     const auto a = random_pairs(size_t(s.R * s.P), uint64_t(s.R * 31 + s.P));
@@ -73,7 +73,7 @@ TEST_P(TrainBf16KernelTest, BitEqualToTheReferenceInAnySplit) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, TrainBf16KernelTest, testing::ValuesIn(runnable_train_bf16_kernels()), isa_name);
+INSTANTIATE_TEST_SUITE_P(Isa, Bf16MatmulKernelTest, testing::ValuesIn(runnable_train_bf16_kernels()), isa_name);
 
 // A BitLinear with ternary weights and int8 activations as the trainer quantizes them.
 struct Case {
