@@ -117,6 +117,7 @@ PowerLawFit fit_power_law_offset(std::span<const double> n, std::span<const doub
   f.a = lin.a;
   f.c = lin.c;
   f.dof = int(n.size()) - 3;
+  f.degenerate = f.alpha < 1.05 * kLo || f.alpha > kHi / 1.05;
   finish(f, n, loss);
   std::vector<std::array<double, 3>> jac;  // d/da, d/dalpha, d/dc
   for (double ni : n) {

@@ -18,10 +18,14 @@ struct PowerLawFit {
   double rmse = 0;
   int dof = 0;                               // points − parameters
   double n0 = 1;
+  // Offset law only: the SSE minimum lies on an end of alpha's search range, i.e. the points hold no
+  // curvature to separate a from c (as alpha -> 0, a·x^-alpha + c -> (a + c) - a·alpha·ln x, so a and c
+  // run to ±infinity together). The numbers are then not estimates; say "degenerate".
+  bool degenerate = false;
   double predict(double n) const;
 };
 
-// L = a (N/n0)^-alpha + c over >= 3 points (UserError otherwise); alpha searched in (0, 4].
+// L = a (N/n0)^-alpha + c over >= 3 points (UserError otherwise); alpha searched in [1e-4, 4].
 PowerLawFit fit_power_law_offset(std::span<const double> n, std::span<const double> loss, double n0 = 1e6);
 // L = a (N/n0)^-alpha: ordinary least squares of log L on log N, >= 2 points, every L > 0.
 PowerLawFit fit_power_law(std::span<const double> n, std::span<const double> loss, double n0 = 1e6);

@@ -170,7 +170,11 @@ std::string fits_section(const std::vector<ModeFit>& fits) {
     return dof > 0 ? fmt::format("{:.4f} ± {:.4f}", v, se) : fmt::format("{:.4f}", v);
   };
   for (const ModeFit& f : fits) {
-    if (f.have_offset)
+    if (f.have_offset && f.offset.degenerate)
+      md += fmt::format("| {} | a·(N/N0)^-α + c | degenerate: α runs to its search bound ({:.0e}), a and c to ±∞ together — "
+                        "these {} sizes hold no curvature to fit a floor | | | {:.2e} | {} |\n",
+                        f.mode, f.offset.alpha, f.n.size(), f.offset.rmse, f.offset.dof);
+    else if (f.have_offset)
       md += fmt::format("| {} | a·(N/N0)^-α + c | {} | {} | {} | {:.2e} | {} |\n", f.mode, pm(f.offset.a, f.offset.se_a, f.offset.dof),
                         pm(f.offset.alpha, f.offset.se_alpha, f.offset.dof), pm(f.offset.c, f.offset.se_c, f.offset.dof),
                         f.offset.rmse, f.offset.dof);
@@ -242,12 +246,16 @@ std::string scaling_svg(const std::vector<ModeFit>& fits) {
     PlotSeries pts{f.mode, mode_color(f.mode), {}, true};
     for (size_t i = 0; i < f.n.size(); ++i) pts.xy.push_back({f.n[i], f.loss[i]});
     series.push_back(pts);
-    if (f.have_offset && !f.n.empty()) {
-      PlotSeries curve{f.mode + fmt::format(" fit, α = {:.2f}", f.offset.alpha), mode_color(f.mode), {}, false, true};
+    // The offset law's curve where it is a fit; the pure power law's where the offset law is degenerate.
+    const bool offset_usable = f.have_offset && !f.offset.degenerate;
+    if ((offset_usable || f.have_pure) && !f.n.empty()) {
+      const PowerLawFit& law = offset_usable ? f.offset : f.pure;
+      PlotSeries curve{f.mode + fmt::format(" fit{}, α = {:.2f}", offset_usable ? "" : " (pure law)", law.alpha),
+                       mode_color(f.mode), {}, false, true};
       const double lo = f.n.front() / 1.5, hi = f.n.back() * 1.5;
       for (int i = 0; i <= 40; ++i) {
         const double n = lo * std::pow(hi / lo, i / 40.0);
-        curve.xy.push_back({n, f.offset.predict(n)});
+        curve.xy.push_back({n, law.predict(n)});
       }
       series.push_back(curve);
     }

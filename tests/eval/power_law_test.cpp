@@ -69,6 +69,19 @@ TEST(PowerLaw, PurePowerLawStandardErrorIsTheOlsSlopeError) {
   EXPECT_NEAR(f.alpha, 0.07, 0.01);
 }
 
+// Points on a straight line in log N (what 4 noisy sizes of the sweep looked like) have no curvature to
+// separate a from c: the SSE falls as alpha -> 0, so the minimum sits on the search bound. The fit must
+// say so; a law with real curvature must not.
+TEST(PowerLaw, AStraightLineInLogNIsADegenerateOffsetFit) {
+  std::vector<double> l;
+  for (double n : kN) l.push_back(4.0 - 0.1 * std::log(n / 1e6));
+  const PowerLawFit f = fit_power_law_offset(kN, l);
+  EXPECT_TRUE(f.degenerate) << "alpha " << f.alpha << " a " << f.a << " c " << f.c;
+  EXPECT_LT(f.alpha, 1e-3);
+  EXPECT_FALSE(fit_power_law_offset(kN, law(0.9, 0.35, 2.1)).degenerate);
+  EXPECT_FALSE(fit_power_law_offset(kN, law(0.9, 0.35, 2.1, {0.004, -0.006, 0.003, 0.005, -0.004, -0.002})).degenerate);
+}
+
 TEST(PowerLaw, TooFewOrBadPointsAreRefused) {
   const std::vector<double> n = {1e5, 1e6}, l = {3.0, 2.5};
   EXPECT_THROW(fit_power_law_offset(n, l), UserError);

@@ -58,6 +58,21 @@ TEST(SweepReport, FitsGiveTheKnownExponentAndTheGapVerdict) {
   EXPECT_NE(grows.markdown.find("does NOT shrink"), std::string::npos) << grows.markdown;
 }
 
+// A mode whose losses lie on a straight line in log N gets "degenerate" in the offset-law row, not
+// a ± 10³ estimate, and its plotted curve is the pure power law.
+TEST(SweepReport, ADegenerateOffsetFitIsNamedNotPrinted) {
+  std::vector<json> rs;
+  const double ns[] = {1e5, 3e5, 1e6, 3e6};
+  for (int i = 0; i < 4; ++i) {
+    rs.push_back(result(kSizes[i], "fp", ns[i], 4.0 - 0.1 * std::log(ns[i] / 1e6)));
+    rs.push_back(result(kSizes[i], "b1.58", ns[i], 0.8 * std::pow(ns[i] / 1e6, -0.3) + 1.6));
+  }
+  const SweepReport rep = build_sweep_report("t", rs, kSizes);
+  EXPECT_NE(rep.markdown.find("| fp | a·(N/N0)^-α + c | degenerate"), std::string::npos) << rep.markdown;
+  EXPECT_EQ(rep.markdown.find("| b1.58 | a·(N/N0)^-α + c | degenerate"), std::string::npos) << rep.markdown;
+  EXPECT_NE(rep.scaling_svg.find("fp fit (pure law)"), std::string::npos);
+}
+
 TEST(SweepReport, DivergedRunsStayOutOfTheFitsAndPtqRowsAreListed) {
   std::vector<json> rs = grid(0.3, true);
   json hot = result("s", "fp", 3e5, 0, false);
