@@ -6,7 +6,10 @@
 #include <array>
 
 #include "core/error.h"
+#include "core/ggml_types.h"
 #include "io/gguf.h"
+#include "quant/packed_layout.h"
+#include "quant/ternary_formats.h"
 
 namespace bitlm {
 namespace {
@@ -102,6 +105,16 @@ void ModelConfig::use_peer_arch() {
                                 activation_name(activation)));
   BITLM_ASSERT(find_arch(peer)->tensors == find_arch(arch)->tensors);
   set_arch(peer);
+}
+
+void ModelConfig::prepare_ternary_write(uint32_t ternary_type, std::string_view what) {
+  if (!find_packed_layout(ternary_type)) use_peer_arch();
+  const int64_t multiple = ternary_cols_multiple(ternary_type);
+  for (const int64_t n : {n_embd, n_ff, q_dim()})
+    if (n % multiple != 0)
+      throw UserError(fmt::format("{}: rows of {} weights (D {}, F {}, attention width {}) are not whole {}-weight "
+                                  "blocks of {}", what, n, n_embd, n_ff, q_dim(), multiple,
+                                  ggml_type_name(ternary_type)));
 }
 
 ModelConfig ModelConfig::from_gguf(const GgufFile& f) {

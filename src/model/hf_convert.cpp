@@ -15,7 +15,6 @@
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "quant/kernels.h"
-#include "quant/packed_layout.h"
 #include "quant/quantize.h"
 #include "quant/ternary_formats.h"
 #include "tokenizer/hf_tokenizer.h"
@@ -182,13 +181,7 @@ class Converter {
     weight_type_ = o.weight_type ? o.weight_type : best_kernels().fastest_layout;  // auto: runs as stored here
     BITLM_CHECK(is_ternary_write_type(weight_type_), "convert: weight type {} is not a packed ternary type",
                 ggml_type_name(weight_type_));
-    if (!find_packed_layout(weight_type_)) cfg_.use_peer_arch();  // TQ2_0, TQ1_0, I2_S: the arch the peers run
-    const int64_t multiple = ternary_cols_multiple(weight_type_);
-    for (const int64_t n : {cfg_.n_embd, cfg_.n_ff, cfg_.q_dim()})
-      if (n % multiple != 0)
-        throw UserError(fmt::format("convert: {} holds rows of {} weights (hidden_size {}, intermediate_size {}, "
-                                    "attention width {}), not whole {}-weight blocks of {}", dir, n, cfg_.n_embd,
-                                    cfg_.n_ff, cfg_.q_dim(), multiple, ggml_type_name(weight_type_)));
+    cfg_.prepare_ternary_write(weight_type_, fmt::format("convert: {}", dir));
   }
 
   ConvertResult run(const std::string& out_path) {

@@ -11,7 +11,7 @@
 #include "core/rng.h"
 #include "core/ggml_types.h"
 #include "io/gguf.h"
-#include "quant/packed_layout.h"
+#include "quant/kernels.h"
 #include "quant/ternary_formats.h"
 #include "tokenizer/tokenizer.h"
 
@@ -151,11 +151,7 @@ ModelConfig write_synth_model(const SynthOptions& o, const std::string& path) {
                 o.activation);
     c.activation = o.activation == "relu2" ? FfnActivation::kRelu2 : FfnActivation::kSilu;
   }
-  if (!fp && !find_packed_layout(o.weight_type)) c.use_peer_arch();
-  const int64_t multiple = fp ? 1 : ternary_cols_multiple(o.weight_type);
-  BITLM_CHECK(c.n_embd % multiple == 0 && c.n_ff % multiple == 0 && c.q_dim() % multiple == 0,
-              "synth: shape '{}' (D {}, F {}) has rows that are not whole {}-weight blocks of {}", o.shape, c.n_embd,
-              c.n_ff, multiple, ggml_type_name(o.weight_type));
+  if (!fp) c.prepare_ternary_write(o.weight_type, fmt::format("synth: shape '{}'", o.shape));
   GgufWriter w;
   c.write_gguf(w);
   w.set("general.name", GgufValue::string(fmt::format("bitlm-synth-{}", o.shape)));
