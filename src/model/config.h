@@ -69,11 +69,11 @@ struct ModelConfig {
   // `bitnet-b1.58` (sub-norms, ReLU^2: ik_llama.cpp), `llama` (no sub-norms, SiLU); empty when no
   // peer runs it (llama with ReLU^2).
   std::string_view peer_arch() const;
-  // Before writing a file in a peer's weight type (TQ1_0, TQ2_0, I2_S): renames the arch to
+  // Before writing a file in a peer's weight type (TQ1_0, TQ2_0, I2_S, IQ2_BN): renames the arch to
   // peer_arch() (the same tensor table, so the tensors are unchanged); UserError if there is none.
   void use_peer_arch();
   // Before writing ternary linear weights as `ternary_type` (a quant/ternary_formats.h write type):
-  // a peer's type (TQ2_0, TQ1_0, I2_S) renames the arch (use_peer_arch), and every linear row width
+  // a peer's type (TQ2_0, TQ1_0, I2_S, IQ2_BN) renames the arch (use_peer_arch), and every linear row width
   // (D, F, the attention width) must be whole blocks of the type — UserError naming `what` otherwise.
   void prepare_ternary_write(uint32_t ternary_type, std::string_view what);
 };

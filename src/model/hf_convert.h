@@ -28,7 +28,7 @@
 namespace bitlm {
 
 struct ConvertOptions {
-  // A ternary write type (quant/ternary_formats.h: T1, T2, or a peer's TQ2_0, TQ1_0, I2_S, which
+  // A ternary write type (quant/ternary_formats.h: T1, T2, or a peer's TQ2_0, TQ1_0, I2_S, IQ2_BN, which
   // renames the arch to the one the peers run, ModelConfig::use_peer_arch); 0: auto, the layout
   // this CPU decodes fastest (best_kernels().fastest_layout: T2 with AVX2, T1 with AVX-512).
   uint32_t weight_type = 0;

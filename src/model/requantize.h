@@ -1,7 +1,7 @@
 // model/requantize.h — re-encodes a model GGUF's tensors in other ggml types, copying everything
 // else unchanged: the dense token embedding (and untied output head) with --embd-type, to measure
 // what quantizing the head costs; the ternary linear weights with --weight-type, to write the same
-// model for another engine (TQ2_0 / TQ1_0 for llama.cpp, I2_S for bitnet.cpp and ik_llama.cpp's llama-quantize) or
+// model for another engine (TQ2_0 / TQ1_0 for llama.cpp, I2_S for bitnet.cpp, IQ2_BN for ik_llama.cpp) or
 // back into bitlm's own T2 / T1. `bitlm quantize` runs it.
 #pragma once
 #include <cstdint>

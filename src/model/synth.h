@@ -18,7 +18,7 @@ struct SynthOptions {
   uint64_t seed = 1;
   uint32_t embd_type = 1;       // ggml type of token_embd: F16 (1), Q8_0 (8) or Q6_K (14); see synth_default_embd_type
   // BITLM_T2 (1024), BITLM_T1 (1025, 1.6 bits; see synth_default_weight_type) or a peer's type
-  // (TQ2_0, TQ1_0, I2_S: quant/ternary_formats.h ternary_write_types), written under the arch the
+  // (TQ2_0, TQ1_0, I2_S, IQ2_BN: quant/ternary_formats.h ternary_write_types), written under the arch the
   // peers run (ModelConfig::use_peer_arch); or F16 (1): an fp model (weight_mode "fp", the papers'
   // FP16 twin of the same shape, N(0, 1/cols) weights)
   uint32_t weight_type = 1024;

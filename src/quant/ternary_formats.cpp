@@ -1,7 +1,8 @@
 // quant/ternary_formats.cpp — the scalar codecs of ternary_formats.h: one table of the peers' and
 // the float formats, and the native layouts through their rows (quant/packed_layout.h).
 // Layouts are described in the header; the ggml ones follow ggml-quants.c (quantize_row_*_ref,
-// dequantize_row_*), I2_S follows bitnet.cpp's quantize_i2_s (x86, QK_I2_S = 128).
+// dequantize_row_*), I2_S follows bitnet.cpp's quantize_i2_s (x86, QK_I2_S = 128), IQ2_BN
+// ik_llama.cpp's quantize_iq2_bn.
 #include "quant/ternary_formats.h"
 
 #include <algorithm>
@@ -22,6 +23,7 @@ constexpr int64_t kQK = 256;                 // TQ1_0 / TQ2_0 / Q6_K block
 constexpr int64_t kTQ1Bytes = 48 + 4 + 2, kTQ2Bytes = 64 + 2;
 constexpr int64_t kQ80Block = 32, kQ80Bytes = 34, kQ40Bytes = 18, kQ6KBytes = 128 + 64 + 16 + 2;
 constexpr int64_t kI2SBlock = 128, kI2SBlockBytes = 32;
+constexpr int64_t kIQ2BNBlock = 64, kIQ2BNBlockBytes = 16;
 
 // A code 3 in a 2-bit format has no ternary meaning; decoders mark it and the caller throws.
 struct CodeCheck {
@@ -135,6 +137,36 @@ void i2s_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_
   std::memcpy(out + n / 4, &scale, 4);
 }
 
+// ---- IQ2_BN (ik_llama.cpp iqk_quantize.cpp quantize_one_row_2bn / dequantize_row_iq2_bn) ----
+// Each row: its f32 scale (ik writes the row's max |w|: s, or 0 for a row of zeros), then 64-weight
+// blocks of 16 bytes, byte j holding weights j, j+16, j+32, j+48 at bits 0-1, 2-3, 4-5, 6-7 (code = w+1).
+int64_t iq2bn_row_bytes(int64_t cols) { return 4 + cols / kIQ2BNBlock * kIQ2BNBlockBytes; }
+
+void iq2bn_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
+  CodeCheck check;
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* row = data + r * iq2bn_row_bytes(cols);
+    int8_t* q = out.q.data() + r * cols;
+    for (int64_t i = 0; i < cols; ++i)
+      q[i] = check((row[4 + i / kIQ2BNBlock * kIQ2BNBlockBytes + i % 16] >> (2 * (i % kIQ2BNBlock / 16))) & 3);
+    agree_scale(load_f32(row), q, cols, out);  // one per-tensor scale (003 eq. 5) in every row
+  }
+  BITLM_CHECK(!check.bad, "an IQ2_BN weight has code 3");
+}
+
+void iq2bn_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* row = out + r * iq2bn_row_bytes(cols);
+    const int8_t* x = q + r * cols;
+    const bool any = std::any_of(x, x + cols, [](int8_t v) { return v != 0; });
+    const float d = any ? scale : 0.0f;  // ik: the row's max |w|
+    std::memcpy(row, &d, 4);
+    std::memset(row + 4, 0, size_t(cols / 4));
+    for (int64_t i = 0; i < cols; ++i)
+      row[4 + i / kIQ2BNBlock * kIQ2BNBlockBytes + i % 16] |= uint8_t((x[i] + 1) << (2 * (i % kIQ2BNBlock / 16)));
+  }
+}
+
 // ---- float tensors: already ternary, or latent weights ----
 template <uint32_t kType>
 float float_at(const uint8_t* p, int64_t i) {
@@ -184,6 +216,7 @@ constexpr TernaryCodec kCodecs[] = {
     {kGgmlTQ1_0, tq1_decode, tq1_encode},
     {kGgmlTQ2_0, tq2_decode, tq2_encode},
     {kGgmlI2_S, i2s_decode, i2s_encode},
+    {kGgmlIQ2_BN, iq2bn_decode, iq2bn_encode},
     {kGgmlF32, float_decode<kGgmlF32>, float_encode<kGgmlF32>},
     {kGgmlF16, float_decode<kGgmlF16>, float_encode<kGgmlF16>},
     {kGgmlBF16, float_decode<kGgmlBF16>, float_encode<kGgmlBF16>},
@@ -270,6 +303,7 @@ constexpr TernaryWriteType kWriteTypes[] = {
     {"tq2_0", kGgmlTQ2_0, "llama.cpp, bitnet.cpp, bitlm"},
     {"tq1_0", kGgmlTQ1_0, "llama.cpp, bitnet.cpp, bitlm"},
     {"i2_s", kGgmlI2_S, "bitnet.cpp, bitlm; ik_llama.cpp after its llama-quantize"},
+    {"iq2_bn", kGgmlIQ2_BN, "ik_llama.cpp (rows of >= 512 weights), bitlm"},
 };
 
 }  // namespace

@@ -15,6 +15,10 @@
 //  I2_S (bitnet.cpp x86, id 36): the whole tensor as 128-blocks of 32 bytes, byte b holding
 //      elements b, b+32, b+64, b+96 in bits 7-6, 5-4, 3-2, 1-0 (code = w+1); then a 32-byte tail
 //      whose first 4 bytes are the f32 scale. Requires cols % 128 == 0.
+//  IQ2_BN (ik_llama.cpp, id 135): every row is its f32 scale (the row's max |w|; 0 for a row of
+//      zeros), then 64-blocks of 16 bytes, byte j holding elements j, j+16, j+32, j+48 at bits 0-1,
+//      2-3, 4-5, 6-7 (code = w+1). Requires cols % 64 == 0; ik's activation quantizer (Q8_K64)
+//      asserts rows of >= 512. Every row with a nonzero code must carry the same scale.
 //  F32/F16/BF16: "already ternary" ({0, +-s}, one s: kept exactly) or latent weights
 //      (absmean-quantized, 003 eq. 3-5).
 // Dense layouts: F32, F16, BF16; Q8_0 = 32-blocks of fp16 d + 32 int8 (34 bytes); Q6_K =
@@ -38,7 +42,7 @@ struct DecodedTernary {
   bool from_latent = false;   // a float tensor that was not already ternary, absmean-quantized
 };
 
-// True for the types decode_ternary reads: the native layouts, TQ1_0, TQ2_0, I2_S, F32, F16, BF16.
+// True for the types decode_ternary reads: the native layouts, TQ1_0, TQ2_0, I2_S, IQ2_BN, F32, F16, BF16.
 bool is_ternary_format(uint32_t ggml_type);
 
 // Decodes tensor `name` of file `path` (both only for messages); throws FormatError on a type,
@@ -63,7 +67,8 @@ struct TernaryWriteType {
   uint32_t type;             // ggml type id
   std::string_view readers;  // the engines that load a file of it (README "Supported files")
 };
-// t2, t1 (bitlm's fast layouts), tq2_0, tq1_0 (llama.cpp, bitnet.cpp), i2_s (bitnet.cpp x86; ik_llama.cpp converts it).
+// t2, t1 (bitlm's fast layouts), tq2_0, tq1_0 (llama.cpp, bitnet.cpp), i2_s (bitnet.cpp x86; ik_llama.cpp
+// converts it), iq2_bn (ik_llama.cpp).
 std::span<const TernaryWriteType> ternary_write_types();
 bool is_ternary_write_type(uint32_t ggml_type);
 // The ggml id of a CLI name; UserError listing the names otherwise.

@@ -3,7 +3,7 @@
 // packed as bitlm's native T2 (b1.58: absmean ternary, b1: +-1, both times beta), norms,
 // embedding and untied head as F32, and the tokenizer's vocab copied from its GGUF.
 // `weight_type` (quant/ternary_formats.h ternary_write_types) packs the ternary weights as bitlm's
-// T2 (default) or T1, or as a peer's TQ2_0 / TQ1_0 / I2_S under the arch the peers run
+// T2 (default) or T1, or as a peer's TQ2_0 / TQ1_0 / I2_S / IQ2_BN under the arch the peers run
 // (ModelConfig::use_peer_arch: a SiLU model as `bitnet`, which upstream llama.cpp loads); UserError
 // naming the tensor when its rows are not whole blocks of the type (TQ: 256).
 // An fp model (the FP baseline) keeps its linear weights in float (`fp_type`: F16, F32 or BF16)

@@ -39,6 +39,8 @@ TEST(QuantizeCli, Q6KHeadRunsAndBadInputIsExitTwo) {
   EXPECT_EQ(run("quantize " + micro + " -o " + q6k + " --embd-type q5_k").rc, 2);
 }
 
+const std::string kTinyStories = std::string(BITLM_TEST_DATA_DIR) + "/../../models/bitnet-tinystories.gguf";
+
 // --weight-type: a bitlm model for llama.cpp (TQ1_0) and back (T2) runs `ppl` with the same result,
 // export/synth/quantize share the option, and a missing type, an unknown one or rows that are not
 // whole TQ blocks are one line and exit 2.
@@ -62,7 +64,9 @@ TEST(QuantizeCli, WeightTypeRoundTripAndBadInputIsExitTwo) {
   for (const std::string& args : {"quantize " + tiny + " -o " + back,                              // no type
                                  "quantize " + micro + " -o " + back + " --weight-type tq2_0",  // D = 128
                                  "synth --shape micro --weight-type tq1_0 -o " + back,
-                                 "quantize " + tiny + " -o " + back + " --weight-type iq2_bn"}) {
+                                 "quantize " + tiny + " -o " + back + " --weight-type iq1_s",
+                                 // F = 688, not whole 64-weight IQ2_BN blocks
+                                 "quantize " + kTinyStories + " -o " + back + " --weight-type iq2_bn"}) {
     r = run(args);
     EXPECT_EQ(r.rc, 2) << args;
     EXPECT_EQ(lines(r.err), 1) << args << ": " << r.err;

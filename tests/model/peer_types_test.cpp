@@ -90,6 +90,34 @@ TEST(PeerTypes, ArchIsTheOneThePeersRun) {
   EXPECT_EQ(Model::load(tmp("tiny_relu_tq1.gguf"))->config.activation, FfnActivation::kRelu2);
 }
 
+// ik_llama.cpp's IQ2_BN: synth writes what quantize writes, its scale is f32 (exact, unlike TQ's
+// fp16 d), the file loads (repacked to the load layout) with the T2 file's logits, and a ReLU^2
+// model is written as ik's `bitnet-b1.58`, a SiLU one as `bitnet`.
+TEST(PeerTypes, Iq2BnWriteLoadGivesTheSameLogits) {
+  write_synth_model({.shape = "tiny", .seed = 6, .weight_type = kGgmlBitlmT2}, tmp("t2_6.gguf"));
+  EXPECT_EQ(write_synth_model({.shape = "tiny", .seed = 6, .weight_type = kGgmlIQ2_BN}, tmp("iq2bn.gguf")).arch,
+            "bitnet");
+  requantize_model(tmp("t2_6.gguf"), tmp("q_iq2bn.gguf"), {.weight_type = kGgmlIQ2_BN});
+  const auto a = GgufFile::open(tmp("iq2bn.gguf")), b = GgufFile::open(tmp("q_iq2bn.gguf"));
+  const auto t2 = GgufFile::open(tmp("t2_6.gguf"));
+  for (const GgufTensorInfo& t : a->tensors()) {
+    const auto x = a->tensor_data(t), y = b->tensor_data(*b->find_tensor(t.name));
+    EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin(), y.end())) << t.name;
+    if (t.type != kGgmlIQ2_BN) continue;
+    const DecodedTernary d0 = decoded(*t2, t.name), d1 = decoded(*a, t.name);
+    EXPECT_EQ(d0.q, d1.q) << t.name;
+    EXPECT_EQ(d0.scale, d1.scale) << t.name;
+  }
+  const auto iq = Model::load(tmp("iq2bn.gguf")), ref = Model::load(tmp("t2_6.gguf"));
+  for (const LinearWeights* w : iq->weights.layers[0].linears())
+    EXPECT_EQ(w->ternary.layout().type, load_layout(kGgmlIQ2_BN));
+  const std::vector<int32_t> tokens = {1, 72, 101, 108, 108, 111, 44, 32, 116, 2};
+  EXPECT_EQ(all_logits(*iq, tokens), all_logits(*ref, tokens));
+  SynthOptions relu{.shape = "micro", .seed = 1, .weight_type = kGgmlIQ2_BN};
+  EXPECT_EQ(write_synth_model(relu, tmp("micro_iq2bn.gguf")).arch, "bitnet-b1.58");
+  EXPECT_EQ(Model::load(tmp("micro_iq2bn.gguf"))->config.activation, FfnActivation::kRelu2);
+}
+
 TEST(PeerTypes, RowsThatAreNotWholeTqBlocksAreAUserError) {
   // micro: D = 128, not a whole 256-block of TQ1_0.
   EXPECT_THROW(write_synth_model({.shape = "micro", .seed = 1, .weight_type = kGgmlTQ1_0}, tmp("x.gguf")), UserError);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "core/error.h"
@@ -40,7 +41,7 @@ TEST_P(TernaryRoundTrip, EncodeThenDecodeIsIdentity) {
 
 // The peers' and the float formats, then every packed layout (a new one is covered by its row).
 std::vector<uint32_t> ternary_formats() {
-  std::vector<uint32_t> v = {kGgmlTQ1_0, kGgmlTQ2_0, kGgmlI2_S, kGgmlF32, kGgmlF16, kGgmlBF16};
+  std::vector<uint32_t> v = {kGgmlTQ1_0, kGgmlTQ2_0, kGgmlI2_S, kGgmlIQ2_BN, kGgmlF32, kGgmlF16, kGgmlBF16};
   for (const PackedLayout& l : packed_layouts()) v.push_back(l.type);
   return v;
 }
@@ -143,11 +144,57 @@ TEST(TQ2_0, AllZeroBlockScaleIsIgnored) {
   EXPECT_EQ(d.scale, 0.5f);
 }
 
+// ik_llama.cpp's IQ2_BN as its source defines it (iqk_quantize.cpp quantize_one_row_2bn): per row
+// the f32 max |w| (the scale; 0 for a row of zeros, as ik writes it), then per 64 weights 16 bytes,
+// byte j = L[j] | L[j+16] << 2 | L[j+32] << 4 | L[j+48] << 6 with L = w + 1.
+TEST(IQ2_BN, RowLayoutByHand) {
+  std::vector<int8_t> q(3 * 128, 0);
+  q[0] = 1, q[16] = -1, q[32] = 0, q[48] = 1;  // row 0, block 0, byte 0: 2 | 0 << 2 | 1 << 4 | 2 << 6
+  q[64 + 15] = -1, q[64 + 63] = 1;             // row 0, block 1, byte 15: 0 | 1 << 2 | 1 << 4 | 2 << 6
+  q[2 * 128 + 127] = -1;                       // row 2 (row 1 is all zero)
+  const auto bytes = encode_ternary(kGgmlIQ2_BN, q, 3, 128, 0.5f);
+  ASSERT_EQ(bytes.size(), 3u * (4 + 32));
+  const auto f32_at = [&](size_t at) { float f; std::memcpy(&f, bytes.data() + at, 4); return f; };
+  EXPECT_EQ(f32_at(0), 0.5f);
+  EXPECT_EQ(bytes[4 + 0], 0x92);
+  EXPECT_EQ(bytes[4 + 1], 0x55);  // four zeros: code 1 in each pair
+  EXPECT_EQ(bytes[4 + 16 + 15], 0x94);
+  EXPECT_EQ(f32_at(36), 0.0f);    // the all-zero row
+  EXPECT_EQ(bytes[36 + 4], 0x55);
+  EXPECT_EQ(f32_at(72), 0.5f);
+  EXPECT_EQ(bytes[72 + 4 + 16 + 15], 0x15);  // weight 127 = 48 + 15 + 64: bits 6-7 code 0
+  const DecodedTernary d = decode_ternary(kGgmlIQ2_BN, bytes, 3, 128, "mem", "w");
+  EXPECT_EQ(d.q, q);
+  EXPECT_EQ(d.scale, 0.5f);
+  EXPECT_EQ(ggml_tensor_bytes(kGgmlIQ2_BN, 512, 1024), 2u * (4 + 128));
+  EXPECT_FALSE(ggml_tensor_bytes(kGgmlIQ2_BN, 96, 96).has_value());
+}
+
+TEST(IQ2_BN, RowsWithDifferentScalesAndCodeThreeAreFormatErrors) {
+  const auto q = random_ternary(2 * 64, 5);
+  auto bytes = encode_ternary(kGgmlIQ2_BN, q, 2, 64, 0.5f);
+  bytes[20 + 3] = 0x3f, bytes[20 + 2] = 0x80;  // row 1's scale: 1.0
+  EXPECT_FALSE(decode_ternary(kGgmlIQ2_BN, bytes, 2, 64, "mem", "w").uniform_scale);
+  DecodedTernary out;
+  EXPECT_THROW(decode_ternary("f", "w", kGgmlIQ2_BN, bytes, 2, 64, out), FormatError);
+  bytes = encode_ternary(kGgmlIQ2_BN, q, 2, 64, 0.5f);
+  bytes[4] = 0xff;  // code 3
+  EXPECT_THROW(decode_ternary(kGgmlIQ2_BN, bytes, 2, 64, "f", "w"), FormatError);
+  try {
+    encode_ternary(kGgmlIQ2_BN, random_ternary(96, 1), 1, 96, 1.0f, "tensor 'blk.0.ffn_down.weight'");
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("blk.0.ffn_down.weight"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("64"), std::string::npos) << e.what();
+  }
+}
+
 TEST(WriteTypes, NamesAndRowMultiples) {
   EXPECT_EQ(ternary_write_type("tq1_0"), kGgmlTQ1_0);
   EXPECT_EQ(ternary_write_type("tq2_0"), kGgmlTQ2_0);
   EXPECT_EQ(ternary_write_type("t1"), kGgmlBitlmT1);
-  EXPECT_THROW(ternary_write_type("iq2_bn"), UserError);
+  EXPECT_EQ(ternary_write_type("iq2_bn"), kGgmlIQ2_BN);
+  EXPECT_THROW(ternary_write_type("q4_0"), UserError);
   for (const TernaryWriteType& t : ternary_write_types()) {
     EXPECT_TRUE(is_ternary_write_type(t.type)) << t.name;
     EXPECT_NE(ternary_write_type_help().find(t.name), std::string::npos);
@@ -155,6 +202,7 @@ TEST(WriteTypes, NamesAndRowMultiples) {
   EXPECT_FALSE(is_ternary_write_type(kGgmlF16));
   EXPECT_EQ(ternary_cols_multiple(kGgmlTQ1_0), 256);
   EXPECT_EQ(ternary_cols_multiple(kGgmlI2_S), 128);
+  EXPECT_EQ(ternary_cols_multiple(kGgmlIQ2_BN), 64);
   EXPECT_EQ(ternary_cols_multiple(kGgmlBitlmT1), 1);
 }
 
