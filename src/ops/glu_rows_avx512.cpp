@@ -1,9 +1,7 @@
 // ops/glu_rows_avx512.cpp — relu(g)^2 * u, 16 floats a step, bit for bit the scalar
 // `(g > 0 ? g * g : 0) * u`: max_ps(g, 0) returns its second operand, 0, for a NaN g (the scalar
 // compare is false there), and r * r is g * g for g > 0 and 0 otherwise; then one multiply by u.
-// GCC 12 warns falsely inside its own avx512fintrin.h (the _mm512_undefined_* idiom).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
+#include "core/intrinsics_x86.h"  // first: <immintrin.h> without GCC 12's false warnings
 
 #include "ops/glu_rows.h"
 

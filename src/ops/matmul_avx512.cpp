@@ -149,9 +149,11 @@ void acc_strips(const float* a, int64_t a_rs, int64_t a_js, const float* b, int6
 
 // dst rows [0, 16) = columns of src rows [0, 16). GCC 12 warns that the unpack and shuffle
 // intrinsics' own undefined pass-through operand is uninitialised: a false positive.
+#if defined(__GNUC__) && !defined(__clang__)  // clang has no -Wmaybe-uninitialized (and no false positive)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 void transpose_16x16(const float* src, int64_t lds, float* dst, int64_t ldd) {
   __m512 r[16], u[16];
   #pragma GCC unroll 16
@@ -181,7 +183,9 @@ void transpose_16x16(const float* src, int64_t lds, float* dst, int64_t ldd) {
     _mm512_storeu_ps(dst + (12 + m) * ldd, _mm512_shuffle_f32x4(v1, w1, 0xDD));
   }
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 }  // namespace
 

@@ -7,10 +7,7 @@
 //    scalar int8_t(float) conversion does.
 //  - products in the ref's order, (x * rstd) * g * s, and no add after them to fuse into an FMA.
 // The RMSNorm's double sum of squares is rms_rstd_rows' (plain code, shared with no flags).
-// GCC 12 warns falsely inside its own avx512fintrin.h (the _mm512_undefined_* idiom).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
+#include "core/intrinsics_x86.h"  // first: <immintrin.h> without GCC 12's false warnings
 
 #include <algorithm>
 

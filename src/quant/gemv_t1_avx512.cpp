@@ -8,10 +8,7 @@
 //  - GEMV (decode) extracts nothing: sum_j code_n,j x_j = (3 sum_j t_n,j x_j - sum_j t_n+1,j x_j) / 256,
 //    and both sums are plain u8 x s8 dpbusd of the bytes themselves. Two dpbusd and two adds per
 //    64 codes instead of one dpbusd and seven byte ops; the int32 total is divided once (exact).
-// GCC 12 warns falsely inside its own avx512fintrin.h (the _mm512_undefined_* idiom).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
+#include "core/intrinsics_x86.h"  // first: <immintrin.h> without GCC 12's false warnings
 
 #include "core/prefetch.h"
 #include "quant/kernels.h"

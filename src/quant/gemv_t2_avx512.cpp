@@ -6,10 +6,7 @@
 // in place (4 * code) into a separate "odd" accumulator that is divided by 4 at the end (exact).
 // GEMM (native_rows_avx512.h) decodes a block once per tile of tokens, so it shifts all four
 // slices down to plain codes (two more shifts per block) and keeps one accumulator per token.
-// GCC 12 warns falsely inside its own avx512fintrin.h (the _mm512_undefined_* idiom).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
+#include "core/intrinsics_x86.h"  // first: <immintrin.h> without GCC 12's false warnings
 
 #include "core/prefetch.h"
 #include "quant/kernels.h"
