@@ -41,13 +41,11 @@ T meta_number(const SafetensorsFile& f, const char* key) {
   }
 }
 
-std::unique_ptr<SafetensorsFile> open_checked(const std::string& path) {
-  auto f = SafetensorsFile::open(path);
-  if (f->metadata().count("format") == 0 || meta(*f, "format") != kFormat)
-    throw FormatError(path, "not a bitlm training checkpoint (metadata 'format' is not 'bitlm-train-checkpoint')");
-  if (meta(*f, "version") != "1")
-    throw FormatError(path, fmt::format("checkpoint version {} is not supported (1)", meta(*f, "version")));
-  return f;
+void check_format(const SafetensorsFile& f) {
+  if (f.metadata().count("format") == 0 || meta(f, "format") != kFormat)
+    throw FormatError(f.path(), "not a bitlm training checkpoint (metadata 'format' is not 'bitlm-train-checkpoint')");
+  if (meta(f, "version") != "1")
+    throw FormatError(f.path(), fmt::format("checkpoint version {} is not supported (1)", meta(f, "version")));
 }
 
 TrainConfig config_of(const SafetensorsFile& f) {
@@ -109,42 +107,60 @@ void save_checkpoint(const std::string& path, const TrainConfig& cfg, TrainModel
   w.write(path);
 }
 
-TrainState load_checkpoint(const std::string& path, const TrainConfig& cfg, TrainModel& model, AdamW& opt) {
-  const auto f = open_checked(path);
-  const TrainConfig saved = config_of(*f);
-  check_same_model(*f, saved, cfg.model);
+TrainState load_checkpoint(const SafetensorsFile& f, const TrainConfig& cfg, TrainModel& model, AdamW& opt) {
+  check_format(f);
+  const TrainConfig saved = config_of(f);
+  check_same_model(f, saved, cfg.model);
   BITLM_CHECK(saved.batch_size == cfg.batch_size && saved.grad_accum == cfg.grad_accum,
               "{}: the checkpoint was trained with batch_size {} x grad_accum {}, this run uses {} x {} "
-              "(resuming would not continue the same run)", path, saved.batch_size, saved.grad_accum,
+              "(resuming would not continue the same run)", f.path(), saved.batch_size, saved.grad_accum,
               cfg.batch_size, cfg.grad_accum);
   for (const ParamTensor& t : model.tensors()) {
-    read_into(*f, "param." + t.name, model.param(t));
-    read_into(*f, "adam_m." + t.name, opt.m().subspan(t.offset, t.size()));
-    read_into(*f, "adam_v." + t.name, opt.v().subspan(t.offset, t.size()));
+    read_into(f, "param." + t.name, model.param(t));
+    read_into(f, "adam_m." + t.name, opt.m().subspan(t.offset, t.size()));
+    read_into(f, "adam_v." + t.name, opt.v().subspan(t.offset, t.size()));
   }
-  verify_crc(*f, arenas_crc(model.params(), opt.m(), opt.v()));
-  opt.set_steps(meta_number(*f, "adam_steps"));
+  verify_crc(f, arenas_crc(model.params(), opt.m(), opt.v()));
+  opt.set_steps(meta_number(f, "adam_steps"));
   TrainState st;
-  st.step = meta_number(*f, "step");
-  st.data = {meta_number(*f, "data_shard"), meta_number(*f, "data_offset"), meta_number(*f, "data_epoch")};
-  if (f->metadata().count("elapsed_s")) st.elapsed_s = meta_number<double>(*f, "elapsed_s");
+  st.step = meta_number(f, "step");
+  st.data = {meta_number(f, "data_shard"), meta_number(f, "data_offset"), meta_number(f, "data_epoch")};
+  if (f.metadata().count("elapsed_s")) st.elapsed_s = meta_number<double>(f, "elapsed_s");
   return st;
 }
 
-TrainConfig checkpoint_config(const std::string& path) { return config_of(*open_checked(path)); }
+TrainConfig checkpoint_config(const SafetensorsFile& f) {
+  check_format(f);
+  return config_of(f);
+}
 
-int64_t checkpoint_step(const std::string& path) { return meta_number(*open_checked(path), "step"); }
+int64_t checkpoint_step(const SafetensorsFile& f) {
+  check_format(f);
+  return meta_number(f, "step");
+}
 
-void load_checkpoint_params(const std::string& path, TrainModel& model) {
-  const auto f = open_checked(path);
-  check_same_model(*f, config_of(*f), model.config());
+void load_checkpoint_params(const SafetensorsFile& f, TrainModel& model) {
+  check_format(f);
+  check_same_model(f, config_of(f), model.config());
   std::vector<float> m(model.params().size()), v(model.params().size());
   for (const ParamTensor& t : model.tensors()) {
-    read_into(*f, "param." + t.name, model.param(t));
-    read_into(*f, "adam_m." + t.name, std::span<float>(m).subspan(t.offset, t.size()));
-    read_into(*f, "adam_v." + t.name, std::span<float>(v).subspan(t.offset, t.size()));
+    read_into(f, "param." + t.name, model.param(t));
+    read_into(f, "adam_m." + t.name, std::span<float>(m).subspan(t.offset, t.size()));
+    read_into(f, "adam_v." + t.name, std::span<float>(v).subspan(t.offset, t.size()));
   }
-  verify_crc(*f, arenas_crc(model.params(), m, v));
+  verify_crc(f, arenas_crc(model.params(), m, v));
+}
+
+TrainState load_checkpoint(const std::string& path, const TrainConfig& cfg, TrainModel& model, AdamW& opt) {
+  return load_checkpoint(*SafetensorsFile::open(path), cfg, model, opt);
+}
+
+TrainConfig checkpoint_config(const std::string& path) { return checkpoint_config(*SafetensorsFile::open(path)); }
+
+int64_t checkpoint_step(const std::string& path) { return checkpoint_step(*SafetensorsFile::open(path)); }
+
+void load_checkpoint_params(const std::string& path, TrainModel& model) {
+  load_checkpoint_params(*SafetensorsFile::open(path), model);
 }
 
 }  // namespace bitlm

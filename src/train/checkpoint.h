@@ -18,6 +18,8 @@
 
 namespace bitlm {
 
+class SafetensorsFile;
+
 struct TrainState {
   int64_t step = 0;  // optimizer steps done
   double elapsed_s = 0;  // wall time of those steps, over every run that made them
@@ -34,5 +36,12 @@ TrainConfig checkpoint_config(const std::string& path);
 int64_t checkpoint_step(const std::string& path);
 // Parameters only (export): checks format, checksum and model shape.
 void load_checkpoint_params(const std::string& path, TrainModel& model);
+
+// The same four readers on a file already opened with SafetensorsFile::open (each checks the
+// format first): the header is parsed once for all of them (the fuzz target calls all four).
+TrainState load_checkpoint(const SafetensorsFile& f, const TrainConfig& cfg, TrainModel& model, AdamW& opt);
+TrainConfig checkpoint_config(const SafetensorsFile& f);
+int64_t checkpoint_step(const SafetensorsFile& f);
+void load_checkpoint_params(const SafetensorsFile& f, TrainModel& model);
 
 }  // namespace bitlm

@@ -22,9 +22,10 @@ class MemFile {
   MemFile() : fd_(memfd_create("bitlm-fuzz", 0)), path_("/proc/self/fd/" + std::to_string(fd_)) {
     if (fd_ < 0) std::abort();
   }
-  // Replaces the content; false if the kernel refused (then skip the input).
+  // Replaces the content; false if the kernel refused (then skip the input). Written over the old
+  // bytes, then cut to size: emptying the file first freed and re-faulted every page of it, each input.
   bool write(const uint8_t* data, size_t size) {
-    return ftruncate(fd_, 0) == 0 && (size == 0 || pwrite(fd_, data, size, 0) == ssize_t(size));
+    return (size == 0 || pwrite(fd_, data, size, 0) == ssize_t(size)) && ftruncate(fd_, off_t(size)) == 0;
   }
   const std::string& path() const { return path_; }
 
