@@ -45,7 +45,7 @@ class ChatSession {
  public:
   ChatSession(const ChatArgs& a, const Model& model, const Tokenizer& tok, ThreadPool& pool, int64_t n_ctx)
       : a_(a), tok_(tok), family_(resolve_chat_template(a.chat_template, read_chat_template(*model.file))),
-        fwd_(model, n_ctx, pool, ActMode::kInt8, 32, parse_kv_type(a.kv_type)), sampling_(a.sampling) {
+        fwd_(model, n_ctx, pool, ActMode::kInt8, kPromptStep, parse_kv_type(a.kv_type)), sampling_(a.sampling) {
     reset();
   }
 

@@ -50,7 +50,7 @@ Runtime open_model(const EvalArgs& a, int64_t default_ctx) {
   rt.tok = Tokenizer::from_gguf(*rt.model->file);
   rt.pool = std::make_unique<ThreadPool>(thread_count(a.threads));
   const int64_t n_ctx = context_size(a.n_ctx, default_ctx, rt.model->config.n_ctx_train, a.model);
-  rt.fwd = std::make_unique<Forward>(*rt.model, n_ctx, *rt.pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, 64,
+  rt.fwd = std::make_unique<Forward>(*rt.model, n_ctx, *rt.pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, kPromptStep,
                                      parse_kv_type(a.kv_type));
   rt.bos = a.no_bos ? -1 : rt.tok->bos();
   return rt;

@@ -66,7 +66,7 @@ void run_generate(GenerateArgs a) {
   const auto tok = Tokenizer::from_gguf(*model->file);
   const int64_t n_ctx = context_size(a.n_ctx, 4096, model->config.n_ctx_train, a.model);
   ThreadPool pool(thread_count(a.threads));
-  Forward fwd(*model, n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, 32, parse_kv_type(a.kv_type));
+  Forward fwd(*model, n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, kPromptStep, parse_kv_type(a.kv_type));
   fwd.set_numerics(PeerNumerics::parse(a.numerics));
   const std::vector<int32_t> prompt_ids = tok->encode(prompt, /*add_bos=*/true);
   std::vector<int32_t> ids;

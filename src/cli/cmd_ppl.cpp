@@ -43,7 +43,7 @@ void run_ppl(const PplArgs& a) {
   const auto tok = Tokenizer::from_gguf(*model->file);
   const std::vector<int32_t> ids = tok->encode(text, /*add_bos=*/true);
   ThreadPool pool(thread_count(a.threads));
-  Forward fwd(*model, n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, /*max_batch=*/64,
+  Forward fwd(*model, n_ctx, pool, a.act == "none" ? ActMode::kNone : ActMode::kInt8, kPromptStep,
               parse_kv_type(a.kv_type));
   fwd.set_numerics(PeerNumerics::parse(a.numerics));
   const double t0 = now_seconds();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "model/forward.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
 
@@ -20,10 +21,10 @@ struct BenchOptions {
   int repetitions = 5;
   uint64_t seed = 1;  // the token ids are random (speed does not depend on them)
   KvCacheType kv_type = KvCacheType::kF16;
-  // Prompt tokens per forward step (llama-bench's -b/-ub): each 2-row group of ternary codes is
-  // decoded once per step and reused by every token of it (quant/native_rows_avx2.h), so 64
-  // halves that decode's share of pp against 32 (docs/performance.md, "Prompt path").
-  int64_t batch = 64;
+  // Prompt tokens per forward step (llama-bench's -b/-ub), the CLI's step by default: each 2-row
+  // group of ternary codes is decoded once per step and reused by every token of it
+  // (quant/native_rows_avx2.h), so 64 halves that decode's share of pp against 32.
+  int64_t batch = kPromptStep;
 };
 
 struct BenchSpread { double median = 0, min = 0, max = 0; };

@@ -83,7 +83,7 @@ ModelCost measure_cost(const std::string& path, ThreadPool& pool, const CostOpti
     }
     c.linear_bits_per_weight = linear_params ? 8.0 * double(c.linear_bytes) / double(linear_params) : 0;
     c.kv_bytes_per_sequence = kv_bytes_per_sequence(c.shape, o.batch_seq_len);
-    Forward fwd(*model, model->config.n_ctx_train, pool, ActMode::kInt8, 64);
+    Forward fwd(*model, model->config.n_ctx_train, pool, ActMode::kInt8, kPromptStep);
     measure_speed(fwd, model->config.n_vocab, o, c);
     c.memory_bytes = current_rss_bytes() - std::min(rss0, current_rss_bytes());
   }

@@ -232,6 +232,18 @@ void QuantizedActivations::resize(int64_t new_T, int64_t new_cols) {
 
 namespace {
 
+// The scales of rows [r0, r0 + n): scale_of_row's integer division per row cost decode ~3% (an
+// idiv per 640-byte row, the GEMV's loads waiting behind it), so one division, then a running group.
+void row_scales(const TernaryMatrix& w, int64_t r0, int64_t n, float* out) {
+  const std::span<const float> scales = w.group_scales();
+  const int64_t per_scale = w.rows() / int64_t(scales.size());  // rows per scale group
+  int64_t g = r0 / per_scale, g_end = (g + 1) * per_scale;
+  for (int64_t i = 0; i < n; ++i) {
+    if (r0 + i == g_end) ++g, g_end += per_scale;
+    out[i] = scales[size_t(g)];
+  }
+}
+
 // Rows [begin, end) of y = W x (003 Fig. 12 scaling): kernel tiles of kRowTile rows x kTokenChunk
 // tokens into a stack buffer of int32 sums.
 void matmul_rows(const TernaryMatrix& w, const QuantizedActivations& x, float* y, int64_t begin, int64_t end,
@@ -240,18 +252,10 @@ void matmul_rows(const TernaryMatrix& w, const QuantizedActivations& x, float* y
   const PackedKernels& kernels = k.*w.layout().kernels;
   int32_t acc[kRowTile * kTokenChunk];
   float row_scale[kRowTile];
-  const std::span<const float> scales = w.group_scales();
-  const int64_t per_scale = rows / int64_t(scales.size());  // rows per scale group
   for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
     const int64_t nr = std::min(kRowTile, end - r0);
     const uint8_t* wr = w.packed() + r0 * rb;
-    // scale_of_row's integer division per row cost decode ~3% (an idiv per 640-byte row, the
-    // GEMV's loads waiting behind it): one division per tile, then a running group.
-    int64_t g = r0 / per_scale, g_end = (g + 1) * per_scale;
-    for (int64_t i = 0; i < nr; ++i) {
-      if (r0 + i == g_end) ++g, g_end += per_scale;
-      row_scale[i] = scales[size_t(g)];
-    }
+    row_scales(w, r0, nr, row_scale);
     for (int64_t t0 = 0; t0 < T; t0 += kTokenChunk) {
       const int64_t nt = std::min(kTokenChunk, T - t0);
       const int8_t* xt = x.q.data() + t0 * x.stride;
@@ -304,8 +308,10 @@ void ternary_matmul_f32(const TernaryMatrix& w, const float* x, int64_t T, float
   const TernaryGemmF32 gemm = (best_kernels().*w.layout().kernels).gemm_f32;
   pool.parallel_for(0, rows, row_grain(uint64_t(stride), T), [&](int64_t begin, int64_t end) {
     gemm(w.packed() + begin * rb, rb, xp.data(), stride, x_sum.data(), T, y + begin, rows, end - begin);
+    std::vector<float> scale(size_t(end - begin));
+    row_scales(w, begin, end - begin, scale.data());
     for (int64_t t = 0; t < T; ++t)
-      for (int64_t r = begin; r < end; ++r) y[t * rows + r] *= w.scale_of_row(r);
+      for (int64_t r = begin; r < end; ++r) y[t * rows + r] *= scale[size_t(r - begin)];
   });
 }
 
