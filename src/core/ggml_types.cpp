@@ -1,6 +1,6 @@
 // core/ggml_types.cpp — the storage table of ggml types (block sizes from ggml's ggml-common.h
 // block_* structs; TQ1_0/TQ2_0 from llama.cpp PR #8151; I2_S from bitnet.cpp; IQ2_BN from
-// ik_llama.cpp 8337e4cd3: ggml-common.h block_iq2_bn, ggml.c type_traits row_meta_size).
+// ik_llama.cpp 8337e4cd3: ggml-common.h block_iq2_bn / block_iq1_bn, ggml.c type_traits row_meta_size).
 #include "core/ggml_types.h"
 
 #include <fmt/format.h>
@@ -29,6 +29,8 @@ constexpr GgmlTypeTraits kTypes[] = {
     {kGgmlI2_S, "I2_S", 128, 32, kBlocksScaleTail, true},
     // ik_llama.cpp's IQ2_BN (ggml-common.h block_iq2_bn: QK_IQ2BN = 64 weights in 16 bytes).
     {kGgmlIQ2_BN, "IQ2_BN", 64, 16, kRowScaleF32Blocks, true},
+    // ik_llama.cpp's IQ1_BN (block_iq1_bn: 64 weights in ql[12] + extra, 13 bytes).
+    {kGgmlIQ1_BN, "IQ1_BN", 64, 13, kRowScaleF16Blocks, true},
     {kGgmlBitlmT2, "BITLM_T2", 128, 32, kRowsScaleTail, true},
     {kGgmlBitlmT1, "BITLM_T1", 160, 32, kRowsScaleTail, true},
 };
@@ -58,13 +60,15 @@ std::optional<uint64_t> ggml_tensor_bytes(uint32_t type, uint64_t ne0, uint64_t 
     return with_tail(checked_mul(n_elements / ne0, row_bytes));
   }
   if (ne0 % t->block_elems != 0) return std::nullopt;
-  if (t->storage == kRowScaleF32Blocks)  // ik's ggml_row_size: row_meta_size + the row's blocks
+  if (ggml_row_meta_bytes(t->storage) != 0)  // ik's ggml_row_size: row_meta_size + the row's blocks
     return checked_mul(n_elements / ne0, ggml_row_meta_bytes(t->storage) + ne0 / t->block_elems * t->block_bytes);
   const auto body = checked_mul(n_elements / t->block_elems, t->block_bytes);
   return t->storage == kBlocksScaleTail ? with_tail(body) : body;
 }
 
-uint32_t ggml_row_meta_bytes(GgmlStorage storage) { return storage == kRowScaleF32Blocks ? 4 : 0; }
+uint32_t ggml_row_meta_bytes(GgmlStorage storage) {
+  return storage == kRowScaleF32Blocks ? 4 : storage == kRowScaleF16Blocks ? 2 : 0;
+}
 
 std::string_view ggml_type_unknown_reason(uint32_t type) {
   if (type >= 37 && type <= 39) return "bitnet.cpp TL1/TL2 or a newer ggml type, not supported";

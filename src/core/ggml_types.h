@@ -20,6 +20,7 @@ enum GgmlType : uint32_t {
   kGgmlI2_S = 36,
   // ik_llama.cpp's ternary types (its ggml.h): every row starts with its scale (IQ2_BN: f32 row
   // max; IQ1_BN: fp16), then 64-weight blocks. Ids from ik's enum; upstream ggml does not have them.
+  kGgmlIQ1_BN = 134,
   kGgmlIQ2_BN = 135,
   // bitlm's native packed ternary layouts (quant/packed_layout.h), ids no peer uses: rows padded to
   // whole blocks, then a 32-byte tail starting with the f32 scale. T2: 2 bits/weight, T1: 1.6.
@@ -33,9 +34,11 @@ enum class GgmlStorage : uint8_t {
   kBlocksScaleTail,   // the same, then a 32-byte tail holding the f32 per-tensor scale (I2_S)
   kRowsScaleTail,     // every row padded to whole blocks, then the scale tail (bitlm's layouts)
   kRowScaleF32Blocks, // every row: its f32 scale (ik's row_meta_size 4), then ne0 / block_elems blocks (IQ2_BN)
+  kRowScaleF16Blocks, // the same with an fp16 scale (row_meta_size 2: IQ1_BN)
 };
 
-// Bytes before the blocks of every row (ik_llama.cpp's row_meta_size): 4 for kRowScaleF32Blocks, else 0.
+// Bytes before the blocks of every row (ik_llama.cpp's row_meta_size): 4 for kRowScaleF32Blocks,
+// 2 for kRowScaleF16Blocks, else 0.
 uint32_t ggml_row_meta_bytes(GgmlStorage storage);
 
 inline constexpr uint32_t kGgmlScaleTailBytes = 32;

@@ -99,11 +99,12 @@ const PackedLayout& packed_layout(uint32_t ggml_type) {
 
 namespace {
 
-// The native layout nearest a file's type: a native layout as stored, TQ1_0 (1.69 bits) as T1,
-// every other type (TQ2_0, I2_S, float) as T2.
+// The native layout nearest a file's type: a native layout as stored, a type of under 2 bits per
+// weight (TQ1_0: 1.69, IQ1_BN: 1.63) as T1, every other type (TQ2_0, I2_S, IQ2_BN, float) as T2.
 uint32_t nearest_layout(uint32_t file_type) {
   if (find_packed_layout(file_type)) return file_type;
-  return file_type == kGgmlTQ1_0 ? kGgmlBitlmT1 : kGgmlBitlmT2;
+  const GgmlTypeTraits* t = ggml_type_traits(file_type);
+  return t && t->ternary && t->bits_per_weight() < 2.0 ? kGgmlBitlmT1 : kGgmlBitlmT2;
 }
 
 }  // namespace

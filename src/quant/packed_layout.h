@@ -53,13 +53,13 @@ const PackedLayout& packed_layout(uint32_t ggml_type);       // BITLM_ASSERT tha
 // THE choice of the packed layout a ternary tensor stored as ggml type `file_type` runs in after
 // loading (model/weights.cpp). Two rules (issue 14: a TQ1_0 file stays 1.6 bits per weight in
 // memory; issue 15: otherwise the layout this machine decodes fastest): a file at 1.6 bits (T1,
-// TQ1_0) runs in T1 -- its writer chose the smaller form, and on AVX2 T1 costs ~1.3x in decode
+// TQ1_0, IQ1_BN: a ternary type of under 2 bits per weight) runs in T1 -- its writer chose the smaller form, and on AVX2 T1 costs ~1.3x in decode
 // speed for 0.87x the bytes (docs/performance.md, "Layout per machine") -- and every other type
-// (T2, TQ2_0, I2_S, float) in best_kernels().fastest_layout (T2 with AVX2, NEON and ref; T1 with
+// (T2, TQ2_0, I2_S, IQ2_BN, float) in best_kernels().fastest_layout (T2 with AVX2, NEON and ref; T1 with
 // AVX-512). The writers' default (`auto`) is the fastest layout, so a default file is not repacked.
 // BITLM_LAYOUT overrides: t2 or t1 (any layout's name), `fastest` (every type in the fastest
 // layout: a T1 file repacked to T2 on AVX2), or `file` (the layout nearest the file's: a native
-// layout as stored, TQ1_0 as T1, every other type as T2); UserError for another value.
+// layout as stored, TQ1_0 and IQ1_BN as T1, every other type as T2); UserError for another value.
 uint32_t load_layout(uint32_t file_type);
 
 // Activations padded to a multiple of this are whole blocks of every layout (640 for T2 and T1).

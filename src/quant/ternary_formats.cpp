@@ -1,8 +1,8 @@
 // quant/ternary_formats.cpp — the scalar codecs of ternary_formats.h: one table of the peers' and
 // the float formats, and the native layouts through their rows (quant/packed_layout.h).
 // Layouts are described in the header; the ggml ones follow ggml-quants.c (quantize_row_*_ref,
-// dequantize_row_*), I2_S follows bitnet.cpp's quantize_i2_s (x86, QK_I2_S = 128), IQ2_BN
-// ik_llama.cpp's quantize_iq2_bn.
+// dequantize_row_*), I2_S follows bitnet.cpp's quantize_i2_s (x86, QK_I2_S = 128), IQ2_BN and
+// IQ1_BN ik_llama.cpp's quantize_iq2_bn / quantize_iq1_bn.
 #include "quant/ternary_formats.h"
 
 #include <algorithm>
@@ -23,7 +23,7 @@ constexpr int64_t kQK = 256;                 // TQ1_0 / TQ2_0 / Q6_K block
 constexpr int64_t kTQ1Bytes = 48 + 4 + 2, kTQ2Bytes = 64 + 2;
 constexpr int64_t kQ80Block = 32, kQ80Bytes = 34, kQ40Bytes = 18, kQ6KBytes = 128 + 64 + 16 + 2;
 constexpr int64_t kI2SBlock = 128, kI2SBlockBytes = 32;
-constexpr int64_t kIQ2BNBlock = 64, kIQ2BNBlockBytes = 16;
+constexpr int64_t kIQ2BNBlock = 64, kIQ2BNBlockBytes = 16, kIQ1BNBlockBytes = 13;  // both ik types: 64-blocks
 
 // A code 3 in a 2-bit format has no ternary meaning; decoders mark it and the caller throws.
 struct CodeCheck {
@@ -167,6 +167,55 @@ void iq2bn_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint
   }
 }
 
+// ---- IQ1_BN (ik_llama.cpp iqk_quantize.cpp quantize_one_row_1bn / dequantize_row_iq1_bn) ----
+// Each row: its fp16 scale (the row's max |w|), then 64-weight blocks of 13 bytes. In block
+// quarter i (weights 16i..16i+15) byte ql[3i + k] holds weights 16i + 5k + j (j = 0..4) and byte
+// 12 (extra) holds weights 16i + 15 (i = 0..3), each as the base-3 number of the codes (w + 1) with
+// the FIRST weight LEAST significant, stored as ceil(v * 256 / 243) (quant/trits.h): weight j is
+// the byte's digit 4 - j.
+int64_t iq1bn_row_bytes(int64_t cols) { return 2 + cols / kIQ2BNBlock * kIQ1BNBlockBytes; }
+
+void iq1bn_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* row = data + r * iq1bn_row_bytes(cols);
+    int8_t* q = out.q.data() + r * cols;
+    for (int64_t b = 0; b < cols / kIQ2BNBlock; ++b) {
+      const uint8_t* blk = row + 2 + b * kIQ1BNBlockBytes;
+      int8_t* x = q + b * kIQ2BNBlock;
+      for (int i = 0; i < 4; ++i) {
+        for (int k = 0; k < 3; ++k)
+          for (int j = 0; j < 5; ++j) x[16 * i + 5 * k + j] = trit(blk[3 * i + k], 4 - j);
+        x[16 * i + 15] = trit(blk[12], 4 - i);
+      }
+    }
+    agree_scale(fp16_to_f32(load_u16(row)), q, cols, out);
+  }
+}
+
+void iq1bn_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
+  const auto byte = [](unsigned v) { return uint8_t((v * 256 + 242) / 243); };  // ceil(v * 256 / 243)
+  for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* row = out + r * iq1bn_row_bytes(cols);
+    const int8_t* x = q + r * cols;
+    const bool any = std::any_of(x, x + cols, [](int8_t v) { return v != 0; });
+    store_u16(row, f32_to_fp16(any ? scale : 0.0f));  // ik: fp16 of the row's max |w|
+    for (int64_t b = 0; b < cols / kIQ2BNBlock; ++b) {
+      uint8_t* blk = row + 2 + b * kIQ1BNBlockBytes;
+      const int8_t* xb = x + b * kIQ2BNBlock;
+      unsigned extra = 0;
+      for (int i = 0; i < 4; ++i) {
+        for (int k = 0; k < 3; ++k) {
+          unsigned v = 0;
+          for (int j = 4; j >= 0; --j) v = v * 3 + unsigned(xb[16 * i + 5 * k + j] + 1);
+          blk[3 * i + k] = byte(v);
+        }
+        extra += unsigned(xb[16 * i + 15] + 1) * (i == 0 ? 1 : i == 1 ? 3 : i == 2 ? 9 : 27);
+      }
+      blk[12] = byte(extra);
+    }
+  }
+}
+
 // ---- float tensors: already ternary, or latent weights ----
 template <uint32_t kType>
 float float_at(const uint8_t* p, int64_t i) {
@@ -217,6 +266,7 @@ constexpr TernaryCodec kCodecs[] = {
     {kGgmlTQ2_0, tq2_decode, tq2_encode},
     {kGgmlI2_S, i2s_decode, i2s_encode},
     {kGgmlIQ2_BN, iq2bn_decode, iq2bn_encode},
+    {kGgmlIQ1_BN, iq1bn_decode, iq1bn_encode},
     {kGgmlF32, float_decode<kGgmlF32>, float_encode<kGgmlF32>},
     {kGgmlF16, float_decode<kGgmlF16>, float_encode<kGgmlF16>},
     {kGgmlBF16, float_decode<kGgmlBF16>, float_encode<kGgmlBF16>},
@@ -304,6 +354,7 @@ constexpr TernaryWriteType kWriteTypes[] = {
     {"tq1_0", kGgmlTQ1_0, "llama.cpp, bitnet.cpp, bitlm"},
     {"i2_s", kGgmlI2_S, "bitnet.cpp, bitlm; ik_llama.cpp after its llama-quantize"},
     {"iq2_bn", kGgmlIQ2_BN, "ik_llama.cpp (rows of >= 512 weights), bitlm"},
+    {"iq1_bn", kGgmlIQ1_BN, "ik_llama.cpp (rows of >= 512 weights), bitlm"},
 };
 
 }  // namespace

@@ -19,6 +19,10 @@
 //      zeros), then 64-blocks of 16 bytes, byte j holding elements j, j+16, j+32, j+48 at bits 0-1,
 //      2-3, 4-5, 6-7 (code = w+1). Requires cols % 64 == 0; ik's activation quantizer (Q8_K64)
 //      asserts rows of >= 512. Every row with a nonzero code must carry the same scale.
+//  IQ1_BN (ik_llama.cpp, id 134): every row is its fp16 scale, then 64-blocks of 13 bytes: per 16
+//      weights 3 base-3 bytes of 5 (weights 5k + j) and a 4-trit byte `extra` (byte 12) holding
+//      each quarter's weight 15; the first weight least significant, bytes as TQ1_0's
+//      ceil(v * 256 / 243). 1.625 bits/weight; cols % 64 == 0, ik runs rows of >= 512.
 //  F32/F16/BF16: "already ternary" ({0, +-s}, one s: kept exactly) or latent weights
 //      (absmean-quantized, 003 eq. 3-5).
 // Dense layouts: F32, F16, BF16; Q8_0 = 32-blocks of fp16 d + 32 int8 (34 bytes); Q6_K =
@@ -42,7 +46,8 @@ struct DecodedTernary {
   bool from_latent = false;   // a float tensor that was not already ternary, absmean-quantized
 };
 
-// True for the types decode_ternary reads: the native layouts, TQ1_0, TQ2_0, I2_S, IQ2_BN, F32, F16, BF16.
+// True for the types decode_ternary reads: the native layouts, TQ1_0, TQ2_0, I2_S, IQ2_BN, IQ1_BN, F32,
+// F16, BF16.
 bool is_ternary_format(uint32_t ggml_type);
 
 // Decodes tensor `name` of file `path` (both only for messages); throws FormatError on a type,
@@ -68,7 +73,7 @@ struct TernaryWriteType {
   std::string_view readers;  // the engines that load a file of it (README "Supported files")
 };
 // t2, t1 (bitlm's fast layouts), tq2_0, tq1_0 (llama.cpp, bitnet.cpp), i2_s (bitnet.cpp x86; ik_llama.cpp
-// converts it), iq2_bn (ik_llama.cpp).
+// converts it), iq2_bn, iq1_bn (ik_llama.cpp).
 std::span<const TernaryWriteType> ternary_write_types();
 bool is_ternary_write_type(uint32_t ggml_type);
 // The ggml id of a CLI name; UserError listing the names otherwise.

@@ -118,6 +118,25 @@ TEST(PeerTypes, Iq2BnWriteLoadGivesTheSameLogits) {
   EXPECT_EQ(Model::load(tmp("micro_iq2bn.gguf"))->config.activation, FfnActivation::kRelu2);
 }
 
+// ik_llama.cpp's IQ1_BN (1.625 bits): stays 1.6 bits in memory (T1), quantize writes synth's
+// bytes, and the logits equal the TQ2_0 file's (both store the scale as fp16).
+TEST(PeerTypes, Iq1BnRunsAsT1WithTheSameLogits) {
+  write_synth_model({.shape = "tiny", .seed = 8, .weight_type = kGgmlTQ2_0}, tmp("tq2_8.gguf"));
+  write_synth_model({.shape = "tiny", .seed = 8, .weight_type = kGgmlIQ1_BN}, tmp("iq1bn.gguf"));
+  requantize_model(tmp("tq2_8.gguf"), tmp("q_iq1bn.gguf"), {.weight_type = kGgmlIQ1_BN});
+  const auto a = GgufFile::open(tmp("iq1bn.gguf")), b = GgufFile::open(tmp("q_iq1bn.gguf"));
+  for (const GgufTensorInfo& t : a->tensors()) {
+    const auto x = a->tensor_data(t), y = b->tensor_data(*b->find_tensor(t.name));
+    EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin(), y.end())) << t.name;
+  }
+  EXPECT_EQ(a->find_tensor("blk.0.attn_q.weight")->type, kGgmlIQ1_BN);
+  const auto iq = Model::load(tmp("iq1bn.gguf")), ref = Model::load(tmp("tq2_8.gguf"));
+  for (const LinearWeights* w : iq->weights.layers[0].linears())
+    EXPECT_EQ(w->ternary.layout().type, load_layout(kGgmlIQ1_BN));
+  const std::vector<int32_t> tokens = {1, 72, 101, 108, 108, 111, 44, 32, 116, 2};
+  EXPECT_EQ(all_logits(*iq, tokens), all_logits(*ref, tokens));
+}
+
 TEST(PeerTypes, RowsThatAreNotWholeTqBlocksAreAUserError) {
   // micro: D = 128, not a whole 256-block of TQ1_0.
   EXPECT_THROW(write_synth_model({.shape = "micro", .seed = 1, .weight_type = kGgmlTQ1_0}, tmp("x.gguf")), UserError);

@@ -41,7 +41,7 @@ TEST_P(TernaryRoundTrip, EncodeThenDecodeIsIdentity) {
 
 // The peers' and the float formats, then every packed layout (a new one is covered by its row).
 std::vector<uint32_t> ternary_formats() {
-  std::vector<uint32_t> v = {kGgmlTQ1_0, kGgmlTQ2_0, kGgmlI2_S, kGgmlIQ2_BN, kGgmlF32, kGgmlF16, kGgmlBF16};
+  std::vector<uint32_t> v = {kGgmlTQ1_0, kGgmlTQ2_0, kGgmlI2_S, kGgmlIQ2_BN, kGgmlIQ1_BN, kGgmlF32, kGgmlF16, kGgmlBF16};
   for (const PackedLayout& l : packed_layouts()) v.push_back(l.type);
   return v;
 }
@@ -187,6 +187,29 @@ TEST(IQ2_BN, RowsWithDifferentScalesAndCodeThreeAreFormatErrors) {
     EXPECT_NE(std::string(e.what()).find("blk.0.ffn_down.weight"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("64"), std::string::npos) << e.what();
   }
+}
+
+// ik_llama.cpp's IQ1_BN as its source defines it (quantize_one_row_1bn): fp16 row max, then per 64
+// weights ql[12] + extra; ql[3i + k] = ceil(v * 256 / 243) of v = sum_j 3^j (w[16i + 5k + j] + 1),
+// extra the same of sum_i 3^i (w[16i + 15] + 1).
+TEST(IQ1_BN, RowLayoutByHand) {
+  std::vector<int8_t> q(2 * 64, 0);
+  q[0] = 1, q[1] = -1, q[4] = 1;  // ql[0]: v = 2 + 0 * 3 + 1 * 9 + 1 * 27 + 2 * 81 = 200 -> ceil(51200 / 243) = 211
+  q[15] = -1, q[63] = 1;          // extra: v = 0 + 1 * 3 + 1 * 9 + 2 * 27 = 66 -> ceil(16896 / 243) = 70
+  q[64 + 20] = -1;                // row 1: its scale too
+  const auto bytes = encode_ternary(kGgmlIQ1_BN, q, 2, 64, 0.5f);
+  ASSERT_EQ(bytes.size(), 2u * (2 + 13));
+  EXPECT_EQ(bytes[0], 0x00);
+  EXPECT_EQ(bytes[1], 0x38);  // fp16 0.5
+  EXPECT_EQ(bytes[2 + 0], 211);
+  EXPECT_EQ(bytes[2 + 1], 128);  // weights 5..9, all zero: v = 121 -> ceil(30976 / 243) = 128
+  EXPECT_EQ(bytes[2 + 12], 70);
+  const DecodedTernary d = decode_ternary(kGgmlIQ1_BN, bytes, 2, 64, "mem", "w");
+  EXPECT_EQ(d.q, q);
+  EXPECT_EQ(d.scale, 0.5f);
+  EXPECT_EQ(ggml_tensor_bytes(kGgmlIQ1_BN, 512, 1024), 2u * (2 + 8 * 13));
+  EXPECT_EQ(ternary_cols_multiple(kGgmlIQ1_BN), 64);
+  EXPECT_EQ(load_layout(kGgmlIQ1_BN), kGgmlBitlmT1);  // 1.625 bits stay 1.6 bits in memory
 }
 
 TEST(WriteTypes, NamesAndRowMultiples) {
