@@ -1,4 +1,4 @@
-// cli/cmd_convert.cpp — `bitlm convert HF_DIR -o model.gguf [--weight-type auto|t1|t2|tq2_0|tq1_0|i2_s|iq2_bn]
+// cli/cmd_convert.cpp — `bitlm convert HF_DIR -o model.gguf [--weight-type auto|t1|t2|tq2_0|tq1_0|i2_s|iq2_bn|iq1_bn]
 // [--embd-type auto|f32|f16|bf16|q8_0|q6_k]`: a Hugging Face BitNet checkpoint folder to a bitlm
 // GGUF (model/hf_convert.h), streamed tensor by tensor with a progress bar.
 #include <fmt/format.h>

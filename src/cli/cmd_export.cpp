@@ -1,5 +1,5 @@
 // cli/cmd_export.cpp — `bitlm export CKPT -o MODEL.gguf [--tokenizer TOK.gguf] [--type f16|f32|bf16]
-// [--weight-type t2|t1|tq2_0|tq1_0|i2_s|iq2_bn]`: a training checkpoint to the inference GGUF that `bitlm
+// [--weight-type t2|t1|tq2_0|tq1_0|i2_s|iq2_bn|iq1_bn]`: a training checkpoint to the inference GGUF that `bitlm
 // generate` runs, or that llama.cpp / ik_llama.cpp / bitnet.cpp run (train/export.h);
 // `--format hf -o DIR`: a Hugging Face folder in the 2B-4T layout (train/export_hf.h).
 #include <fmt/format.h>

@@ -1,5 +1,5 @@
 // cli/cmd_quantize.cpp — `bitlm quantize IN -o OUT [--embd-type f32|f16|bf16|q8_0|q6_k|q4_0]
-// [--weight-type t2|t1|tq2_0|tq1_0|i2_s|iq2_bn]`: the same model with its token embedding / output head
+// [--weight-type t2|t1|tq2_0|tq1_0|i2_s|iq2_bn|iq1_bn]`: the same model with its token embedding / output head
 // and/or its ternary weights re-encoded (model/requantize.h), e.g. to measure the perplexity a Q8_0,
 // Q6_K or Q4_0 head costs, or to write a bitlm model for llama.cpp (tq2_0, tq1_0) or bitnet.cpp
 // (i2_s); and `--ptq absmax|gptq`: post-training quantization of an fp model's linear layers

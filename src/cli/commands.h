@@ -25,7 +25,7 @@ CLI::Option* add_kv_type_option(CLI::App* c, std::string& kv_type);
 
 // --weight-type NAME, the same on every command that writes ternary weights (export, quantize,
 // synth, convert): a name of quant/ternary_formats.h's ternary_write_types (t2, t1, tq2_0, tq1_0,
-// i2_s, iq2_bn) or one of `extra` (synth's "auto"); `note` says what the default is. Resolve the name with
+// i2_s, iq2_bn, iq1_bn) or one of `extra` (synth's "auto"); `note` says what the default is. Resolve the name with
 // ternary_write_type(name). An unknown value is a parse error (exit 2).
 CLI::Option* add_weight_type_option(CLI::App* c, std::string& weight_type, const std::string& note,
                                     const std::vector<std::string>& extra = {});
