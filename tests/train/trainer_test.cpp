@@ -222,6 +222,18 @@ TEST(TrainConfig, DefaultsUnknownKeysAndBadValues) {
   } catch (const FormatError& e) {
     EXPECT_NE(std::string(e.what()).find("not valid JSON: [json.exception.out_of_range.406] number overflow"), std::string::npos) << e.what();
   }
+  // Found by train_config_fuzz under UBSan: "n_head": 5e101 was cast to an integer (undefined);
+  // a float past the field's range is refused by name, one in range still reads as before.
+  for (const char* name : {"float_out_of_int_range.json"}) {
+    try {
+      TrainConfig::from_file(std::string(BITLM_TEST_DATA_DIR) + "/fuzz/train_config/" + name);
+      ADD_FAILURE() << "n_head = 5e101 was read";
+    } catch (const FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find("key 'n_head' = 5e+101 is out of range"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(TrainConfig::from_json(nlohmann::json::parse(R"({"steps": -1e30})"), "x.json"), FormatError);
+  EXPECT_EQ(TrainConfig::from_json(nlohmann::json::parse(R"({"steps": 7.0})"), "x.json").steps, 7);
   EXPECT_EQ(d.model.matmul_precision, MatmulPrecision::kFp32);
   try {
     TrainConfig::from_json(nlohmann::json::parse(R"({"matmul_precision": "fp16"})"), "x.json");
