@@ -124,6 +124,14 @@ void on_sigbus(int sig, siginfo_t* info, void*) {
 
 bool MappedFile::maps_files() { return !kCopyToHeap; }
 
+void release_mapped_pages(std::span<const uint8_t> bytes) {
+  if (!MappedFile::maps_files()) return;
+  static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (uintptr_t(bytes.data()) + page - 1) & ~(page - 1);
+  const uintptr_t end = (uintptr_t(bytes.data()) + bytes.size()) & ~(page - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 void install_mapped_file_fault_handler() {
   static std::once_flag once;
   std::call_once(once, [] {

@@ -37,6 +37,12 @@ class MappedFile {
   uint64_t size_ = 0;
 };
 
+// Drops the resident pages of bytes read from a MappedFile (a tensor copied or converted and done
+// with), so a load or conversion holds one tensor's pages at a time; the bytes stay readable. A no-op
+// when files are not mapped (MappedFile::maps_files()): MADV_DONTNEED on the heap copy of a
+// sanitizer build would zero live heap memory.
+void release_mapped_pages(std::span<const uint8_t> bytes);
+
 // Installs a SIGBUS handler (once; the CLI does at start-up): a fault on the bytes of a live
 // MappedFile, a file truncated underneath, prints "bitlm: <path>: the file was truncated ..." and
 // exits with code 2; any other SIGBUS keeps the default action.

@@ -4,8 +4,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -244,14 +242,6 @@ const std::string& SafetensorsSet::file_of(std::string_view name) const {
   const auto it = index_.find(name);
   BITLM_ASSERT(it != index_.end());
   return it->second.file->path();
-}
-
-void release_mapped_pages(std::span<const uint8_t> bytes) {
-  if (!MappedFile::maps_files()) return;  // a heap copy (sanitizer builds): nothing to drop
-  static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (uintptr_t(bytes.data()) + page - 1) & ~(page - 1);
-  const uintptr_t end = (uintptr_t(bytes.data()) + bytes.size()) & ~(page - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 void SafetensorsWriter::set_metadata(std::string key, std::string value) { metadata_[std::move(key)] = std::move(value); }

@@ -81,11 +81,6 @@ class SafetensorsSet {
   std::map<std::string, Where, std::less<>> index_;
 };
 
-// Drops the resident pages of bytes read from a mapped file (a tensor converted and done with), so a
-// pass over a checkpoint holds one tensor's pages at a time; the bytes stay readable. No-op when
-// files are not mapped (MappedFile::maps_files()).
-void release_mapped_pages(std::span<const uint8_t> bytes);
-
 class SafetensorsWriter {
  public:
   void set_metadata(std::string key, std::string value);

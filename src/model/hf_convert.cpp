@@ -13,6 +13,7 @@
 #include "core/ggml_types.h"
 #include "io/gguf.h"
 #include "io/json_file.h"
+#include "io/mapped_file.h"
 #include "io/safetensors.h"
 #include "quant/kernels.h"
 #include "quant/quantize.h"

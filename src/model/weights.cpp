@@ -7,8 +7,6 @@
 // as they are.
 #include "model/weights.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -18,6 +16,7 @@
 #include "core/fp16.h"
 #include "core/ggml_types.h"
 #include "io/gguf.h"
+#include "io/mapped_file.h"
 #include "quant/packed_layout.h"
 #include "quant/quantize.h"
 #include "quant/ternary_formats.h"
@@ -53,14 +52,6 @@ std::vector<float> float_values(const GgufFile& f, const GgufTensorInfo& t) {
   return v;
 }
 
-// The file's pages were copied into the packed matrix: drop them from the resident set so the
-// weights are not held twice (the mapping stays valid; pages would fault back in if read).
-void release_pages(std::span<const uint8_t> bytes) {
-  static const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (uintptr_t(bytes.data()) + page - 1) & ~(page - 1);
-  const uintptr_t end = (uintptr_t(bytes.data()) + bytes.size()) & ~(page - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
-}
 
 // `scratch` holds the decoded values of a repacked tensor; one for the whole model (see decode_ternary).
 TernaryMatrix load_ternary(const GgufFile& f, std::string_view name, int64_t rows, int64_t cols,
@@ -69,12 +60,12 @@ TernaryMatrix load_ternary(const GgufFile& f, std::string_view name, int64_t row
   const uint32_t layout = load_layout(t.type);
   if (t.type == layout) {  // already the layout this machine runs: copied as stored, no decode and re-pack
     TernaryMatrix m = TernaryMatrix::copy_native(t.type, f.tensor_data(t), rows, cols, f.path(), t.name);
-    release_pages(f.tensor_data(t));
+    release_mapped_pages(f.tensor_data(t));  // copied: not held twice
     return m;
   }
   const float scale = decode_ternary(f.path(), t.name, t.type, f.tensor_data(t), rows, cols, scratch);
   TernaryMatrix m = TernaryMatrix::pack(scratch.q, rows, cols, {&scale, 1}, layout);
-  release_pages(f.tensor_data(t));
+  release_mapped_pages(f.tensor_data(t));  // copied: not held twice
   return m;
 }
 
@@ -82,7 +73,7 @@ TernaryMatrix load_ternary(const GgufFile& f, std::string_view name, int64_t row
 // and the file's pages dropped so it is not resident twice.
 DenseMatrix copy_dense(const GgufFile& f, const GgufTensorInfo& t, int64_t rows, int64_t cols) {
   DenseMatrix m = DenseMatrix::copy(t.type, f.tensor_data(t), rows, cols);
-  release_pages(f.tensor_data(t));
+  release_mapped_pages(f.tensor_data(t));  // copied: not held twice
   return m;
 }
 

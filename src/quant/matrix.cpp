@@ -156,10 +156,15 @@ void WeightBuffer::Free::operator()(uint8_t* p) const { std::free(p); }
 
 void WeightBuffer::allocate(size_t n) {
   const size_t bytes = (n + 63) / 64 * 64;
-  void* p = bytes >= kHugePage ? std::aligned_alloc(kHugePage, bytes) : std::aligned_alloc(64, bytes);
+  const bool huge = bytes >= kHugePage;
+  // aligned_alloc wants a size that is a multiple of the alignment (C11; glibc is lenient, ASan is
+  // not): round up, but advise only the whole huge pages the data fills, so that the untouched
+  // tail never becomes a resident 2 MiB page.
+  void* p = huge ? std::aligned_alloc(kHugePage, (bytes + kHugePage - 1) / kHugePage * kHugePage)
+                 : std::aligned_alloc(64, bytes);
   if (bytes && !p) throw std::bad_alloc();
 #if defined(MADV_HUGEPAGE)
-  if (bytes >= kHugePage) madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);  // a hint: errors ignored
+  if (huge) madvise(p, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);  // a hint: errors ignored
 #endif
   data_.reset(static_cast<uint8_t*>(p));
   size_ = n;
