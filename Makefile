@@ -59,7 +59,7 @@ test-tsan: bootstrap
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBITLM_TSAN=ON -DBITLM_BENCH=OFF \
 	  -DBITLM_SHARED_DIR=$(SHARED) >/dev/null
 	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_core test_model test_train test_serve
-	@cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS) -L tsan -R '$(TSAN_TESTS)'
+	@cd $(TSAN_BUILD) && TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" ctest --output-on-failure -j $(JOBS) -L tsan -R '$(TSAN_TESTS)'
 
 # The NEON kernels, cross-compiled for aarch64 and run under qemu-user against the scalar reference.
 test-neon:

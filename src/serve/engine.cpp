@@ -173,7 +173,10 @@ void BatchEngine::admit(Pending p) {
     if (!best || common > best_common) best = s.get(), best_common = common;
   }
   Slot& s = *best;
-  s.stream = std::move(p.stream);
+  {
+    std::lock_guard lk(mu_);  // submit() counts busy slots by their streams on the HTTP threads
+    s.stream = std::move(p.stream);
+  }
   s.job = std::move(p.job);
   s.history = s.job.prompt;
   s.n_fed = best_common;
@@ -272,9 +275,9 @@ void BatchEngine::finish(Slot& s, FinishReason why, GenerationEvent ev) {
   ev.prompt_ms = (first - s.t_start) * 1e3;
   ev.generate_ms = (now - first) * 1e3;
   s.stream->push(std::move(ev));
-  s.stream.reset();
   s.history.resize(s.n_fed);
   std::lock_guard lk(mu_);
+  s.stream.reset();  // under mu_, as in admit(): the engine thread alone writes it
   ++stats_.requests_done;
   --stats_.busy_slots;
 }
