@@ -23,7 +23,7 @@ constexpr int64_t kQK = 256;                 // TQ1_0 / TQ2_0 / Q6_K block
 constexpr int64_t kTQ1Bytes = 48 + 4 + 2, kTQ2Bytes = 64 + 2;
 constexpr int64_t kQ80Block = 32, kQ80Bytes = 34, kQ40Bytes = 18, kQ6KBytes = 128 + 64 + 16 + 2;
 constexpr int64_t kI2SBlock = 128, kI2SBlockBytes = 32;
-constexpr int64_t kIQ2BNBlock = 64, kIQ2BNBlockBytes = 16, kIQ1BNBlockBytes = 13;  // both ik types: 64-blocks
+constexpr int64_t kIQBNBlock = 64, kIQ2BNBlockBytes = 16, kIQ1BNBlockBytes = 13;  // both ik types: 64-blocks
 
 // A code 3 in a 2-bit format has no ternary meaning; decoders mark it and the caller throws.
 struct CodeCheck {
@@ -140,7 +140,7 @@ void i2s_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_
 // ---- IQ2_BN (ik_llama.cpp iqk_quantize.cpp quantize_one_row_2bn / dequantize_row_iq2_bn) ----
 // Each row: its f32 scale (ik writes the row's max |w|: s, or 0 for a row of zeros), then 64-weight
 // blocks of 16 bytes, byte j holding weights j, j+16, j+32, j+48 at bits 0-1, 2-3, 4-5, 6-7 (code = w+1).
-int64_t iq2bn_row_bytes(int64_t cols) { return 4 + cols / kIQ2BNBlock * kIQ2BNBlockBytes; }
+int64_t iq2bn_row_bytes(int64_t cols) { return 4 + cols / kIQBNBlock * kIQ2BNBlockBytes; }
 
 void iq2bn_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
   CodeCheck check;
@@ -148,7 +148,7 @@ void iq2bn_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernar
     const uint8_t* row = data + r * iq2bn_row_bytes(cols);
     int8_t* q = out.q.data() + r * cols;
     for (int64_t i = 0; i < cols; ++i)
-      q[i] = check((row[4 + i / kIQ2BNBlock * kIQ2BNBlockBytes + i % 16] >> (2 * (i % kIQ2BNBlock / 16))) & 3);
+      q[i] = check((row[4 + i / kIQBNBlock * kIQ2BNBlockBytes + i % 16] >> (2 * (i % kIQBNBlock / 16))) & 3);
     agree_scale(load_f32(row), q, cols, out);  // one per-tensor scale (003 eq. 5) in every row
   }
   BITLM_CHECK(!check.bad, "an IQ2_BN weight has code 3");
@@ -163,7 +163,7 @@ void iq2bn_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint
     std::memcpy(row, &d, 4);
     std::memset(row + 4, 0, size_t(cols / 4));
     for (int64_t i = 0; i < cols; ++i)
-      row[4 + i / kIQ2BNBlock * kIQ2BNBlockBytes + i % 16] |= uint8_t((x[i] + 1) << (2 * (i % kIQ2BNBlock / 16)));
+      row[4 + i / kIQBNBlock * kIQ2BNBlockBytes + i % 16] |= uint8_t((x[i] + 1) << (2 * (i % kIQBNBlock / 16)));
   }
 }
 
@@ -173,15 +173,15 @@ void iq2bn_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint
 // 12 (extra) holds weights 16i + 15 (i = 0..3), each as the base-3 number of the codes (w + 1) with
 // the FIRST weight LEAST significant, stored as ceil(v * 256 / 243) (quant/trits.h): weight j is
 // the byte's digit 4 - j.
-int64_t iq1bn_row_bytes(int64_t cols) { return 2 + cols / kIQ2BNBlock * kIQ1BNBlockBytes; }
+int64_t iq1bn_row_bytes(int64_t cols) { return 2 + cols / kIQBNBlock * kIQ1BNBlockBytes; }
 
 void iq1bn_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernary& out) {
   for (int64_t r = 0; r < rows; ++r) {
     const uint8_t* row = data + r * iq1bn_row_bytes(cols);
     int8_t* q = out.q.data() + r * cols;
-    for (int64_t b = 0; b < cols / kIQ2BNBlock; ++b) {
+    for (int64_t b = 0; b < cols / kIQBNBlock; ++b) {
       const uint8_t* blk = row + 2 + b * kIQ1BNBlockBytes;
-      int8_t* x = q + b * kIQ2BNBlock;
+      int8_t* x = q + b * kIQBNBlock;
       for (int i = 0; i < 4; ++i) {
         for (int k = 0; k < 3; ++k)
           for (int j = 0; j < 5; ++j) x[16 * i + 5 * k + j] = trit(blk[3 * i + k], 4 - j);
@@ -193,25 +193,18 @@ void iq1bn_decode(const uint8_t* data, int64_t rows, int64_t cols, DecodedTernar
 }
 
 void iq1bn_encode(const int8_t* q, int64_t rows, int64_t cols, float scale, uint8_t* out) {
-  const auto byte = [](unsigned v) { return uint8_t((v * 256 + 242) / 243); };  // ceil(v * 256 / 243)
   for (int64_t r = 0; r < rows; ++r) {
     uint8_t* row = out + r * iq1bn_row_bytes(cols);
     const int8_t* x = q + r * cols;
     const bool any = std::any_of(x, x + cols, [](int8_t v) { return v != 0; });
     store_u16(row, f32_to_fp16(any ? scale : 0.0f));  // ik: fp16 of the row's max |w|
-    for (int64_t b = 0; b < cols / kIQ2BNBlock; ++b) {
+    for (int64_t b = 0; b < cols / kIQBNBlock; ++b) {
       uint8_t* blk = row + 2 + b * kIQ1BNBlockBytes;
-      const int8_t* xb = x + b * kIQ2BNBlock;
-      unsigned extra = 0;
-      for (int i = 0; i < 4; ++i) {
-        for (int k = 0; k < 3; ++k) {
-          unsigned v = 0;
-          for (int j = 4; j >= 0; --j) v = v * 3 + unsigned(xb[16 * i + 5 * k + j] + 1);
-          blk[3 * i + k] = byte(v);
-        }
-        extra += unsigned(xb[16 * i + 15] + 1) * (i == 0 ? 1 : i == 1 ? 3 : i == 2 ? 9 : 27);
-      }
-      blk[12] = byte(extra);
+      const int8_t* xb = x + b * kIQBNBlock;
+      for (int i = 0; i < 4; ++i)  // weight j is digit 4 - j: the five weights read backwards
+        for (int k = 0; k < 3; ++k) blk[3 * i + k] = trit_byte(xb + 16 * i + 5 * k + 4, -1, 5);
+      const int8_t extra[5] = {-1, xb[63], xb[47], xb[31], xb[15]};  // weight 16i + 15 is digit 4 - i; digit 0 unused
+      blk[12] = trit_byte(extra, 1, 5);
     }
   }
 }
