@@ -283,7 +283,9 @@ std::string hf_tokenizer_config_json(const Vocab& v, const std::string& chat_tem
   return c.dump(1) + "\n";
 }
 
-HfTokenizer read_hf_tokenizer(const std::string& dir) {
+namespace {
+
+HfTokenizer read_hf_tokenizer_fields(const std::string& dir) {
   const std::string json_path = (fs::path(dir) / "tokenizer.json").string();
   const std::string spm_path = (fs::path(dir) / "tokenizer.model").string();
   HfTokenizer out;
@@ -343,6 +345,16 @@ HfTokenizer read_hf_tokenizer(const std::string& dir) {
     if (*id >= int32_t(v.tokens.size())) *id = -1;
   check_vocab(v, source);
   return out;
+}
+
+}  // namespace
+
+HfTokenizer read_hf_tokenizer(const std::string& dir) {
+  try {
+    return read_hf_tokenizer_fields(dir);
+  } catch (const nlohmann::json::exception& e) {  // a field of another type, e.g. "type": 5 (tokenizer_json_fuzz)
+    throw FormatError(dir, fmt::format("a tokenizer JSON field has an unexpected type ({})", e.what()));
+  }
 }
 
 }  // namespace bitlm

@@ -1,11 +1,13 @@
 // tests/tokenizer/hf_tokenizer_test.cpp — read_hf_tokenizer on hand-written tokenizer.json folders: holes
-// in the ids become [PAD] tokens, a sparse id that would make millions of them is refused by name.
+// in the ids become [PAD] tokens, a sparse id that would make millions of them is refused by name, a field
+// of another JSON type is a FormatError.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "core/error.h"
 #include "tokenizer/hf_tokenizer.h"
@@ -43,6 +45,25 @@ TEST(HfTokenizer, SparseIdThatWouldMakeMillionsOfPadTokensIsRefused) {
   } catch (const UserError& e) {
     EXPECT_THAT(e.what(), HasSubstr("tokenizer.json"));
     EXPECT_THAT(e.what(), HasSubstr("token id 9144444"));
+  }
+  fs::remove_all(dir);
+}
+
+TEST(HfTokenizer, FieldOfAnotherTypeIsAFormatErrorNotACrash) {
+  // Found by tokenizer_json_fuzz: "type": 5 in post_processor escaped as nlohmann's type_error.
+  const std::string dir = tokenizer_folder("badtype", R"({"a": 0})");
+  {
+    std::ifstream in(fs::path(dir) / "tokenizer.json");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.insert(text.rfind('}'), R"(, "post_processor": {"type": 5})");
+    std::ofstream(fs::path(dir) / "tokenizer.json") << text;
+  }
+  try {
+    read_hf_tokenizer(dir);
+    FAIL() << "a post_processor whose type is a number was accepted";
+  } catch (const FormatError& e) {
+    EXPECT_THAT(e.what(), HasSubstr(dir));
+    EXPECT_THAT(e.what(), HasSubstr("type must be string"));
   }
   fs::remove_all(dir);
 }
