@@ -18,7 +18,7 @@ void setup(CLI::App& root) {
   auto embd = std::make_shared<std::string>("auto");
   auto weights = std::make_shared<std::string>("auto");
   CLI::App* c = root.add_subcommand("synth", "write a random-weight model of a known shape");
-  c->add_option("--shape", o->shape, "bitnet-2b4t | bitnet-700m | bitnet-3b | tiny | micro")->required();
+  c->add_option("--shape", o->shape, "bitnet-2b4t | bitnet-700m | bitnet-3b | tiny | micro | nano")->required();
   c->add_option("-o,--output", *out, "output GGUF file")->required();
   c->add_option("--seed", o->seed, "weights seed");
   c->add_option("--embd-type", *embd, "token embedding/tied head type (auto: q6_k for bitnet-* shapes, q8_0 where D is not a multiple of 256, else f16)")

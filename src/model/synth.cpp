@@ -26,13 +26,16 @@ struct Shape {
   FfnActivation act;
 };
 
-// 2B-4T: FORMATS.md 2a; 700m / 3B: 1bitLLM (FORMATS.md 2c); tiny: the tiny-bitnet fixture's shape.
+// 2B-4T: FORMATS.md 2a; 700m / 3B: 1bitLLM (FORMATS.md 2c); tiny: the tiny-bitnet fixture's shape;
+// nano: the smallest file every layer kind fits in (the byte vocabulary's 259 tokens, one layer), model_fuzz's
+// seeds: libFuzzer's time per input grows with its size.
 constexpr Shape kShapes[] = {
     {"bitnet-2b4t", "bitnet-b1.58", 2560, 6912, 30, 20, 5, 128256, 4096, 500000.0f, FfnActivation::kRelu2},
     {"bitnet-700m", "bitnet", 1536, 4096, 24, 16, 16, 32000, 2048, 10000.0f, FfnActivation::kSilu},
     {"bitnet-3b", "bitnet", 3200, 8640, 26, 32, 32, 32000, 2048, 10000.0f, FfnActivation::kSilu},
     {"tiny", "bitnet", 256, 768, 2, 4, 2, 1024, 256, 10000.0f, FfnActivation::kSilu},
     {"micro", "bitnet-b1.58", 128, 256, 2, 4, 2, 512, 128, 10000.0f, FfnActivation::kRelu2},
+    {"nano", "bitnet-b1.58", 128, 128, 1, 2, 1, 260, 32, 10000.0f, FfnActivation::kRelu2},
 };
 
 std::vector<uint8_t> f32_bytes(std::span<const float> v) {

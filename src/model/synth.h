@@ -14,7 +14,7 @@
 namespace bitlm {
 
 struct SynthOptions {
-  std::string shape = "tiny";   // bitnet-2b4t | bitnet-700m | bitnet-3b | tiny | micro
+  std::string shape = "tiny";   // bitnet-2b4t | bitnet-700m | bitnet-3b | tiny | micro | nano
   uint64_t seed = 1;
   uint32_t embd_type = 1;       // ggml type of token_embd: F16 (1), Q8_0 (8) or Q6_K (14); see synth_default_embd_type
   // BITLM_T2 (1024), BITLM_T1 (1025, 1.6 bits; see synth_default_weight_type) or a peer's type

@@ -282,7 +282,7 @@ void write_model_seeds(const fs::path& dir) {
   struct V { const char* name; uint32_t embd, weight; };
   for (const V v : {V{"t2_f16", kGgmlF16, kGgmlBitlmT2}, V{"t1_q8_0", kGgmlQ8_0, kGgmlBitlmT1}}) {
     SynthOptions o;
-    o.shape = "micro";
+    o.shape = "nano";
     o.embd_type = v.embd;
     o.weight_type = v.weight;
     const fs::path p = dir / (std::string(v.name) + ".gguf");

@@ -1,6 +1,6 @@
 // tests/fuzz/model_fuzz.cpp — Model::load (the GGUF reader, the config and tensor-table checks, the
 // weight repacking) on arbitrary bytes, then one forward step of two tokens in int8 activations.
-// Seeds: fuzz_seeds' micro models (T2, T1; F16, Q8_0 and Q6_K heads).
+// Seeds: fuzz_seeds' nano models (synth --shape nano: T2 with an F16 head, T1 with a Q8_0 head).
 #include <array>
 
 #include "core/thread_pool.h"
