@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
@@ -102,9 +103,9 @@ void add_sampling_options(CLI::App* c, SamplerParams& sampling, bool& seed_given
        "--seed",
        [&sampling, &seed_given](uint64_t seed) {
          sampling.seed = seed;
-         seed_given = true;
+         seed_given = seed != UINT64_MAX;  // -1 (read as 2^64 - 1): random, as llama.cpp's --seed -1
        },
-       "sampling seed (default: random; the seed used is printed, so a run can be repeated)")
+       "sampling seed (default and -1: random; the seed used is printed, so a run can be repeated)")
       ->default_str("random");
 }
 

@@ -78,6 +78,11 @@ TEST_F(Usability, SeedIsRandomPrintedAndRepeatable) {
   const CliRun again = run(gen + " --seed " + seed_of(a.err));
   EXPECT_EQ(again.out, a.out) << "--seed " << seed_of(a.err) << " did not repeat the run";
   EXPECT_EQ(seed_of(again.err), seed_of(a.err));
+  // llama.cpp's habit: --seed -1 asks for a random seed, not the seed 2^64 - 1.
+  const CliRun c = run(gen + " --seed -1"), d = run(gen + " --seed -1");
+  ASSERT_EQ(c.rc, 0) << c.err;
+  EXPECT_NE(seed_of(c.err), "18446744073709551615");
+  EXPECT_NE(seed_of(c.err), seed_of(d.err)) << "two runs with --seed -1 drew the same seed";
 }
 
 TEST_F(Usability, PromptFromFileOrStdin) {

@@ -45,6 +45,8 @@ TEST(Requests, CompletionFields) {
   EXPECT_EQ(t.gen.stop, std::vector<std::string>{"x"});
   EXPECT_FALSE(t.gen.seed_given);
   EXPECT_EQ(t.gen.max_tokens, -1);
+  EXPECT_FALSE(parse_completion_request(R"({"prompt": "a", "seed": -1})").gen.seed_given);  // llama-server's "random"
+  EXPECT_TRUE(parse_completion_request(R"({"prompt": "a", "seed": -2})").gen.seed_given);
   EXPECT_EQ(parse_completion_request(R"({"prompt": ["one"]})").prompt, "one");
   EXPECT_EQ(parse_completion_request(R"({"prompt": [[5, 6]]})").prompt_tokens, (std::vector<int32_t>{5, 6}));
   // 10^9 and beyond are taken (the engine caps them by the context), not refused.
