@@ -1,7 +1,6 @@
 #include "cli/commands.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
@@ -103,7 +102,7 @@ void add_sampling_options(CLI::App* c, SamplerParams& sampling, bool& seed_given
        "--seed",
        [&sampling, &seed_given](uint64_t seed) {
          sampling.seed = seed;
-         seed_given = seed != UINT64_MAX;  // -1 (read as 2^64 - 1): random, as llama.cpp's --seed -1
+         seed_given = seed != kRandomSeed;
        },
        "sampling seed (default and -1: random; the seed used is printed, so a run can be repeated)")
       ->default_str("random");

@@ -4,7 +4,6 @@
 
 #include <nlohmann/json.hpp>
 
-
 #include <algorithm>
 #include <cstring>
 #include <filesystem>

@@ -21,6 +21,10 @@ struct SamplerParams {
   uint64_t seed = 0;
 };
 
+// A seed of -1 (2^64 - 1 as read into uint64) asks for a random one, as llama.cpp's --seed -1 and
+// llama-server's "seed": -1 do; the CLI and the server both read it so.
+inline constexpr uint64_t kRandomSeed = ~uint64_t(0);
+
 class Sampler {
  public:
   Sampler(const SamplerParams& params, int64_t n_vocab);

@@ -7,7 +7,6 @@
 // as they are.
 #include "model/weights.h"
 
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -51,7 +50,6 @@ std::vector<float> float_values(const GgufFile& f, const GgufTensorInfo& t) {
   }
   return v;
 }
-
 
 // `scratch` holds the decoded values of a repacked tensor; one for the whole model (see decode_ternary).
 TernaryMatrix load_ternary(const GgufFile& f, std::string_view name, int64_t rows, int64_t cols,

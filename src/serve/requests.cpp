@@ -110,7 +110,7 @@ GenerationOptions generation_options(const json& o, bool chat) {
   if (auto n = integer(o, "repeat_last_n", 0, 1 << 20)) s.repeat_last_n = int(*n);
   if (auto seed = integer(o, "seed", std::numeric_limits<int64_t>::min(), kMaxInt)) {
     s.seed = uint64_t(*seed);
-    g.seed_given = *seed != -1;  // -1: a random seed, as llama-server's
+    g.seed_given = s.seed != kRandomSeed;
   }
   for (const char* key : {"presence_penalty", "frequency_penalty"}) number(o, key, -2, 2);  // accepted, not applied
   g.stop = stop_strings(o);
